@@ -1,0 +1,17 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from orgs import views as org_views
+
+urlpatterns = [
+    path("", org_views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html",
+                                                         redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", org_views.password_change, name="password_change"),
+    path("", include("orgs.urls")),
+]
+
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"
+handler403 = "config.errors.permission_denied"

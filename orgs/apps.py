@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class OrgsConfig(AppConfig):
+    name = "orgs"
+    verbose_name = "组织与党员"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the audit receivers)

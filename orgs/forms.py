@@ -1,0 +1,228 @@
+"""Input shape and field errors for organisations, members and accounts."""
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Field, Layout, Row
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import Member, MemberCategory, MemberStatus, Gender, Organisation, OrgKind, Role
+
+User = get_user_model()
+
+MONTH_INPUT_FORMATS = ["%Y-%m", "%Y-%m-%d", "%Y年%m月", "%Y.%m", "%Y/%m"]
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%Y年%m月%d日", "%Y.%m.%d", "%Y/%m/%d"]
+
+
+class MonthInput(forms.DateInput):
+    input_type = "month"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def _helper(layout: Layout | None = None) -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    if layout is not None:
+        helper.layout = layout
+    return helper
+
+
+class OrgChoiceField(forms.ModelChoiceField):
+    """An organisation select that shows the tree by indenting with the node's depth."""
+
+    def label_from_instance(self, obj: Organisation) -> str:
+        return f"{'　' * obj.depth}{obj.name}"
+
+
+class VersionedForm(forms.Form):
+    """Carries the version of the record the user is looking at, for compare-and-set."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class OrganisationForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Organisation
+        fields = ["name", "short_name", "kind", "code", "supervision_phone", "sort_order", "is_active"]
+        widgets = {"supervision_phone": forms.TextInput(attrs={"placeholder": "如 0756-2121234"})}
+
+    def __init__(self, *args, creating: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [c for c in OrgKind.choices if c[0] != OrgKind.WORK_COMMITTEE] \
+            if creating or (self.instance.parent_id is not None) else OrgKind.choices
+        self.fields["code"].required = not creating
+        if creating:
+            self.fields["code"].help_text = "留空则自动生成"
+            del self.fields["is_active"]
+        if self.instance.pk:
+            self.initial.setdefault("version", self.instance.version)
+        self.helper = _helper(Layout(
+            Row(Column("name", css_class="col-md-8"), Column("short_name", css_class="col-md-4")),
+            Row(Column("kind", css_class="col-md-4"), Column("code", css_class="col-md-4"),
+                Column("sort_order", css_class="col-md-4")),
+            "supervision_phone", *(["is_active"] if "is_active" in self.fields else []), "version",
+        ))
+
+    def validate_unique(self):
+        # Uniqueness of code is checked here for a field error; the service re-checks in the DB.
+        if self.instance.pk is None and not self.cleaned_data.get("code"):
+            return
+        super().validate_unique()
+
+    def _post_clean(self):
+        # The service runs the model's full_clean with the path it computes; skip the form's copy
+        # of it for new nodes (they have no path yet), keep it for edits.
+        if self.instance.pk is None:
+            return
+        super()._post_clean()
+
+
+class OrganisationMoveForm(VersionedForm):
+    new_parent = OrgChoiceField(label="新的上级党组织", queryset=Organisation.objects.none())
+
+    def __init__(self, *args, parents=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if parents is not None:
+            self.fields["new_parent"].queryset = parents
+        self.helper = _helper()
+
+
+class MemberForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    birth_month = forms.DateField(label="出生年月", required=False, widget=MonthInput,
+                                  input_formats=MONTH_INPUT_FORMATS,
+                                  help_text="如 1975-03")
+    joined_party_on = forms.DateField(label="入党时间", required=False, widget=DateInput,
+                                      input_formats=DATE_INPUT_FORMATS + MONTH_INPUT_FORMATS)
+
+    class Meta:
+        model = Member
+        fields = ["name", "gender", "birth_month", "post", "joined_party_on", "phone", "category",
+                  "status", "note"]
+
+    def __init__(self, *args, branches=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        creating = self.instance.pk is None
+        if creating:
+            self.fields["branch"] = OrgChoiceField(label="所在党支部", queryset=branches)
+            self.fields["status"].choices = [(MemberStatus.ACTIVE, MemberStatus.ACTIVE.label)]
+        else:
+            self.initial.setdefault("version", self.instance.version)
+        self.fields["gender"].choices = [("", "请选择")] + list(Gender.choices)
+        self.fields["category"].help_text = "年老体弱、文化程度低和离退休党员可以口头承诺"
+        self.helper = _helper(Layout(
+            *(["branch"] if creating else []),
+            Row(Column("name", css_class="col-md-4"), Column("gender", css_class="col-md-4"),
+                Column("birth_month", css_class="col-md-4")),
+            Row(Column("post", css_class="col-md-8"), Column("joined_party_on", css_class="col-md-4")),
+            Row(Column("phone", css_class="col-md-4"), Column("category", css_class="col-md-5"),
+                Column("status", css_class="col-md-3")),
+            Field("note"),
+            "version",
+        ))
+
+    def _post_clean(self):
+        # Model-level checks (dates, branch kind) run in the service with the real branch; run
+        # them here too so that the error sits next to the field.
+        if self.instance.pk is None and "branch" in self.cleaned_data:
+            self.instance.branch = self.cleaned_data["branch"]
+        super()._post_clean()
+
+
+class MemberSearchForm(forms.Form):
+    q = forms.CharField(label="搜索", required=False,
+                        widget=forms.TextInput(attrs={"placeholder": "姓名、电话或职务"}))
+    org = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    category = forms.ChoiceField(label="党员类别", required=False,
+                                 choices=[("", "全部类别")] + list(MemberCategory.choices))
+    status = forms.ChoiceField(label="状态", required=False,
+                               choices=[("", "全部状态")] + list(MemberStatus.choices))
+    gender = forms.ChoiceField(label="性别", required=False, choices=[("", "全部")] + list(Gender.choices))
+    has_account = forms.ChoiceField(label="登录账号", required=False,
+                                    choices=[("", "全部"), ("yes", "已开通"), ("no", "未开通")])
+    incomplete = forms.BooleanField(label="只看信息待补全", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            widget = field.widget
+            if isinstance(widget, forms.Select):
+                widget.attrs["class"] = "form-select"
+            elif isinstance(widget, forms.CheckboxInput):
+                widget.attrs["class"] = "form-check-input"
+            elif not isinstance(widget, forms.HiddenInput):
+                widget.attrs["class"] = "form-control"
+
+
+class MemberTransferForm(VersionedForm):
+    to_branch = OrgChoiceField(label="转入党支部", queryset=Organisation.objects.none())
+    transferred_on = forms.DateField(label="转接日期", widget=DateInput, input_formats=DATE_INPUT_FORMATS)
+    reason = forms.CharField(label="转接原因", max_length=200, required=False)
+
+    def __init__(self, *args, branches=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if branches is not None:
+            self.fields["to_branch"].queryset = branches
+        self.helper = _helper()
+
+
+class UserCreateForm(forms.Form):
+    username = forms.RegexField(label="用户名", max_length=150, regex=r"^[A-Za-z0-9_.@+-]+$",
+                                error_messages={"invalid": "用户名只能包含字母、数字和 _ . @ + - 符号。"})
+    full_name = forms.CharField(label="姓名", max_length=150)
+    password = forms.CharField(label="初始密码", widget=forms.PasswordInput(render_value=False),
+                               help_text="至少8位，不能全为数字，不能过于常见")
+    organisation = OrgChoiceField(label="所在党组织", queryset=Organisation.objects.none())
+    role = forms.ChoiceField(label="角色", choices=Role.choices)
+    member = forms.ModelChoiceField(label="关联党员档案", queryset=Member.objects.none(), required=False,
+                                    help_text="党员本人登录填写承诺时需要关联")
+
+    def __init__(self, *args, organisations=None, members=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organisations is not None:
+            self.fields["organisation"].queryset = organisations
+        if members is not None:
+            self.fields["member"].queryset = members
+            self.fields["member"].label_from_instance = lambda m: f"{m.name}（{m.branch.name}）"
+        self.helper = _helper()
+
+
+class RoleGrantForm(forms.Form):
+    organisation = OrgChoiceField(label="党组织", queryset=Organisation.objects.none())
+    role = forms.ChoiceField(label="角色", choices=Role.choices)
+
+    def __init__(self, *args, organisations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organisations is not None:
+            self.fields["organisation"].queryset = organisations
+        self.helper = _helper()
+
+
+class SetPasswordForm(forms.Form):
+    password1 = forms.CharField(label="新密码", widget=forms.PasswordInput)
+    password2 = forms.CharField(label="再次输入新密码", widget=forms.PasswordInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "两次输入的密码不一致。")
+        return data
+
+
+class ChangeOwnPasswordForm(SetPasswordForm):
+    old_password = forms.CharField(label="原密码", widget=forms.PasswordInput)
+    field_order = ["old_password", "password1", "password2"]

@@ -1,0 +1,263 @@
+"""The organisation tree, members, role grants and the audit trail."""
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .validators import validate_org_code, validate_phone
+
+# Each node's path is its ancestors' ids then its own, fixed width, so that "this node and its
+# whole subtree" is one indexed prefix query (`path LIKE 'p%'`) at any depth, on SQLite and
+# PostgreSQL alike. 10 digits cover any realistic id; 25 levels fit in 275 characters.
+PATH_STEP = 10
+PATH_SEP = "/"
+PATH_MAX_LENGTH = 275
+
+
+def path_segment(pk: int) -> str:
+    return f"{pk:0{PATH_STEP}d}{PATH_SEP}"
+
+
+class OrgKind(models.TextChoices):
+    WORK_COMMITTEE = "work_committee", "工委"
+    COMMITTEE = "committee", "党委"
+    LEADING_GROUP = "leading_group", "党组"
+    GENERAL_BRANCH = "general_branch", "党总支"
+    BRANCH = "branch", "党支部"
+    TEMP_BRANCH = "temp_branch", "临时党支部"
+
+
+# Members are registered in branches (所在党支部); the other kinds lead branches.
+BRANCH_KINDS = (OrgKind.BRANCH, OrgKind.TEMP_BRANCH)
+
+
+class Organisation(models.Model):
+    code = models.CharField("组织编码", max_length=32, unique=True, validators=[validate_org_code],
+                            help_text="稳定的组织编码，导入和对接其他系统时使用")
+    name = models.CharField("党组织名称", max_length=100)
+    short_name = models.CharField("简称", max_length=40, blank=True)
+    kind = models.CharField("组织类型", max_length=20, choices=OrgKind.choices)
+    parent = models.ForeignKey("self", verbose_name="上级党组织", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="children")
+    path = models.CharField(max_length=PATH_MAX_LENGTH, unique=True, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    sort_order = models.IntegerField("排序", default=0, help_text="同级组织按此数字从小到大排列")
+    supervision_phone = models.CharField("监督电话", max_length=40, blank=True,
+                                         validators=[validate_phone])
+    is_active = models.BooleanField("有效", default=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "党组织"
+        verbose_name_plural = "党组织"
+        ordering = ["path"]
+        indexes = [models.Index(fields=["parent", "sort_order"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(parent__isnull=True) | ~Q(parent=models.F("pk")),
+                                   name="org_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_branch(self) -> bool:
+        return self.kind in BRANCH_KINDS
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids of the ancestors, root first, read off the path (no query)."""
+        return [int(part) for part in self.path.split(PATH_SEP) if part][:-1]
+
+    def is_descendant_of(self, other: "Organisation") -> bool:
+        """True when self is other or lies in other's subtree."""
+        return self.path.startswith(other.path)
+
+
+class Gender(models.TextChoices):
+    MALE = "M", "男"
+    FEMALE = "F", "女"
+
+
+class MemberCategory(models.TextChoices):
+    # 五（四）注重分类指导: leaders commit to higher standards; the last two may pledge orally.
+    LEADER = "leader", "担任领导职务的党员"
+    GENERAL = "general", "一般在职党员"
+    ELDERLY = "elderly", "年老体弱或文化程度低的党员"
+    RETIRED = "retired", "离退休党员"
+
+
+ORAL_PLEDGE_CATEGORIES = (MemberCategory.ELDERLY, MemberCategory.RETIRED)
+
+
+class MemberStatus(models.TextChoices):
+    ACTIVE = "active", "在册"
+    TRANSFERRED_OUT = "transferred_out", "转出"
+    DECEASED = "deceased", "去世"
+
+
+class Member(models.Model):
+    name = models.CharField("姓名", max_length=50)
+    gender = models.CharField("性别", max_length=1, choices=Gender.choices)
+    birth_month = models.DateField("出生年月", null=True, blank=True,
+                                   help_text="只记到月份，日期统一为1日")
+    post = models.CharField("职务或职业", max_length=100, blank=True)
+    joined_party_on = models.DateField("入党时间", null=True, blank=True)
+    branch = models.ForeignKey(Organisation, verbose_name="所在党支部", on_delete=models.PROTECT,
+                               related_name="members")
+    phone = models.CharField("联系电话", max_length=20, blank=True, validators=[validate_phone])
+    category = models.CharField("党员类别", max_length=20, choices=MemberCategory.choices,
+                                default=MemberCategory.GENERAL)
+    status = models.CharField("状态", max_length=20, choices=MemberStatus.choices,
+                              default=MemberStatus.ACTIVE)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name="登录账号", null=True,
+                                blank=True, on_delete=models.SET_NULL, related_name="member")
+    note = models.CharField("备注", max_length=200, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "党员"
+        verbose_name_plural = "党员"
+        ordering = ["branch_id", "name", "id"]
+        indexes = [
+            models.Index(fields=["branch", "status"]),
+            models.Index(fields=["name"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def may_pledge_orally(self) -> bool:
+        return self.category in ORAL_PLEDGE_CATEGORIES
+
+    def clean(self):
+        """Dates that cannot be true: in the future, before 1900, or joining before age 18."""
+        errors = {}
+        today = timezone.localdate()
+        if self.branch_id and not self.branch.is_branch:
+            errors["branch"] = "党员只能编入党支部或临时党支部。"
+        if self.birth_month:
+            self.birth_month = self.birth_month.replace(day=1)
+            if self.birth_month > today:
+                errors["birth_month"] = "出生年月不能晚于今天。"
+            elif self.birth_month.year < 1900:
+                errors["birth_month"] = "出生年月不能早于1900年。"
+        if self.joined_party_on:
+            if self.joined_party_on > today:
+                errors["joined_party_on"] = "入党时间不能晚于今天。"
+            elif self.joined_party_on.year < 1921:
+                errors["joined_party_on"] = "入党时间不能早于1921年。"
+            elif self.birth_month and "birth_month" not in errors:
+                # 党章: 年满十八岁的中国公民方可申请入党; the birth day is unknown, so compare months.
+                eighteen = datetime.date(self.birth_month.year + 18, self.birth_month.month, 1)
+                if self.joined_party_on.replace(day=1) < eighteen:
+                    errors["joined_party_on"] = "入党时间应在年满十八岁之后，请核对出生年月和入党时间。"
+        if errors:
+            raise ValidationError(errors)
+
+
+class MemberTransfer(models.Model):
+    """One move of a member between branches; the history is kept, never edited."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="transfers")
+    from_branch = models.ForeignKey(Organisation, verbose_name="原党支部", on_delete=models.PROTECT,
+                                    related_name="+")
+    to_branch = models.ForeignKey(Organisation, verbose_name="转入党支部", on_delete=models.PROTECT,
+                                  related_name="+")
+    transferred_on = models.DateField("转接日期")
+    reason = models.CharField("转接原因", max_length=200, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "组织关系转接"
+        verbose_name_plural = "组织关系转接"
+        ordering = ["-transferred_on", "-id"]
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "系统管理员"
+    SECRETARY = "secretary", "书记"
+    DEPUTY_SECRETARY = "deputy_secretary", "副书记"
+    STAFF = "staff", "组织委员/党务工作者"
+    MEMBER = "member", "党员"
+    AUDITOR = "auditor", "审计员"
+
+
+class RoleGrant(models.Model):
+    """A role a user holds in one organisation; it reaches that organisation's whole subtree."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="role_grants")
+    organisation = models.ForeignKey(Organisation, verbose_name="党组织", on_delete=models.CASCADE,
+                                     related_name="role_grants")
+    role = models.CharField("角色", max_length=20, choices=Role.choices)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "角色授权"
+        verbose_name_plural = "角色授权"
+        ordering = ["organisation__path", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation", "role"], name="unique_role_grant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.get_role_display()}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes: the audit trail only grows."""
+
+    def update(self, **kwargs):
+        raise PermissionError("审计记录只能追加，不能修改")
+
+    def delete(self):
+        raise PermissionError("审计记录只能追加，不能删除")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every business and security event (written through orgs.audit)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    actor_name = models.CharField("操作人", max_length=150, blank=True)
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    client_ip = models.GenericIPAddressField("客户端地址", null=True, blank=True)
+    action = models.CharField("操作", max_length=50, db_index=True)
+    object_type = models.CharField("对象类型", max_length=50, blank=True)
+    object_id = models.CharField("对象编号", max_length=40, blank=True)
+    object_repr = models.CharField("对象", max_length=200, blank=True)
+    result = models.CharField("结果", max_length=20, default="success")
+    detail = models.JSONField("详情", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "审计记录"
+        verbose_name_plural = "审计记录"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("审计记录只能追加，不能修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("审计记录只能追加，不能删除")

@@ -1,0 +1,143 @@
+"""Who may do what, in one place.
+
+A role is granted on one organisation and reaches that organisation's whole subtree. The same
+predicates draw the buttons on a page and guard the POST behind them; services call them again.
+A user's grants are read once per request (one query) and kept on the user object.
+"""
+from dataclasses import dataclass
+
+from .models import Member, Organisation, Role, RoleGrant, path_segment
+
+# 书记, 副书记 and 组织委员/党务工作者 run an organisation's affairs: they read its subtree and
+# keep its members' records.
+OFFICER_ROLES = frozenset({Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.STAFF})
+# Secretaries approve and sign off (审诺, 评诺); staff draft and print.
+SECRETARY_ROLES = frozenset({Role.SECRETARY, Role.DEPUTY_SECRETARY})
+# Who may browse the tree and the member register.
+READER_ROLES = OFFICER_ROLES | {Role.ADMIN}
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    path: str
+    organisation_id: int
+
+
+class Scope:
+    """The grants of one user, with prefix tests that need no further query."""
+
+    def __init__(self, grants: list[Grant]):
+        self.grants = grants
+
+    def reaches(self, path: str, roles) -> bool:
+        """True when one of `roles` is held on the node at `path` or one of its ancestors."""
+        return any(g.role in roles and path.startswith(g.path) for g in self.grants)
+
+    def roots(self, roles) -> list[str]:
+        """The top-most paths where one of `roles` is held (nested grants collapse into one)."""
+        paths = sorted({g.path for g in self.grants if g.role in roles})
+        roots: list[str] = []
+        for path in paths:
+            if not any(path.startswith(r) for r in roots):
+                roots.append(path)
+        return roots
+
+    def has_any(self, roles) -> bool:
+        return any(g.role in roles for g in self.grants)
+
+
+def scope_for(user) -> Scope:
+    """The user's grants, loaded once and cached on the user object for this request."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope([])
+    cached = getattr(user, "_org_scope", None)
+    if cached is None:
+        rows = (RoleGrant.objects.filter(user=user, organisation__is_active=True)
+                .values_list("role", "organisation__path", "organisation_id"))
+        cached = Scope([Grant(role, path, org_id) for role, path, org_id in rows])
+        user._org_scope = cached
+    return cached
+
+
+def forget_scope(user) -> None:
+    """Drop the cached grants after they change."""
+    if hasattr(user, "_org_scope"):
+        del user._org_scope
+
+
+# --- organisations -------------------------------------------------------------------------
+
+def can_view_org(user, org: Organisation) -> bool:
+    """Officers and system administrators read their organisation's subtree."""
+    return scope_for(user).reaches(org.path, READER_ROLES)
+
+
+def can_manage_org(user, org: Organisation) -> bool:
+    """System administrators edit organisations and add children within their subtree."""
+    return scope_for(user).reaches(org.path, {Role.ADMIN})
+
+
+def can_move_org(user, org: Organisation, new_parent: Organisation | None = None) -> bool:
+    """An administrator who reaches both the current and the new parent may move a subtree."""
+    scope = scope_for(user)
+    if org.parent_id is None:
+        return False
+    parent_path = org.path[: -len(path_segment(org.pk))]
+    if not scope.reaches(parent_path, {Role.ADMIN}):
+        return False
+    if new_parent is None:
+        return True
+    return scope.reaches(new_parent.path, {Role.ADMIN}) and not new_parent.is_descendant_of(org)
+
+
+# --- members --------------------------------------------------------------------------------
+
+def can_view_members(user, org: Organisation) -> bool:
+    """The member register of a subtree is read by its officers and administrators."""
+    return scope_for(user).reaches(org.path, READER_ROLES)
+
+
+def can_view_member(user, member: Member) -> bool:
+    """Officers over the member's branch, administrators, and the member themself."""
+    if member.user_id is not None and member.user_id == getattr(user, "pk", None):
+        return True
+    return can_view_members(user, member.branch)
+
+
+def can_add_member(user, branch: Organisation) -> bool:
+    """Officers of the branch or of an ancestor register members in a branch."""
+    return branch.is_branch and branch.is_active and scope_for(user).reaches(branch.path, OFFICER_ROLES)
+
+
+def can_edit_member(user, member: Member) -> bool:
+    """Officers of the member's branch or of an ancestor keep the member's record."""
+    return scope_for(user).reaches(member.branch.path, OFFICER_ROLES)
+
+
+def can_transfer_member(user, member: Member, to_branch: Organisation | None = None) -> bool:
+    """A transfer needs officer rights over the member now and over the branch they move to."""
+    if not can_edit_member(user, member):
+        return False
+    return to_branch is None or can_add_member(user, to_branch)
+
+
+# --- accounts and roles ---------------------------------------------------------------------
+
+def can_manage_accounts(user, org: Organisation | None = None) -> bool:
+    """System administrators create accounts and grant roles within their subtree."""
+    scope = scope_for(user)
+    if org is None:
+        return scope.has_any({Role.ADMIN})
+    return scope.reaches(org.path, {Role.ADMIN})
+
+
+def can_manage_user(user, target, target_paths: list[str]) -> bool:
+    """An administrator manages an account whose every grant and member record lies in reach.
+
+    `target_paths` are the organisation paths of the target's grants and member record.
+    """
+    if not target_paths or target.pk == user.pk:
+        return False
+    scope = scope_for(user)
+    return all(scope.reaches(path, {Role.ADMIN}) for path in target_paths)

@@ -1,0 +1,284 @@
+"""Every read a page needs, scoped to what the user may see.
+
+Missing and forbidden are the same 404. Subtree reads are prefix queries on the materialised
+path, so their cost does not depend on the depth of the tree.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from .models import (BRANCH_KINDS, PATH_SEP, Member, MemberStatus, MemberTransfer, Organisation,
+                     Role, RoleGrant)
+from .permissions import (OFFICER_ROLES, READER_ROLES, can_view_member, can_view_org, scope_for)
+
+User = get_user_model()
+
+
+def _under_any(paths: list[str], lookup: str = "path") -> Q:
+    if not paths:
+        return Q(pk__in=[])
+    return reduce(or_, (Q(**{f"{lookup}__startswith": p}) for p in paths))
+
+
+# --- organisations -------------------------------------------------------------------------
+
+def organisation_list_for(user, *, roles=READER_ROLES, q: str = "", kinds=None,
+                          include_inactive: bool = False,
+                          missing_phone: bool = False) -> QuerySet[Organisation]:
+    """Organisations in the subtrees where the user holds one of `roles`, in tree order."""
+    qs = Organisation.objects.filter(_under_any(scope_for(user).roots(roles)))
+    if missing_phone:
+        qs = qs.filter(supervision_phone="")
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(short_name__icontains=q) | Q(code__iexact=q))
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return qs.order_by("path")
+
+
+def organisation_get_for(user, pk, *, predicate=can_view_org) -> Organisation:
+    """One organisation the user may see (or act on, per `predicate`); otherwise 404."""
+    try:
+        org = Organisation.objects.select_related("parent").get(pk=pk)
+    except (Organisation.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not predicate(user, org):
+        raise Http404
+    return org
+
+
+def branch_choices_for(user) -> QuerySet[Organisation]:
+    """Active branches the user may register members in."""
+    return organisation_list_for(user, roles=OFFICER_ROLES, kinds=BRANCH_KINDS)
+
+
+def ancestors_of(org: Organisation) -> list[Organisation]:
+    """The chain from the root down to org's parent, in one query."""
+    ids = org.ancestor_ids
+    if not ids:
+        return []
+    by_id = {o.pk: o for o in Organisation.objects.filter(pk__in=ids).only("id", "name", "path")}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def member_counts_by_org(paths: list[str]) -> dict[int, int]:
+    """Active members per organisation id, counted over each organisation's whole subtree.
+
+    One aggregate query over the given subtrees; the per-branch counts are then added up to
+    every ancestor read off the branch's path.
+    """
+    totals: dict[int, int] = defaultdict(int)
+    if not paths:
+        return totals
+    rows = (Member.objects.filter(_under_any(paths, "branch__path"), status=MemberStatus.ACTIVE)
+            .values_list("branch__path").annotate(n=Count("id")).order_by())
+    for path, n in rows:
+        for part in path.split(PATH_SEP):
+            if part:
+                totals[int(part)] += n
+    return totals
+
+
+@dataclass
+class TreeNode:
+    org: Organisation
+    member_count: int = 0
+    children: list["TreeNode"] = field(default_factory=list)
+    has_hidden_children: bool = False
+
+
+def organisation_tree_for(user, *, root: Organisation | None = None, levels: int = 3) -> list[TreeNode]:
+    """The user's organisations as a tree, `levels` deep below each top node, with subtree counts.
+
+    Three queries whatever the size: the nodes, their member counts, and which of the deepest
+    shown nodes have children of their own.
+    """
+    if root is not None:
+        tops = [root.path]
+        base_depth = root.depth
+    else:
+        tops = scope_for(user).roots(READER_ROLES)
+        base_depth = None
+    if not tops:
+        return []
+    qs = Organisation.objects.filter(_under_any(tops), is_active=True)
+    top_depths = {}
+    if base_depth is None:
+        top_depths = dict(Organisation.objects.filter(path__in=tops).values_list("path", "depth"))
+        max_depth = max(top_depths.values(), default=0) + levels
+    else:
+        max_depth = base_depth + levels
+    nodes = list(qs.filter(depth__lte=max_depth).order_by("path"))
+    counts = member_counts_by_org(tops)
+    edge = [n.pk for n in nodes if n.depth == max_depth]
+    with_children = set(Organisation.objects.filter(parent_id__in=edge, is_active=True)
+                        .values_list("parent_id", flat=True).distinct()) if edge else set()
+    by_id: dict[int, TreeNode] = {}
+    roots: list[TreeNode] = []
+    for org in nodes:
+        node = TreeNode(org=org, member_count=counts.get(org.pk, 0),
+                        has_hidden_children=org.pk in with_children)
+        by_id[org.pk] = node
+        parent = by_id.get(org.parent_id)
+        if parent is None or org.path in tops:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+    for node in by_id.values():
+        node.children.sort(key=lambda n: (n.org.sort_order, n.org.name))
+    return roots
+
+
+@dataclass
+class OrgDetail:
+    org: Organisation
+    ancestors: list[Organisation]
+    children: list[TreeNode]
+    member_count: int
+    grants: list[RoleGrant]
+
+
+def organisation_detail_for(user, pk) -> OrgDetail:
+    """An organisation page: breadcrumbs, children with counts, role holders."""
+    org = organisation_get_for(user, pk)
+    children = list(Organisation.objects.filter(parent=org).order_by("sort_order", "name"))
+    counts = member_counts_by_org([org.path])
+    grants = list(RoleGrant.objects.filter(organisation=org).select_related("user")
+                  .order_by("role", "user__username"))
+    return OrgDetail(
+        org=org,
+        ancestors=ancestors_of(org),
+        children=[TreeNode(org=c, member_count=counts.get(c.pk, 0)) for c in children],
+        member_count=counts.get(org.pk, 0),
+        grants=grants,
+    )
+
+
+# --- members --------------------------------------------------------------------------------
+
+# A member's 附件2 form needs these; a record without them is a to-do for the branch staff.
+INCOMPLETE_MEMBER = Q(birth_month__isnull=True) | Q(joined_party_on__isnull=True) | Q(post="")
+
+
+def member_list_for(user, *, org: Organisation | None = None, q: str = "", category: str = "",
+                    status: str = MemberStatus.ACTIVE, gender: str = "",
+                    has_account: str = "", incomplete: bool = False) -> QuerySet[Member]:
+    """Members the user may read, filtered; `org` narrows to one subtree the user may see."""
+    if org is not None:
+        paths = [org.path]
+    else:
+        paths = scope_for(user).roots(READER_ROLES)
+    qs = Member.objects.filter(_under_any(paths, "branch__path")).select_related("branch")
+    if q:
+        q = q.strip()
+        qs = qs.filter(Q(name__icontains=q) | Q(phone__contains=q) | Q(post__icontains=q))
+    if category:
+        qs = qs.filter(category=category)
+    if status:
+        qs = qs.filter(status=status)
+    if gender:
+        qs = qs.filter(gender=gender)
+    if has_account == "yes":
+        qs = qs.filter(user__isnull=False)
+    elif has_account == "no":
+        qs = qs.filter(user__isnull=True)
+    if incomplete:
+        qs = qs.filter(INCOMPLETE_MEMBER)
+    return qs.order_by("branch__path", "name", "id")
+
+
+def member_get_for(user, pk, *, predicate=can_view_member) -> Member:
+    """One member the user may see (or act on, per `predicate`); otherwise 404."""
+    try:
+        member = Member.objects.select_related("branch", "branch__parent", "user").get(pk=pk)
+    except (Member.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not predicate(user, member):
+        raise Http404
+    return member
+
+
+def member_transfers_of(member: Member) -> list[MemberTransfer]:
+    """A member's branch history, newest first."""
+    return list(member.transfers.select_related("from_branch", "to_branch", "actor"))
+
+
+def members_of_user(user) -> list[Member]:
+    """The member record(s) linked to a login, for the home page."""
+    return list(Member.objects.filter(user=user).select_related("branch"))
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+def user_list_for(user, *, q: str = "", role: str = "") -> QuerySet:
+    """Accounts tied (by a grant or a member record) to the administrator's subtrees."""
+    paths = scope_for(user).roots({Role.ADMIN})
+    if not paths:
+        return User.objects.none()
+    in_scope = _under_any(paths, "role_grants__organisation__path") | _under_any(paths, "member__branch__path")
+    qs = User.objects.filter(in_scope)
+    if q:
+        qs = qs.filter(Q(username__icontains=q) | Q(last_name__icontains=q) | Q(first_name__icontains=q))
+    if role:
+        qs = qs.filter(role_grants__role=role)
+    ids = qs.values("pk").distinct()
+    return (User.objects.filter(pk__in=ids).select_related("member", "member__branch")
+            .prefetch_related(Prefetch("role_grants", queryset=RoleGrant.objects.select_related("organisation")))
+            .order_by("username"))
+
+
+def user_get_for(user, pk):
+    """One account the administrator may see; otherwise 404."""
+    try:
+        return user_list_for(user).get(pk=pk)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def member_choices_without_account_for(user) -> QuerySet[Member]:
+    """Active members in the administrator's subtrees who have no login yet."""
+    paths = scope_for(user).roots({Role.ADMIN})
+    return (Member.objects.filter(_under_any(paths, "branch__path"), user__isnull=True,
+                                  status=MemberStatus.ACTIVE)
+            .select_related("branch").order_by("branch__path", "name"))
+
+
+def home_for(user) -> dict:
+    """What the home page shows: the user's organisations and roles, their member record."""
+    grants = list(RoleGrant.objects.filter(user=user, organisation__is_active=True)
+                  .select_related("organisation").order_by("organisation__path", "role"))
+    return {"grants": grants, "members": members_of_user(user)}
+
+
+@dataclass
+class Todo:
+    label: str
+    count: int
+    url: str
+    hint: str = ""
+
+
+def todo_for(user) -> list[Todo]:
+    """Open tasks for the home page; later steps add theirs. One count query per kind of task."""
+    from django.urls import reverse
+
+    scope = scope_for(user)
+    todos: list[Todo] = []
+    if scope.has_any(OFFICER_ROLES):
+        n = member_list_for(user, incomplete=True).count()
+        if n:
+            todos.append(Todo("党员信息待补全", n, reverse("orgs:member_list") + "?incomplete=on",
+                              "出生年月、入党时间或职务未填写，填写《党员公开承诺书》时需要"))
+    if scope.has_any({Role.ADMIN}) or scope.has_any(OFFICER_ROLES):
+        n = organisation_list_for(user, roles=READER_ROLES, missing_phone=True).count()
+        if n:
+            todos.append(Todo("党组织未设监督电话", n, reverse("orgs:tree") + "?missing_phone=on",
+                              "《基层党组织公开承诺书》须公布监督电话"))
+    return todos

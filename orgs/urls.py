@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import views
+
+app_name = "orgs"
+
+urlpatterns = [
+    path("orgs/", views.org_tree, name="tree"),
+    path("orgs/<int:pk>/", views.org_detail, name="detail"),
+    path("orgs/<int:pk>/edit/", views.org_edit, name="edit"),
+    path("orgs/<int:pk>/children/new/", views.org_create_child, name="create_child"),
+    path("orgs/<int:pk>/move/", views.org_move, name="move"),
+    path("members/", views.member_list, name="member_list"),
+    path("members/new/", views.member_create, name="member_create"),
+    path("members/<int:pk>/", views.member_detail, name="member_detail"),
+    path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
+    path("members/<int:pk>/transfer/", views.member_transfer, name="member_transfer"),
+    path("users/", views.user_list, name="user_list"),
+    path("users/new/", views.user_create, name="user_create"),
+    path("users/<int:pk>/", views.user_detail, name="user_detail"),
+    path("users/<int:pk>/grants/", views.user_grant, name="user_grant"),
+    path("users/<int:pk>/password/", views.user_set_password, name="user_set_password"),
+    path("users/<int:pk>/active/", views.user_set_active, name="user_set_active"),
+    path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant_revoke"),
+]

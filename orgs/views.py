@@ -1,0 +1,378 @@
+"""Pages for the organisation tree, the member register and accounts.
+
+Each view: request → one selector or service call → response. A GET never writes; every
+state change is a POST that ends in a redirect.
+"""
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from commitments.selectors import current_campaign
+
+from . import selectors, services
+from .errors import Conflict
+from .forms import (ChangeOwnPasswordForm, MemberForm, MemberSearchForm, MemberTransferForm,
+                    OrganisationForm, OrganisationMoveForm, RoleGrantForm, SetPasswordForm,
+                    UserCreateForm)
+from .models import BRANCH_KINDS, Role, RoleGrant
+from .permissions import (OFFICER_ROLES, READER_ROLES, can_add_member, can_edit_member,
+                          can_manage_accounts, can_manage_org, can_manage_user, can_move_org,
+                          can_transfer_member, can_view_members, scope_for)
+
+User = get_user_model()
+
+
+def paginate(request, queryset, per_page: int | None = None):
+    """The requested page of a list; out-of-range numbers show the last page."""
+    paginator = Paginator(queryset, per_page or settings.PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def attach_errors(form, exc: ValidationError) -> None:
+    """Put a service's ValidationError next to the fields it names (or above the form)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def run_service(form, call) -> bool:
+    """Call a service; show its Chinese errors on the form. True when it succeeded."""
+    try:
+        call()
+    except Conflict as exc:
+        form.add_error(None, exc.message)
+        return False
+    except ValidationError as exc:
+        attach_errors(form, exc)
+        return False
+    return True
+
+
+# --- home -----------------------------------------------------------------------------------
+
+@require_GET
+def home(request):
+    """My organisations, my roles and the to-do area."""
+    data = selectors.home_for(request.user)
+    campaign = current_campaign()
+    return render(request, "orgs/home.html", {
+        **data,
+        "todos": selectors.todo_for(request.user),
+        "campaign": campaign,
+        "today": timezone.localdate(),
+        "is_reader": scope_for(request.user).has_any(READER_ROLES),
+    })
+
+
+# --- organisations -------------------------------------------------------------------------
+
+@require_GET
+def org_tree(request):
+    """The tree browser with member counts, or a flat list when searching by name."""
+    q = request.GET.get("q", "").strip()
+    missing_phone = bool(request.GET.get("missing_phone"))
+    if not scope_for(request.user).has_any(READER_ROLES):
+        raise Http404
+    if q or missing_phone:
+        page = paginate(request, selectors.organisation_list_for(
+            request.user, q=q, missing_phone=missing_phone).select_related("parent"))
+        return render(request, "orgs/org_tree.html", {"q": q, "page": page, "missing_phone": missing_phone})
+    tree = selectors.organisation_tree_for(request.user)
+    return render(request, "orgs/org_tree.html", {"q": q, "tree": tree})
+
+
+@require_GET
+def org_detail(request, pk):
+    detail = selectors.organisation_detail_for(request.user, pk)
+    org = detail.org
+    members_page = None
+    if org.is_branch:
+        members_page = paginate(request, selectors.member_list_for(request.user, org=org), 20)
+    return render(request, "orgs/org_detail.html", {
+        "d": detail, "org": org, "members_page": members_page,
+        "can_manage": can_manage_org(request.user, org),
+        "can_move": can_move_org(request.user, org),
+        "can_add_member": can_add_member(request.user, org),
+        "can_manage_accounts": can_manage_accounts(request.user, org),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def org_create_child(request, pk):
+    parent = selectors.organisation_get_for(request.user, pk, predicate=can_manage_org)
+    if parent.is_branch:
+        raise Http404
+    form = OrganisationForm(request.POST or None, creating=True)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        result = {}
+        ok = run_service(form, lambda: result.setdefault("org", services.organisation_create(
+            actor=request.user, parent=parent, name=data["name"], kind=data["kind"],
+            code=data.get("code") or "", short_name=data["short_name"],
+            supervision_phone=data["supervision_phone"], sort_order=data["sort_order"])))
+        if ok:
+            messages.success(request, f"已新建党组织“{result['org'].name}”。")
+            return redirect("orgs:detail", pk=result["org"].pk)
+    return render(request, "orgs/org_form.html", {"form": form, "parent": parent, "org": None,
+                                                  "ancestors": selectors.ancestors_of(parent) + [parent]})
+
+
+@require_http_methods(["GET", "POST"])
+def org_edit(request, pk):
+    org = selectors.organisation_get_for(request.user, pk, predicate=can_manage_org)
+    form = OrganisationForm(request.POST or None, instance=org)
+    if request.method == "POST" and form.is_valid():
+        if run_service(form, lambda: services.organisation_update(
+                actor=request.user, org=org, version=form.cleaned_data["version"], data=form.cleaned_data)):
+            messages.success(request, "党组织信息已保存。")
+            return redirect("orgs:detail", pk=org.pk)
+    return render(request, "orgs/org_form.html", {"form": form, "org": org, "parent": org.parent,
+                                                  "ancestors": selectors.ancestors_of(org) + [org]})
+
+
+@require_http_methods(["GET", "POST"])
+def org_move(request, pk):
+    org = selectors.organisation_get_for(request.user, pk, predicate=can_move_org)
+    parents = (selectors.organisation_list_for(request.user, roles={Role.ADMIN})
+               .exclude(path__startswith=org.path).exclude(kind__in=BRANCH_KINDS)
+               .exclude(pk=org.parent_id))
+    form = OrganisationMoveForm(request.POST or None, parents=parents, initial={"version": org.version})
+    if request.method == "POST" and form.is_valid():
+        if run_service(form, lambda: services.organisation_move(
+                actor=request.user, org=org, new_parent=form.cleaned_data["new_parent"],
+                version=form.cleaned_data["version"])):
+            messages.success(request, f"已将“{org.name}”及其下级组织移至“{form.cleaned_data['new_parent'].name}”。")
+            return redirect("orgs:detail", pk=org.pk)
+    return render(request, "orgs/org_move.html", {"form": form, "org": org,
+                                                  "ancestors": selectors.ancestors_of(org) + [org]})
+
+
+# --- members --------------------------------------------------------------------------------
+
+@require_GET
+def member_list(request):
+    """The member register: search, filters, pagination, scoped to the user's subtrees."""
+    if not scope_for(request.user).has_any(READER_ROLES):
+        raise Http404
+    form = MemberSearchForm(request.GET or None, initial={"status": "active"})
+    params = form.cleaned_data if form.is_valid() else {}
+    org = None
+    if params.get("org"):
+        org = selectors.organisation_get_for(request.user, params["org"], predicate=can_view_members)
+    status = params.get("status", "active") if request.GET else "active"
+    qs = selectors.member_list_for(
+        request.user, org=org, q=params.get("q", ""), category=params.get("category", ""),
+        status=status, gender=params.get("gender", ""), has_account=params.get("has_account", ""),
+        incomplete=params.get("incomplete", False))
+    if not request.GET:
+        form = MemberSearchForm(initial={"status": "active"})
+    return render(request, "orgs/member_list.html", {
+        "form": form, "page": paginate(request, qs), "org": org,
+        "can_add": scope_for(request.user).has_any(OFFICER_ROLES),
+    })
+
+
+@require_GET
+def member_detail(request, pk):
+    member = selectors.member_get_for(request.user, pk)
+    return render(request, "orgs/member_detail.html", {
+        "member": member,
+        "transfers": selectors.member_transfers_of(member),
+        "ancestors": selectors.ancestors_of(member.branch) + [member.branch]
+        if can_view_members(request.user, member.branch) else [],
+        "can_edit": can_edit_member(request.user, member),
+        "can_transfer": can_transfer_member(request.user, member),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def member_create(request):
+    branches = selectors.branch_choices_for(request.user)
+    if not scope_for(request.user).has_any(OFFICER_ROLES):
+        raise Http404
+    initial = {}
+    if request.GET.get("branch"):
+        initial["branch"] = request.GET["branch"]
+    form = MemberForm(request.POST or None, branches=branches, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        result = {}
+        if run_service(form, lambda: result.setdefault("m", services.member_create(
+                actor=request.user, branch=form.cleaned_data["branch"], data=form.cleaned_data))):
+            messages.success(request, f"已登记党员“{result['m'].name}”。")
+            return redirect("orgs:member_detail", pk=result["m"].pk)
+    return render(request, "orgs/member_form.html", {"form": form, "member": None})
+
+
+@require_http_methods(["GET", "POST"])
+def member_edit(request, pk):
+    member = selectors.member_get_for(request.user, pk, predicate=can_edit_member)
+    form = MemberForm(request.POST or None, instance=member)
+    if request.method == "POST" and form.is_valid():
+        if run_service(form, lambda: services.member_update(
+                actor=request.user, member=member, version=form.cleaned_data["version"],
+                data=form.cleaned_data)):
+            messages.success(request, f"“{member.name}”的信息已保存。")
+            return redirect("orgs:member_detail", pk=member.pk)
+    return render(request, "orgs/member_form.html", {"form": form, "member": member})
+
+
+@require_http_methods(["GET", "POST"])
+def member_transfer(request, pk):
+    member = selectors.member_get_for(request.user, pk, predicate=can_transfer_member)
+    branches = selectors.branch_choices_for(request.user).exclude(pk=member.branch_id)
+    form = MemberTransferForm(request.POST or None, branches=branches,
+                              initial={"version": member.version, "transferred_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if run_service(form, lambda: services.member_transfer(
+                actor=request.user, member=member, to_branch=data["to_branch"], version=data["version"],
+                transferred_on=data["transferred_on"], reason=data["reason"])):
+            messages.success(request, f"“{member.name}”已转入{data['to_branch'].name}。")
+            return redirect("orgs:member_detail", pk=member.pk)
+    return render(request, "orgs/member_transfer.html", {"form": form, "member": member})
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+def _require_admin(user) -> None:
+    if not can_manage_accounts(user):
+        raise Http404
+
+
+@require_GET
+def user_list(request):
+    _require_admin(request.user)
+    q = request.GET.get("q", "").strip()
+    role = request.GET.get("role", "")
+    if role not in Role.values:
+        role = ""
+    page = paginate(request, selectors.user_list_for(request.user, q=q, role=role))
+    return render(request, "orgs/user_list.html", {"page": page, "q": q, "role": role,
+                                                   "roles": Role.choices})
+
+
+@require_http_methods(["GET", "POST"])
+def user_create(request):
+    _require_admin(request.user)
+    organisations = selectors.organisation_list_for(request.user, roles={Role.ADMIN})
+    members = selectors.member_choices_without_account_for(request.user)
+    initial = {}
+    if request.GET.get("organisation"):
+        initial["organisation"] = request.GET["organisation"]
+    form = UserCreateForm(request.POST or None, organisations=organisations, members=members,
+                          initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        result = {}
+        if run_service(form, lambda: result.setdefault("u", services.user_create(
+                actor=request.user, username=d["username"], full_name=d["full_name"],
+                password=d["password"], organisation=d["organisation"], role=d["role"],
+                member=d["member"]))):
+            messages.success(request, f"已开通账号“{d['username']}”。请将初始密码当面告知本人。")
+            return redirect("orgs:user_detail", pk=result["u"].pk)
+    return render(request, "orgs/user_form.html", {"form": form})
+
+
+def _managed_user(request, pk):
+    """An account the administrator may change (all its ties lie in reach); otherwise 404."""
+    target = selectors.user_get_for(request.user, pk)
+    if not can_manage_user(request.user, target, services.user_org_paths(target)):
+        raise Http404
+    return target
+
+
+def _user_page(request, target, grant_form=None, password_form=None):
+    paths = [g.organisation.path for g in target.role_grants.all()]
+    member = getattr(target, "member", None)
+    if member is not None:
+        paths.append(member.branch.path)
+    return render(request, "orgs/user_detail.html", {
+        "target": target,
+        "member": member,
+        "grants": list(target.role_grants.all()),
+        "grant_form": grant_form or RoleGrantForm(
+            organisations=selectors.organisation_list_for(request.user, roles={Role.ADMIN})),
+        "password_form": password_form or SetPasswordForm(),
+        "can_manage": can_manage_user(request.user, target, paths),
+    })
+
+
+@require_GET
+def user_detail(request, pk):
+    _require_admin(request.user)
+    return _user_page(request, selectors.user_get_for(request.user, pk))
+
+
+@require_POST
+def user_grant(request, pk):
+    _require_admin(request.user)
+    target = selectors.user_get_for(request.user, pk)
+    form = RoleGrantForm(request.POST, organisations=selectors.organisation_list_for(
+        request.user, roles={Role.ADMIN}))
+    if form.is_valid() and run_service(form, lambda: services.role_grant(
+            actor=request.user, user=target, organisation=form.cleaned_data["organisation"],
+            role=form.cleaned_data["role"])):
+        messages.success(request, "已授予角色。")
+        return redirect("orgs:user_detail", pk=target.pk)
+    return _user_page(request, target, grant_form=form)
+
+
+@require_POST
+def grant_revoke(request, pk):
+    _require_admin(request.user)
+    grant = get_object_or_404(RoleGrant.objects.select_related("organisation", "user"), pk=pk)
+    if not can_manage_accounts(request.user, grant.organisation):
+        raise Http404
+    try:
+        services.role_revoke(actor=request.user, grant=grant)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, f"已撤销 {grant.user.get_username()} 在{grant.organisation.name}的“{grant.get_role_display()}”角色。")
+    return redirect("orgs:user_detail", pk=grant.user_id)
+
+
+@require_POST
+def user_set_password(request, pk):
+    _require_admin(request.user)
+    target = _managed_user(request, pk)
+    form = SetPasswordForm(request.POST)
+    if form.is_valid() and run_service(form, lambda: services.user_set_password(
+            actor=request.user, target=target, password=form.cleaned_data["password1"])):
+        messages.success(request, "密码已重置。请将新密码当面告知本人。")
+        return redirect("orgs:user_detail", pk=target.pk)
+    return _user_page(request, target, password_form=form)
+
+
+@require_POST
+def user_set_active(request, pk):
+    _require_admin(request.user)
+    target = _managed_user(request, pk)
+    active = request.POST.get("active") == "1"
+    services.user_set_active(actor=request.user, target=target, active=active)
+    messages.success(request, "账号已启用。" if active else "账号已停用。")
+    return redirect("orgs:user_detail", pk=target.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def password_change(request):
+    """Any signed-in user changes their own password."""
+    form = ChangeOwnPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if run_service(form, lambda: services.user_change_own_password(
+                user=request.user, old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["password1"])):
+            request.user.refresh_from_db()
+            update_session_auth_hash(request, request.user)
+            messages.success(request, "密码已修改。")
+            return redirect(reverse("home"))
+    return render(request, "orgs/password_change.html", {"form": form})
