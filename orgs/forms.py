@@ -4,7 +4,8 @@ from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import Member, MemberCategory, MemberStatus, Gender, Organisation, OrgKind, Role
+from .models import Gender, Member, MemberCategory, MemberStatus, Organisation, OrgKind, Role
+from .selectors import MEMBER_SORTS
 
 User = get_user_model()
 
@@ -13,17 +14,20 @@ DATE_INPUT_FORMATS = ["%Y-%m-%d", "%Y年%m月%d日", "%Y.%m.%d", "%Y/%m/%d"]
 
 
 class MonthInput(forms.DateInput):
-    input_type = "month"
+    """A text box for 年月: browsers' month pickers are missing (Firefox) or follow the browser's
+    own language; rosters are typed as 1975-03, 1975.03 or 1975年3月, all accepted."""
 
     def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m")
+        super().__init__(attrs={"placeholder": "如 1975-03 或 1975年3月", "autocomplete": "off",
+                                **(attrs or {})}, format="%Y-%m")
 
 
 class DateInput(forms.DateInput):
-    input_type = "date"
+    """A text box for dates, accepting 2010-10-31, 2010.10.31, 2010/10/31 and 2010年10月31日."""
 
     def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
+        super().__init__(attrs={"placeholder": "如 2010-10-31 或 2010年10月31日", "autocomplete": "off",
+                                **(attrs or {})}, format="%Y-%m-%d")
 
 
 def _helper(layout: Layout | None = None) -> FormHelper:
@@ -101,9 +105,10 @@ class MemberForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     birth_month = forms.DateField(label="出生年月", required=False, widget=MonthInput,
                                   input_formats=MONTH_INPUT_FORMATS,
-                                  help_text="如 1975-03")
+                                  error_messages={"invalid": "请按“1975-03”或“1975年3月”的格式填写出生年月。"})
     joined_party_on = forms.DateField(label="入党时间", required=False, widget=DateInput,
-                                      input_formats=DATE_INPUT_FORMATS + MONTH_INPUT_FORMATS)
+                                      input_formats=DATE_INPUT_FORMATS + MONTH_INPUT_FORMATS,
+                                      error_messages={"invalid": "请按“1998-07-01”或“1998年7月1日”的格式填写入党时间。"})
 
     class Meta:
         model = Member
@@ -139,10 +144,16 @@ class MemberForm(forms.ModelForm):
         super()._post_clean()
 
 
+# Past this many organisations the filter is a search box, not a select.
+ORG_SELECT_LIMIT = 400
+
+
 class MemberSearchForm(forms.Form):
     q = forms.CharField(label="搜索", required=False,
                         widget=forms.TextInput(attrs={"placeholder": "姓名、电话或职务"}))
-    org = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    org = OrgChoiceField(label="党组织", required=False, queryset=Organisation.objects.none(),
+                         empty_label="全部党组织")
+    sort = forms.ChoiceField(required=False, choices=[(k, k) for k in MEMBER_SORTS], widget=forms.HiddenInput)
     category = forms.ChoiceField(label="党员类别", required=False,
                                  choices=[("", "全部类别")] + list(MemberCategory.choices))
     status = forms.ChoiceField(label="状态", required=False,
@@ -152,8 +163,14 @@ class MemberSearchForm(forms.Form):
                                     choices=[("", "全部"), ("yes", "已开通"), ("no", "未开通")])
     incomplete = forms.BooleanField(label="只看信息待补全", required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, organisations=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if organisations is not None:
+            self.fields["org"].queryset = organisations
+            # A city-wide tree is too long for a select: keep the filter but hide the control.
+            self.org_as_select = organisations[:ORG_SELECT_LIMIT + 1].count() <= ORG_SELECT_LIMIT
+            if not self.org_as_select:
+                self.fields["org"].widget = forms.HiddenInput()
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, forms.Select):
@@ -166,7 +183,8 @@ class MemberSearchForm(forms.Form):
 
 class MemberTransferForm(VersionedForm):
     to_branch = OrgChoiceField(label="转入党支部", queryset=Organisation.objects.none())
-    transferred_on = forms.DateField(label="转接日期", widget=DateInput, input_formats=DATE_INPUT_FORMATS)
+    transferred_on = forms.DateField(label="转接日期", widget=DateInput, input_formats=DATE_INPUT_FORMATS,
+                                     error_messages={"invalid": "请按“2010-10-31”的格式填写转接日期。"})
     reason = forms.CharField(label="转接原因", max_length=200, required=False)
 
     def __init__(self, *args, branches=None, **kwargs):

@@ -163,13 +163,22 @@ def organisation_detail_for(user, pk) -> OrgDetail:
 
 # --- members --------------------------------------------------------------------------------
 
+# Orderings the member register offers (whitelisted: the key comes from the query string).
+MEMBER_SORTS = {
+    "": ("branch__path", "name", "id"),
+    "name": ("name", "id"),
+    "birth": ("birth_month", "id"),
+    "-birth": ("-birth_month", "id"),
+    "joined": ("joined_party_on", "id"),
+    "-joined": ("-joined_party_on", "id"),
+}
 # A member's 附件2 form needs these; a record without them is a to-do for the branch staff.
 INCOMPLETE_MEMBER = Q(birth_month__isnull=True) | Q(joined_party_on__isnull=True) | Q(post="")
 
 
 def member_list_for(user, *, org: Organisation | None = None, q: str = "", category: str = "",
                     status: str = MemberStatus.ACTIVE, gender: str = "",
-                    has_account: str = "", incomplete: bool = False) -> QuerySet[Member]:
+                    has_account: str = "", incomplete: bool = False, sort: str = "") -> QuerySet[Member]:
     """Members the user may read, filtered; `org` narrows to one subtree the user may see."""
     if org is not None:
         paths = [org.path]
@@ -191,7 +200,7 @@ def member_list_for(user, *, org: Organisation | None = None, q: str = "", categ
         qs = qs.filter(user__isnull=True)
     if incomplete:
         qs = qs.filter(INCOMPLETE_MEMBER)
-    return qs.order_by("branch__path", "name", "id")
+    return qs.order_by(*MEMBER_SORTS.get(sort, MEMBER_SORTS[""]))
 
 
 def member_get_for(user, pk, *, predicate=can_view_member) -> Member:

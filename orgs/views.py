@@ -160,23 +160,27 @@ def org_move(request, pk):
 
 @require_GET
 def member_list(request):
-    """The member register: search, filters, pagination, scoped to the user's subtrees."""
+    """The member register: search, filters, sorting, pagination, scoped to the user's subtrees."""
     if not scope_for(request.user).has_any(READER_ROLES):
         raise Http404
-    form = MemberSearchForm(request.GET or None, initial={"status": "active"})
-    params = form.cleaned_data if form.is_valid() else {}
-    org = None
-    if params.get("org"):
-        org = selectors.organisation_get_for(request.user, params["org"], predicate=can_view_members)
-    status = params.get("status", "active") if request.GET else "active"
+    data = request.GET.copy()
+    if "status" not in data:
+        data["status"] = "active"  # the register shows members on the roll unless asked otherwise
+    form = MemberSearchForm(data, organisations=selectors.organisation_list_for(request.user))
+    if not form.is_valid():
+        if "org" in form.errors:
+            raise Http404  # an organisation outside the user's reach, or none at all
+        params = {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
+    else:
+        params = form.cleaned_data
+    org = params.get("org")
+    status = params.get("status", "")
     qs = selectors.member_list_for(
         request.user, org=org, q=params.get("q", ""), category=params.get("category", ""),
         status=status, gender=params.get("gender", ""), has_account=params.get("has_account", ""),
-        incomplete=params.get("incomplete", False))
-    if not request.GET:
-        form = MemberSearchForm(initial={"status": "active"})
+        incomplete=params.get("incomplete", False), sort=params.get("sort", ""))
     return render(request, "orgs/member_list.html", {
-        "form": form, "page": paginate(request, qs), "org": org,
+        "form": form, "page": paginate(request, qs), "org": org, "sort": params.get("sort", ""),
         "can_add": scope_for(request.user).has_any(OFFICER_ROLES),
     })
 
@@ -187,8 +191,7 @@ def member_detail(request, pk):
     return render(request, "orgs/member_detail.html", {
         "member": member,
         "transfers": selectors.member_transfers_of(member),
-        "ancestors": selectors.ancestors_of(member.branch) + [member.branch]
-        if can_view_members(request.user, member.branch) else [],
+        "ancestors": _member_crumbs(request.user, member),
         "can_edit": can_edit_member(request.user, member),
         "can_transfer": can_transfer_member(request.user, member),
     })
@@ -222,7 +225,15 @@ def member_edit(request, pk):
                 data=form.cleaned_data)):
             messages.success(request, f"“{member.name}”的信息已保存。")
             return redirect("orgs:member_detail", pk=member.pk)
-    return render(request, "orgs/member_form.html", {"form": form, "member": member})
+    return render(request, "orgs/member_form.html", {"form": form, "member": member,
+                                                     "ancestors": _member_crumbs(request.user, member)})
+
+
+def _member_crumbs(user, member) -> list:
+    """Breadcrumbs down to the member's branch, where the user may see the tree."""
+    if not can_view_members(user, member.branch):
+        return []
+    return selectors.ancestors_of(member.branch) + [member.branch]
 
 
 @require_http_methods(["GET", "POST"])
@@ -238,7 +249,8 @@ def member_transfer(request, pk):
                 transferred_on=data["transferred_on"], reason=data["reason"])):
             messages.success(request, f"“{member.name}”已转入{data['to_branch'].name}。")
             return redirect("orgs:member_detail", pk=member.pk)
-    return render(request, "orgs/member_transfer.html", {"form": form, "member": member})
+    return render(request, "orgs/member_transfer.html", {"form": form, "member": member,
+                                                         "ancestors": _member_crumbs(request.user, member)})
 
 
 # --- accounts -------------------------------------------------------------------------------

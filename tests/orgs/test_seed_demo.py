@@ -156,6 +156,18 @@ def test_accounts_log_in_and_hold_their_roles():
 
 
 @pytest.mark.django_db
+def test_rerun_never_overwrites_a_changed_password():
+    seed()
+    user = User.objects.get(username="admin")
+    user.set_password("Changed-2010x")
+    user.save()
+    result = seed()
+    user.refresh_from_db()
+    assert user.check_password("Changed-2010x")
+    assert {a["username"]: a["password"] for a in result["accounts"]}["admin"] == "（已修改）"
+
+
+@pytest.mark.django_db
 def test_campaign_for_the_current_year_with_the_2010_deadlines():
     old = Campaign.objects.create(year=2009, name="2009年", pledge_deadline=datetime.date(2009, 9, 30),
                                   publish_deadline=datetime.date(2009, 10, 31),

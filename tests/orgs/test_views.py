@@ -242,3 +242,27 @@ def test_org_detail_query_count_does_not_grow(world, client, django_assert_max_n
     for _ in range(30):
         make_member(world.branch_a, "批量")
     assert _queries(client, url, django_assert_max_num_queries, 15) <= 15
+
+
+def test_member_list_sorts_by_birth_month_and_filters_by_org_select(world, as_user):
+    client = as_user(world.committee_secretary)
+    html = client.get(reverse("orgs:member_list"), {"sort": "birth", "status": ""}).content.decode()
+    assert html.index("王堃") < html.index("李娜")  # born 1945 before 1975
+    html = client.get(reverse("orgs:member_list"), {"sort": "-birth"}).content.decode()
+    assert html.index("李娜") < html.index("王堃")
+    assert 'aria-sort="descending"' in html
+    # The organisation filter lists only the user's subtree.
+    assert "第三党支部" in html and "第四党支部" not in html
+
+
+def test_member_list_unknown_sort_is_ignored(world, as_user):
+    response = as_user(world.committee_secretary).get(reverse("orgs:member_list"), {"sort": "password"})
+    assert response.status_code == 200
+
+
+def test_member_list_shows_members_on_the_roll_unless_asked(world, as_user):
+    Member.objects.filter(pk=world.member_b.pk).update(status="transferred_out")
+    client = as_user(world.committee_secretary)
+    assert "张伟" not in client.get(reverse("orgs:member_list"), {"sort": "name"}).content.decode()
+    assert "张伟" in client.get(reverse("orgs:member_list"), {"status": ""}).content.decode()
+    assert "张伟" in client.get(reverse("orgs:member_list"), {"status": "transferred_out"}).content.decode()

@@ -23,6 +23,7 @@ from commitments.models import Campaign
 from orgs import audit, services
 from orgs.models import (BRANCH_KINDS, Gender, Member, MemberCategory, MemberStatus, OrgKind,
                          Organisation, Role, RoleGrant)
+from orgs.templatetags.cn import cn_date
 
 DEMO_PASSWORD = "Demo@2010"
 ROOT_CODE = "SZJG"
@@ -473,9 +474,13 @@ def _ensure_accounts(orgs) -> tuple[list[dict], int]:
                 member.user = user
                 member.save(update_fields=["user", "updated_at"])
         full_name = member.name if member is not None else spec.full_name
-        # Reset on every run so that the printed table is always true.
-        user.last_name, user.password, user.is_active = full_name, password_hash, True
-        user.save()
+        password = DEMO_PASSWORD
+        if created:
+            user.last_name, user.password = full_name, password_hash
+            user.save()
+        elif not user.check_password(DEMO_PASSWORD):
+            # Someone changed it since: never overwrite a password that is no longer the demo one.
+            password = "（已修改）"
         if created:
             created_count += 1
             audit.record(actor=None, action="user.create", obj=user, organisation=org,
@@ -487,7 +492,7 @@ def _ensure_accounts(orgs) -> tuple[list[dict], int]:
             audit.record(actor=None, action="role.grant", obj=grant,
                          detail={"user": user.pk, "role": spec.role})
         accounts.append({
-            "username": spec.username, "password": DEMO_PASSWORD, "name": full_name,
+            "username": spec.username, "password": password, "name": full_name,
             "role": spec.role, "role_label": Role(spec.role).label, "title": spec.title,
             "organisation": org.name, "organisation_code": org.code,
             "member_id": member.pk if member else None,
@@ -511,8 +516,8 @@ def _report(stdout, result: dict) -> None:
         f"演示数据已就绪：组织 {result['organisations']} 个，党员 {result['members']} 名"
         f"（本次新建组织 {created['organisations']} 个、党员 {created['members']} 名、"
         f"账号 {created['users']} 个）",
-        f"活动年度：{campaign.name}（定诺截止 {campaign.pledge_deadline:%Y-%m-%d}，"
-        f"亮诺截止 {campaign.publish_deadline:%Y-%m-%d}，评诺截止 {campaign.evaluation_deadline:%Y-%m-%d}）",
+        f"活动年度：{campaign.name}（定诺截止 {cn_date(campaign.pledge_deadline)}，"
+        f"亮诺截止 {cn_date(campaign.publish_deadline)}，评诺截止 {cn_date(campaign.evaluation_deadline)}）",
         "",
     ]
     header = ("用户名", "密码", "姓名", "角色", "组织", "说明")
