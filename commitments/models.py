@@ -1,7 +1,11 @@
-"""Campaign years and the commitments made in them."""
+"""Campaign years and the commitments made in them: 定诺 (drafting, opinions, references,
+exemptions) and the frozen versions that 审诺 judges."""
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from orgs.models import Member, Organisation
 
 
 class Campaign(models.Model):
@@ -42,3 +46,260 @@ class Campaign(models.Model):
         """The three deadlines in order, with the step each closes."""
         return [("定诺", self.pledge_deadline), ("亮诺", self.publish_deadline),
                 ("评诺", self.evaluation_deadline)]
+
+
+class CommitmentStatus(models.TextChoices):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "待审核"
+    RETURNED = "returned", "已退回"
+    APPROVED = "approved", "已审定"
+
+
+# States in which the drafter may still change the text.
+EDITABLE_STATUSES = (CommitmentStatus.DRAFT, CommitmentStatus.RETURNED)
+
+
+class Commitment(models.Model):
+    """One owner's commitment in one campaign: an organisation's (附件1) or a member's pledge (附件2)."""
+
+    campaign = models.ForeignKey(Campaign, verbose_name="活动年度", on_delete=models.PROTECT,
+                                 related_name="commitments")
+    organisation = models.ForeignKey(Organisation, verbose_name="党组织", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="commitments")
+    member = models.ForeignKey(Member, verbose_name="党员", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="commitments")
+    # The organisation whose secretaries review it: the parent for an organisation's commitment,
+    # the branch for a member's pledge (四（二）). Kept on the row so the queue is one indexed query.
+    reviewer_org = models.ForeignKey(Organisation, verbose_name="审核党组织", on_delete=models.PROTECT,
+                                     related_name="commitments_to_review")
+    status = models.CharField("状态", max_length=20, choices=CommitmentStatus.choices,
+                              default=CommitmentStatus.DRAFT, db_index=True)
+    goal = models.TextField("目标", blank=True, help_text="党组织填创建目标，党员填争当目标")
+    is_oral = models.BooleanField("口头承诺", default=False)
+    recorder = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="代为记录人", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+")
+    # Compare-and-set counter: every state change or edit bumps it; a stale form loses.
+    version = models.PositiveIntegerField(default=1)
+    submitted_count = models.PositiveSmallIntegerField("已提交版本数", default=0)
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    last_submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提交人", null=True,
+                                          blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("审核时间", null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "公开承诺"
+        verbose_name_plural = "公开承诺"
+        ordering = ["-updated_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(organisation__isnull=False, member__isnull=True)
+                           | Q(organisation__isnull=True, member__isnull=False)),
+                name="commitment_exactly_one_owner"),
+            models.UniqueConstraint(fields=["campaign", "organisation"], condition=Q(organisation__isnull=False),
+                                    name="one_commitment_per_org_per_campaign"),
+            models.UniqueConstraint(fields=["campaign", "member"], condition=Q(member__isnull=False),
+                                    name="one_pledge_per_member_per_campaign"),
+            models.CheckConstraint(condition=Q(is_oral=False) | Q(member__isnull=False),
+                                   name="only_member_pledges_are_oral"),
+        ]
+        indexes = [models.Index(fields=["reviewer_org", "status", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.owner_name}{self.kind_label}"
+
+    @property
+    def is_member_pledge(self) -> bool:
+        return self.member_id is not None
+
+    @property
+    def kind_label(self) -> str:
+        return "党员公开承诺" if self.is_member_pledge else "党组织公开承诺"
+
+    @property
+    def goal_label(self) -> str:
+        return "争当目标" if self.is_member_pledge else "创建目标"
+
+    @property
+    def measures_label(self) -> str:
+        return "完成措施" if self.is_member_pledge else "具体措施"
+
+    @property
+    def owner_name(self) -> str:
+        """Needs organisation or member selected with the row."""
+        return self.member.name if self.is_member_pledge else self.organisation.name
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+
+class Suggestion(models.Model):
+    """An opinion gathered before drafting (四（一）): the 意见箱, a 座谈会 or a 调研走访."""
+
+    class Channel(models.TextChoices):
+        BOX_ONLINE = "box_online", "网上意见箱"
+        BOX_PAPER = "box_paper", "意见箱（纸质）"
+        SYMPOSIUM = "symposium", "座谈会"
+        VISIT = "visit", "调研走访"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "待处理"
+        ADOPTED = "adopted", "采纳"
+        DECLINED = "declined", "暂不采纳"
+
+    organisation = models.ForeignKey(Organisation, verbose_name="党组织", on_delete=models.PROTECT,
+                                     related_name="suggestions")
+    campaign = models.ForeignKey(Campaign, verbose_name="活动年度", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="suggestions")
+    channel = models.CharField("来源", max_length=20, choices=Channel.choices)
+    content = models.TextField("意见建议")
+    contact = models.CharField("联系方式", max_length=100, blank=True)
+    held_on = models.DateField("日期", null=True, blank=True)
+    place = models.CharField("地点", max_length=100, blank=True)
+    participants = models.CharField("参加人员", max_length=300, blank=True)
+    # A keyed hash of the public submitter's address: enough to throttle, not to identify.
+    client_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    outcome = models.CharField("处理结果", max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome_reason = models.CharField("说明", max_length=300, blank=True)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    handled_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField("提交时间", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "意见建议"
+        verbose_name_plural = "意见建议"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "outcome", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}：{self.content[:20]}"
+
+
+class ReferenceItem(models.Model):
+    """承诺事项参考: a reference item a parent organisation publishes for its subtree."""
+
+    class Audience(models.TextChoices):
+        ORGANISATION = "organisation", "党组织"
+        MEMBER = "member", "党员"
+
+    class Category(models.TextChoices):
+        # 三、承诺内容: the guidance's headings for organisations, then for members.
+        POLICY = "policy", "贯彻党的路线方针政策"
+        SCIENTIFIC = "scientific", "深入学习实践科学发展观"
+        FIVE_GOOD = "five_good", "创建“五个好”党组织"
+        SERVE_PEOPLE = "serve_people", "服务群众、为民办实事"
+        CAMPAIGN = "campaign", "积极参加创先争优活动"
+        CONSTITUTION = "constitution", "模范履行党章规定的义务"
+        FIVE_LEADS = "five_leads", "努力做到“五带头”"
+        VANGUARD = "vanguard", "发挥先锋模范作用"
+        GOOD_DEEDS = "good_deeds", "为群众办实事做好事"
+
+    organisation = models.ForeignKey(Organisation, verbose_name="发布党组织", on_delete=models.PROTECT,
+                                     related_name="reference_items")
+    audience = models.CharField("适用对象", max_length=20, choices=Audience.choices)
+    category = models.CharField("类别", max_length=20, choices=Category.choices)
+    content = models.TextField("承诺内容")
+    measures = models.TextField("措施参考", blank=True)
+    is_active = models.BooleanField("发布中", default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "承诺事项参考"
+        verbose_name_plural = "承诺事项参考"
+        ordering = ["audience", "category", "id"]
+
+    def __str__(self) -> str:
+        return self.content[:30]
+
+
+class Item(models.Model):
+    """One commitment item. Its id is stable across versions, so later progress entries, ballots
+    and verdicts survive a revision; a removed item is marked, not deleted."""
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField("序号", default=0)
+    content = models.TextField("承诺内容")
+    measures = models.TextField("措施")
+    deadline = models.DateField("完成时限")
+    responsible = models.CharField("履行责任人", max_length=100, blank=True)
+    source_suggestion = models.ForeignKey(Suggestion, verbose_name="来源意见", null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="items")
+    source_reference = models.ForeignKey(ReferenceItem, verbose_name="参考事项", null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="items")
+    removed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "承诺事项"
+        verbose_name_plural = "承诺事项"
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.content[:30]
+
+
+class CommitmentVersion(models.Model):
+    """The text as submitted, frozen: never updated once written. Review decisions judge one."""
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveSmallIntegerField("版本")
+    # {"goal": str, "is_oral": bool, "items": [{"id", "content", "measures", "deadline" (ISO),
+    #   "responsible", "source": str}]}
+    snapshot = models.JSONField()
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField("提交时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "承诺版本"
+        verbose_name_plural = "承诺版本"
+        ordering = ["commitment", "number"]
+        constraints = [models.UniqueConstraint(fields=["commitment", "number"], name="unique_version_number")]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("已提交的版本不能修改")
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return f"第{self.number}版"
+
+
+class Exemption(models.Model):
+    """A member who cannot pledge now (六（三）): exempted for special reasons, or deferred (外出等)
+    with a make-up date and 补课 recorded when done."""
+
+    class Kind(models.TextChoices):
+        EXEMPT = "exempt", "特殊情况免于承诺"
+        DEFER = "defer", "延期承诺"
+
+    member = models.ForeignKey(Member, verbose_name="党员", on_delete=models.PROTECT, related_name="exemptions")
+    campaign = models.ForeignKey(Campaign, verbose_name="活动年度", on_delete=models.PROTECT,
+                                 related_name="exemptions")
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    reason = models.CharField("原因", max_length=300)
+    makeup_due = models.DateField("补课期限", null=True, blank=True)
+    made_up_on = models.DateField("补课日期", null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "免于或延期承诺"
+        verbose_name_plural = "免于或延期承诺"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "campaign"], name="one_exemption_per_member_per_campaign"),
+            models.CheckConstraint(condition=Q(kind="exempt") | Q(makeup_due__isnull=False),
+                                   name="deferral_has_makeup_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}：{self.reason[:20]}"

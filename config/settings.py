@@ -170,3 +170,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Notices go to the console unless EMAIL_BACKEND names SMTP (then EMAIL_HOST, EMAIL_PORT, ...).
+_email_backend = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": {
+    "host": env_str("EMAIL_HOST", "localhost"), "port": int(env_str("EMAIL_PORT", "25")),
+    "username": env_str("EMAIL_HOST_USER"), "password": env_str("EMAIL_HOST_PASSWORD"),
+    "use_tls": env_bool("EMAIL_USE_TLS", False),
+} if _email_backend.endswith("smtp.EmailBackend") else {}}}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "公开承诺管理系统 <noreply@localhost>")

@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", org_views.password_change, name="password_change"),
     path("", include("orgs.urls")),
+    path("", include("commitments.urls")),
+    path("reviews/", include("reviews.urls")),
 ]
 
 handler404 = "config.errors.page_not_found"

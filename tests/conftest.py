@@ -35,6 +35,39 @@ def make_member(branch, name="张伟", **kw):
     return Member.objects.create(branch=branch, name=name, **defaults)
 
 
+def make_campaign(year=2010, **kw):
+    """A campaign year with the 2010 deadlines (亮诺 by the end of October)."""
+    from commitments.models import Campaign
+    defaults = dict(name=f"{year}年创先争优公开承诺", pledge_deadline=datetime.date(year, 9, 30),
+                    publish_deadline=datetime.date(year, 10, 31), evaluation_deadline=datetime.date(year, 12, 31),
+                    is_current=True)
+    defaults.update(kw)
+    return Campaign.objects.create(year=year, **defaults)
+
+
+def make_commitment(campaign, *, organisation=None, member=None, status="draft", goal="争当优秀共产党员",
+                    items=1, actor=None, **kw):
+    """A commitment written directly in `status`, with `items` complete items; submitted states
+    get a frozen version 1 as the service would write it."""
+    from commitments.models import Commitment, CommitmentVersion, Item
+    from commitments.services.lifecycle import snapshot_of
+    reviewer_org = organisation.parent if organisation is not None else member.branch
+    actor = actor or User.objects.filter(is_active=True).first()
+    c = Commitment.objects.create(campaign=campaign, organisation=organisation, member=member, status=status,
+                                  reviewer_org=reviewer_org, goal=goal, created_by=actor, **kw)
+    for n in range(items):
+        Item.objects.create(commitment=c, position=n + 1, content=f"承诺事项{n + 1}：为群众办实事",
+                            measures=f"措施{n + 1}", deadline=datetime.date(campaign.year, 12, 31),
+                            responsible="" if member is not None else "支部书记")
+    if status != "draft":
+        snapshot = snapshot_of(c, list(c.items.order_by("position")))
+        CommitmentVersion.objects.create(commitment=c, number=1, snapshot=snapshot, submitted_by=actor)
+        c.submitted_count = 1
+        c.last_submitted_by = actor
+        c.save(update_fields=["submitted_count", "last_submitted_by"])
+    return c
+
+
 def make_user(username, org=None, role=None, member=None, name=""):
     user = User.objects.create_user(username=username, password=PASSWORD, last_name=name or username)
     if org is not None:
@@ -85,6 +118,7 @@ def world(db):
     w.member_user_a = make_user("member_a", w.branch_a, Role.MEMBER, member=w.member_a, name="李娜")
     w.secretary_b = make_user("secretary_b", w.branch_b, Role.SECRETARY, name="二支部书记")
     w.outsider = make_user("outsider", name="无关人员")
+    w.campaign = make_campaign(2010)
     return w
 
 

@@ -1,0 +1,77 @@
+"""Who may draft, submit, review and see commitments; built on the organisation scope.
+
+Like orgs.permissions, these answer "who" only; whether the commitment's state allows the
+action ("when") is the lifecycle's question.
+"""
+from orgs.models import Role
+from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
+
+
+def _is_own_pledge(user, commitment) -> bool:
+    member = commitment.member
+    return member is not None and member.user_id is not None and member.user_id == getattr(user, "pk", None)
+
+
+def can_manage_campaigns(user) -> bool:
+    """System administrators of a whole tree (granted on a root) set up campaign years."""
+    return any(g.role == Role.ADMIN and g.path.count("/") == 1 for g in scope_for(user).grants)
+
+
+def can_start_org_commitment(user, org) -> bool:
+    """Officers draft the commitment of an organisation in reach that has a parent to review it."""
+    return org.parent_id is not None and org.is_active and scope_for(user).reaches(org.path, OFFICER_ROLES)
+
+
+def can_start_pledge(user, member) -> bool:
+    """A member drafts their own pledge; branch officers draft for members (oral or without login)."""
+    if member.user_id is not None and member.user_id == getattr(user, "pk", None):
+        return True
+    return scope_for(user).reaches(member.branch.path, OFFICER_ROLES)
+
+
+def can_edit_commitment(user, commitment) -> bool:
+    """The drafters: officers over the owner, or the member for their own written pledge."""
+    if commitment.member_id is not None:
+        if _is_own_pledge(user, commitment) and not commitment.is_oral:
+            return True
+        return scope_for(user).reaches(commitment.member.branch.path, OFFICER_ROLES)
+    return scope_for(user).reaches(commitment.organisation.path, OFFICER_ROLES)
+
+
+def can_review(user, commitment) -> bool:
+    """Secretaries of the reviewing organisation (or above), never on their own pledge or submission."""
+    if _is_own_pledge(user, commitment):
+        return False
+    if commitment.last_submitted_by_id is not None and commitment.last_submitted_by_id == getattr(user, "pk", None):
+        return False
+    return scope_for(user).reaches(commitment.reviewer_org.path, SECRETARY_ROLES)
+
+
+def can_view_commitment(user, commitment) -> bool:
+    """The owner member, readers over the owner, and the reviewers."""
+    if _is_own_pledge(user, commitment):
+        return True
+    scope = scope_for(user)
+    owner_path = (commitment.member.branch.path if commitment.member_id is not None
+                  else commitment.organisation.path)
+    return scope.reaches(owner_path, READER_ROLES) or scope.reaches(commitment.reviewer_org.path, SECRETARY_ROLES)
+
+
+def can_exempt(user, member) -> bool:
+    """Exemptions are approved by the branch's secretaries (or above) (六（三）)."""
+    return scope_for(user).reaches(member.branch.path, SECRETARY_ROLES)
+
+
+def can_defer(user, member) -> bool:
+    """Deferrals and their make-up (补课) are recorded by the branch's officers."""
+    return scope_for(user).reaches(member.branch.path, OFFICER_ROLES)
+
+
+def can_handle_opinions(user, org) -> bool:
+    """Officers read an organisation's suggestions, record symposiums and visits, adopt or decline."""
+    return scope_for(user).reaches(org.path, OFFICER_ROLES)
+
+
+def can_publish_references(user, org) -> bool:
+    """Officers of a parent organisation publish reference items for their subtree."""
+    return not org.is_branch and scope_for(user).reaches(org.path, OFFICER_ROLES)

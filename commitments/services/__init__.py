@@ -1,0 +1,5 @@
+"""Every write of the commitments app. One module per area; all re-exported here."""
+from .campaigns import campaign_create, campaign_update  # noqa: F401
+from .exemptions import exemption_grant, exemption_make_up, exemption_revoke  # noqa: F401
+from .lifecycle import (ALLOWED, InvalidTransition, commitment_add_item, commitment_save_draft,  # noqa: F401
+                        commitment_start, commitment_submit, transition)

@@ -1,0 +1,44 @@
+"""Campaign years: set up by the administrators of a whole tree."""
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from orgs import audit
+
+from ..models import Campaign
+from ..permissions import can_manage_campaigns
+
+CAMPAIGN_FIELDS = ("name", "year", "pledge_deadline", "publish_deadline", "evaluation_deadline",
+                   "leader_min_items", "is_current")
+
+
+@transaction.atomic
+def campaign_create(*, actor, data: dict) -> Campaign:
+    """A root administrator opens a campaign year; marking it current unmarks the others."""
+    if not can_manage_campaigns(actor):
+        raise PermissionDenied
+    campaign = Campaign(**{k: data[k] for k in CAMPAIGN_FIELDS if k in data})
+    campaign.full_clean()
+    if campaign.is_current:
+        Campaign.objects.filter(is_current=True).update(is_current=False)
+    campaign.save()
+    audit.record(actor=actor, action="campaign.create", obj=campaign, detail={"year": campaign.year})
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, actor, campaign: Campaign, data: dict) -> Campaign:
+    """A root administrator changes a campaign's name, deadlines or settings."""
+    if not can_manage_campaigns(actor):
+        raise PermissionDenied
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    changes = {}
+    for key in CAMPAIGN_FIELDS:
+        if key in data and data[key] != getattr(campaign, key):
+            changes[key] = [str(getattr(campaign, key)), str(data[key])]
+            setattr(campaign, key, data[key])
+    campaign.full_clean()
+    if campaign.is_current and "is_current" in changes:
+        Campaign.objects.filter(is_current=True).exclude(pk=campaign.pk).update(is_current=False)
+    campaign.save()
+    audit.record(actor=actor, action="campaign.update", obj=campaign, detail={"changes": changes})
+    return campaign

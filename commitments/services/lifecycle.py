@@ -1,0 +1,289 @@
+"""定诺: start, draft and submit a commitment; the one table of allowed moves.
+
+Every move is one function that checks who, validates, moves the state with a compare-and-set
+on `version` (so the second of two simultaneous actors loses on SQLite and PostgreSQL alike),
+writes one audit row and sends its notices after commit.
+"""
+import datetime
+import logging
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from orgs import audit
+from orgs.errors import Conflict
+from orgs.models import MemberCategory, MemberStatus, Role, RoleGrant
+
+from ..models import (EDITABLE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item,
+                      ReferenceItem, Suggestion)
+from ..permissions import can_edit_commitment, can_start_org_commitment, can_start_pledge
+
+log = logging.getLogger(__name__)
+S = CommitmentStatus
+
+# The arrows of the lifecycle (DOMAIN.md). An arrow not in this table does not exist.
+ALLOWED: dict[str, set[str]] = {
+    S.DRAFT: {S.SUBMITTED},
+    S.RETURNED: {S.SUBMITTED},
+    S.SUBMITTED: {S.APPROVED, S.RETURNED},
+    S.APPROVED: set(),
+}
+ACTION_LABELS = {S.SUBMITTED: "提交", S.APPROVED: "审定", S.RETURNED: "退回"}
+
+
+class InvalidTransition(Conflict):
+    """The commitment's state does not allow the move (answers "when", not "who")."""
+
+    def __init__(self, current: str, to: str):
+        super().__init__(f"该承诺当前为“{S(current).label}”，不能{ACTION_LABELS.get(to, '进行此操作')}。")
+        self.current, self.to = current, to
+
+
+def transition(*, commitment: Commitment, expected_version: int, to: str, **fields) -> Commitment:
+    """Move the state by compare-and-set; the loser of a race gets Conflict. Call inside a transaction."""
+    sources = [state for state, targets in ALLOWED.items() if to in targets]
+    updated = (Commitment.objects
+               .filter(pk=commitment.pk, version=expected_version, status__in=sources)
+               .update(status=to, version=F("version") + 1, updated_at=timezone.now(), **fields))
+    if updated != 1:
+        current = Commitment.objects.filter(pk=commitment.pk).values_list("status", "version").first()
+        if current is None or current[1] != expected_version:
+            raise Conflict("该承诺已被他人处理，请刷新页面查看最新状态。")
+        raise InvalidTransition(current[0], to)
+    commitment.refresh_from_db()
+    return commitment
+
+
+def _check_version(commitment: Commitment, version: int) -> None:
+    if commitment.version != version:
+        raise Conflict("该承诺已被他人修改或处理，请刷新页面后重试。")
+
+
+def _locked(commitment: Commitment) -> Commitment:
+    return (Commitment.objects.select_for_update(of=("self",))
+            .select_related("organisation", "member__branch", "reviewer_org", "campaign")
+            .get(pk=commitment.pk))
+
+
+@transaction.atomic
+def commitment_start(*, actor, campaign: Campaign, organisation=None, member=None,
+                     is_oral: bool = False) -> Commitment:
+    """Officers start an organisation's commitment; a member or branch officers start a pledge."""
+    if (organisation is None) == (member is None):
+        raise ValueError("exactly one of organisation and member")
+    if organisation is not None:
+        if not can_start_org_commitment(actor, organisation):
+            raise PermissionDenied
+        if is_oral:
+            raise ValidationError("党组织的公开承诺必须以书面形式作出。")
+        existing = Commitment.objects.filter(campaign=campaign, organisation=organisation).first()
+        reviewer_org = organisation.parent
+    else:
+        if not can_start_pledge(actor, member):
+            raise PermissionDenied
+        if member.status != MemberStatus.ACTIVE:
+            raise ValidationError("只有在册党员才能作出承诺。")
+        if is_oral and not member.may_pledge_orally:
+            # 五（四）: only the elderly, those of little schooling and retirees may pledge orally.
+            raise ValidationError("只有年老体弱、文化程度低的党员和离退休党员可以口头承诺。")
+        if is_oral and member.user_id == actor.pk:
+            raise ValidationError("口头承诺由党支部工作人员代为记录。")
+        if member.exemptions.filter(campaign=campaign, kind="exempt").exists():
+            raise ValidationError("该党员本年度已经批准免于承诺。")
+        existing = Commitment.objects.filter(campaign=campaign, member=member).first()
+        reviewer_org = member.branch
+    if existing is not None:
+        return existing
+    commitment = Commitment.objects.create(
+        campaign=campaign, organisation=organisation, member=member, reviewer_org=reviewer_org,
+        is_oral=is_oral, recorder=actor if is_oral else None, created_by=actor)
+    audit.record(actor=actor, action="commitment.create", obj=commitment,
+                 organisation=organisation or member.branch, detail={"oral": is_oral})
+    return commitment
+
+
+ITEM_FIELDS = ("content", "measures", "deadline", "responsible")
+
+
+def _clean_item(data: dict, *, is_member_pledge: bool) -> dict:
+    item = {k: data.get(k) for k in ITEM_FIELDS}
+    for key in ("content", "measures", "responsible"):
+        item[key] = (item[key] or "").strip()
+    if is_member_pledge:
+        item["responsible"] = ""
+    return item
+
+
+@transaction.atomic
+def commitment_save_draft(*, actor, commitment: Commitment, version: int, goal: str,
+                          items: list[dict]) -> Commitment:
+    """The drafters save the goal and the items; an item keeps its id, a dropped one is marked removed.
+
+    `items` is the full list in order; each dict has the item fields and, for an existing item,
+    its "id".
+    """
+    commitment = _locked(commitment)
+    if not can_edit_commitment(actor, commitment):
+        raise PermissionDenied
+    _check_version(commitment, version)
+    if commitment.status not in EDITABLE_STATUSES:
+        raise InvalidTransition(commitment.status, S.DRAFT)
+    current = {i.pk: i for i in commitment.items.filter(removed_at__isnull=True)}
+    kept, created, changed = set(), 0, 0
+    for position, data in enumerate(items, start=1):
+        clean = _clean_item(data, is_member_pledge=commitment.is_member_pledge)
+        item = current.get(data.get("id")) if data.get("id") else None
+        if item is None:
+            Item.objects.create(commitment=commitment, position=position, **clean)
+            created += 1
+            continue
+        kept.add(item.pk)
+        if any(getattr(item, k) != v for k, v in clean.items()) or item.position != position:
+            for k, v in clean.items():
+                setattr(item, k, v)
+            item.position = position
+            item.save()
+            changed += 1
+    removed = [pk for pk in current if pk not in kept]
+    Item.objects.filter(pk__in=removed).update(removed_at=timezone.now())
+    goal_changed = commitment.goal != goal.strip()
+    commitment.goal = goal.strip()
+    commitment.version += 1
+    commitment.save(update_fields=["goal", "version", "updated_at"])
+    audit.record(actor=actor, action="commitment.edit", obj=commitment, organisation=_owner_org(commitment),
+                 detail={"goal_changed": goal_changed, "items_added": created, "items_changed": changed,
+                         "items_removed": len(removed)})
+    return commitment
+
+
+@transaction.atomic
+def commitment_add_item(*, actor, commitment: Commitment, content: str, measures: str = "",
+                        deadline: datetime.date | None = None, responsible: str = "",
+                        source_suggestion: Suggestion | None = None,
+                        source_reference: ReferenceItem | None = None) -> Item:
+    """The drafters add one item, e.g. adopted from a suggestion or taken from a reference item."""
+    commitment = _locked(commitment)
+    if not can_edit_commitment(actor, commitment):
+        raise PermissionDenied
+    if commitment.status not in EDITABLE_STATUSES:
+        raise InvalidTransition(commitment.status, S.DRAFT)
+    position = (commitment.items.filter(removed_at__isnull=True).count()) + 1
+    item = Item.objects.create(
+        commitment=commitment, position=position, content=content.strip(), measures=measures.strip(),
+        deadline=deadline or commitment.campaign.evaluation_deadline,
+        responsible="" if commitment.is_member_pledge else responsible.strip(),
+        source_suggestion=source_suggestion, source_reference=source_reference)
+    Commitment.objects.filter(pk=commitment.pk).update(version=F("version") + 1, updated_at=timezone.now())
+    audit.record(actor=actor, action="commitment.add_item", obj=commitment, organisation=_owner_org(commitment),
+                 detail={"item": item.pk, "suggestion": source_suggestion.pk if source_suggestion else None,
+                         "reference": source_reference.pk if source_reference else None})
+    return item
+
+
+def validate_for_submission(commitment: Commitment, items: list[Item]) -> None:
+    """What a commitment must hold before review: the guidance's fields, and more items for leaders."""
+    errors = []
+    if not commitment.goal.strip():
+        errors.append(f"请填写{commitment.goal_label}。")
+    if not items:
+        errors.append("至少需要一条承诺事项。")
+    for n, item in enumerate(items, start=1):
+        missing = [label for label, value in (("承诺内容", item.content), (commitment.measures_label, item.measures),
+                                              ("完成时限", item.deadline)) if not value]
+        if not commitment.is_member_pledge and not item.responsible:
+            missing.append("履行责任人")
+        if missing:
+            errors.append(f"第{n}条承诺事项缺少{'、'.join(missing)}。")
+        elif item.deadline.year < commitment.campaign.year:
+            errors.append(f"第{n}条承诺事项的完成时限早于{commitment.campaign.year}年。")
+    if commitment.is_member_pledge and commitment.member.category == MemberCategory.LEADER:
+        minimum = commitment.campaign.leader_min_items
+        if len(items) < minimum:
+            # 五（四）: leaders' commitments set a higher standard than other members'.
+            errors.append(f"担任领导职务的党员至少应承诺{minimum}条事项，目前只有{len(items)}条。")
+    if errors:
+        raise ValidationError(errors)
+
+
+def snapshot_of(commitment: Commitment, items: list[Item]) -> dict:
+    """The frozen text of a version: what the reviewer judges and the forms will print."""
+    return {
+        "goal": commitment.goal,
+        "is_oral": commitment.is_oral,
+        "recorder": (commitment.recorder.last_name or commitment.recorder.username) if commitment.recorder_id else "",
+        "items": [{
+            "id": i.pk, "content": i.content, "measures": i.measures, "deadline": i.deadline.isoformat(),
+            "responsible": i.responsible,
+            "source": (f"{i.source_suggestion.get_channel_display()}意见" if i.source_suggestion_id else ""),
+        } for i in items],
+    }
+
+
+@transaction.atomic
+def commitment_submit(*, actor, commitment: Commitment, version: int) -> CommitmentVersion:
+    """The drafters submit for review; the text is frozen as a new version."""
+    commitment = _locked(commitment)
+    if not can_edit_commitment(actor, commitment):
+        raise PermissionDenied
+    _check_version(commitment, version)
+    if S.SUBMITTED not in ALLOWED[commitment.status]:
+        raise InvalidTransition(commitment.status, S.SUBMITTED)
+    items = list(commitment.items.filter(removed_at__isnull=True)
+                 .select_related("source_suggestion").order_by("position", "id"))
+    validate_for_submission(commitment, items)
+    number = commitment.submitted_count + 1
+    snapshot = snapshot_of(commitment, items)
+    now = timezone.now()
+    commitment = transition(commitment=commitment, expected_version=version, to=S.SUBMITTED,
+                            submitted_count=number, submitted_at=now, last_submitted_by=actor)
+    frozen = CommitmentVersion.objects.create(commitment=commitment, number=number, snapshot=snapshot,
+                                              submitted_by=actor)
+    audit.record(actor=actor, action="commitment.submit", obj=commitment, organisation=_owner_org(commitment),
+                 detail={"version": number, "items": len(items)})
+    pk = commitment.pk
+    transaction.on_commit(lambda: notify(pk, "submitted"))
+    return frozen
+
+
+def _owner_org(commitment: Commitment):
+    return commitment.member.branch if commitment.member_id else commitment.organisation
+
+
+# --- notices ---------------------------------------------------------------------------------
+
+NOTICE_SUBJECTS = {
+    "submitted": "【待审核】{name}已提交，请审核",
+    "returned": "【已退回】{name}需要修改",
+    "approved": "【已审定】{name}已审定通过",
+}
+
+
+def notify(commitment_pk: int, event: str) -> None:
+    """E-mail the people who act next: reviewers on submit, drafters on return and approval.
+
+    Runs after commit; a mail failure is logged and never undoes the action.
+    """
+    try:
+        c = (Commitment.objects.select_related("organisation", "member__branch", "member__user", "reviewer_org",
+                                                "created_by", "last_submitted_by").get(pk=commitment_pk))
+        if event == "submitted":
+            users = [g.user for g in RoleGrant.objects.filter(
+                organisation=c.reviewer_org, role__in=(Role.SECRETARY, Role.DEPUTY_SECRETARY),
+                user__is_active=True).select_related("user")]
+        else:
+            users = [u for u in (c.created_by, c.last_submitted_by, c.member.user if c.member_id else None) if u]
+        recipients = sorted({u.email for u in users if u.email})
+        if not recipients:
+            return
+        name = f"{c.owner_name}的{c.kind_label}"
+        url = settings.SITE_URL.rstrip("/") + reverse("commitments:detail", args=[c.pk])
+        send_mail(NOTICE_SUBJECTS[event].format(name=name),
+                  f"{name}（{c.campaign.name}）当前状态：{c.get_status_display()}。\n请登录公开承诺管理系统查看：{url}",
+                  None, recipients)
+    except Exception:  # noqa: BLE001 - a notice must never break the action that committed
+        log.exception("notice %s for commitment %s failed", event, commitment_pk)

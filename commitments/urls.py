@@ -1,0 +1,26 @@
+from django.urls import path
+
+from .views import campaigns, drafting, exemptions
+
+app_name = "commitments"
+
+urlpatterns = [
+    path("campaigns/", campaigns.campaign_list, name="campaign_list"),
+    path("campaigns/new/", campaigns.campaign_create, name="campaign_create"),
+    path("campaigns/<int:pk>/edit/", campaigns.campaign_edit, name="campaign_edit"),
+    path("commitments/", drafting.commitment_list, name="list"),
+    path("commitments/<int:pk>/", drafting.commitment_detail, name="detail"),
+    path("commitments/<int:pk>/edit/", drafting.commitment_edit, name="edit"),
+    path("commitments/<int:pk>/submit/", drafting.commitment_submit, name="submit"),
+    path("commitments/<int:pk>/versions/<int:number>/", drafting.version_detail, name="version"),
+    path("commitments/<int:pk>/references/", drafting.commitment_add_reference, name="add_reference"),
+    path("orgs/<int:pk>/commitment/", drafting.org_commitment_start, name="org_start"),
+    path("orgs/<int:pk>/pledges/", drafting.branch_pledges, name="branch_pledges"),
+    path("members/<int:pk>/pledge/", drafting.pledge_start, name="pledge_start"),
+    path("my/pledge/", drafting.my_pledge, name="my_pledge"),
+    path("members/<int:pk>/exemption/", exemptions.exemption_create, name="exemption_create"),
+    path("exemptions/<int:pk>/made-up/", exemptions.exemption_made_up, name="exemption_made_up"),
+    path("exemptions/<int:pk>/revoke/", exemptions.exemption_revoke, name="exemption_revoke"),
+    # --- opinions, suggestion box and reference items (commitments/views/opinions.py) ---
+    # --- end of opinions ---
+]
