@@ -9,10 +9,6 @@ from tests.conftest import make_member, make_org
 
 
 def test_home_lists_roles_todos_and_campaign(world, as_user):
-    from commitments.models import Campaign
-    Campaign.objects.create(name="2010年创先争优公开承诺", year=2010, pledge_deadline=datetime.date(2010, 9, 30),
-                            publish_deadline=datetime.date(2010, 10, 31),
-                            evaluation_deadline=datetime.date(2010, 12, 31), is_current=True)
     Member.objects.filter(pk=world.member_a2.pk).update(post="")
     html = as_user(world.secretary_a).get(reverse("home")).content.decode()
     assert "第一党支部" in html and "书记" in html
