@@ -12,7 +12,8 @@ class Campaign(models.Model):
     """One campaign year (活动年度) with its own deadlines and settings."""
 
     name = models.CharField("活动名称", max_length=100)
-    year = models.PositiveSmallIntegerField("年度", unique=True)
+    year = models.PositiveSmallIntegerField("年度", unique=True,
+                                            error_messages={"unique": "该年度的活动已经存在。"})
     pledge_deadline = models.DateField("定诺截止日期")
     publish_deadline = models.DateField("亮诺截止日期", help_text="2010年的要求是10月底前完成公开承诺")
     evaluation_deadline = models.DateField("评诺截止日期")
@@ -29,7 +30,8 @@ class Campaign(models.Model):
         constraints = [
             # At most one campaign is the current one.
             models.UniqueConstraint(fields=["is_current"], condition=Q(is_current=True),
-                                    name="one_current_campaign"),
+                                    name="one_current_campaign",
+                                    violation_error_message="同一时间只能有一个当前年度。"),
         ]
 
     def __str__(self) -> str:

@@ -56,7 +56,7 @@ def versions_of(commitment: Commitment) -> list[CommitmentVersion]:
     from reviews.models import ReviewDecision
 
     return list(commitment.versions.select_related("submitted_by").prefetch_related(
-        Prefetch("decisions", queryset=ReviewDecision.objects.select_related("reviewer", "reviewer_org")))
+        Prefetch("decisions", queryset=ReviewDecision.objects.select_related("reviewer", "reviewer_org", "version")))
         .order_by("number"))
 
 
@@ -128,9 +128,143 @@ def todo_counts_for(user, campaign: Campaign | None) -> dict[str, int]:
     return counts
 
 
+def todos_for(user, campaign: Campaign | None) -> list:
+    """The home page's to-do rows for the five steps: reviews waiting, returned drafts."""
+    from django.urls import reverse
+
+    from orgs.selectors import Todo
+
+    counts = todo_counts_for(user, campaign)
+    todos = []
+    if counts.get("to_review"):
+        todos.append(Todo(f"{counts['to_review']} 条待审核", counts["to_review"], reverse("reviews:queue"),
+                          "下级党组织或本支部党员提交的公开承诺，请审核把关"))
+    if counts.get("returned"):
+        todos.append(Todo(f"{counts['returned']} 条被退回", counts["returned"],
+                          reverse("commitments:list") + "?status=returned", "请按审定意见修改后重新提交"))
+    return todos
+
+
 def org_choices_for_commitments(user) -> QuerySet[Organisation]:
     """Organisations whose commitment the user may draft: officers' subtree, minus roots."""
     return (Organisation.objects.filter(_under_any(scope_for(user).roots(OFFICER_ROLES)), is_active=True,
                                         parent__isnull=False).order_by("path"))
 
 
+
+
+# --- opinions and reference items ---
+# Imported here rather than at the top so this section stays self-contained.
+from django.db.models import Case, Count, IntegerField, Value, When  # noqa: E402
+
+from orgs.permissions import can_view_org  # noqa: E402
+from orgs.selectors import ancestors_of  # noqa: E402
+
+from .models import EDITABLE_STATUSES, Suggestion  # noqa: E402
+from .permissions import can_handle_opinions, can_publish_references  # noqa: E402
+
+
+def public_organisation_get(pk) -> Organisation:
+    """An active organisation for the public suggestion box; 404 for unknown and revoked ones."""
+    try:
+        return Organisation.objects.only("id", "name", "short_name", "supervision_phone", "is_active",
+                                         "path", "kind").get(pk=pk, is_active=True)
+    except (Organisation.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def visible_ancestors(user, org: Organisation) -> list[Organisation]:
+    """Breadcrumbs above `org`: only the ancestors the user may open (officers of a branch see none)."""
+    return [a for a in ancestors_of(org) if can_view_org(user, a)]
+
+
+def adoption_targets_q(organisation: Organisation) -> Q:
+    """Commitments a suggestion made to `organisation` may become an item of: the organisation's
+    own commitment and the pledges of members in its subtree."""
+    return Q(organisation=organisation) | Q(member__branch__path__startswith=organisation.path)
+
+
+def suggestion_list_for(user, org: Organisation, *, channel: str = "", outcome: str = "") -> QuerySet[Suggestion]:
+    """An organisation's suggestions and recorded opinions, for the officers who handle them.
+
+    Pending ones come first, oldest first (they have waited longest); handled ones follow,
+    newest first. 404 unless the user may handle the organisation's opinions.
+    """
+    if not can_handle_opinions(user, org):
+        raise Http404
+    qs = Suggestion.objects.filter(organisation=org).select_related("handled_by", "recorded_by", "campaign")
+    if channel:
+        qs = qs.filter(channel=channel)
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    pending = Q(outcome=Suggestion.Outcome.PENDING)
+    return qs.order_by(
+        Case(When(pending, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        # Only pending rows have this key, so handled rows fall through to the newest-first key.
+        Case(When(pending, then="created_at")),
+        "-created_at", "-id")
+
+
+def suggestion_outcome_counts(org: Organisation) -> dict[str, int]:
+    """How many of an organisation's suggestions are pending, adopted and declined (one query)."""
+    counts = {o: 0 for o in Suggestion.Outcome.values}
+    rows = Suggestion.objects.filter(organisation=org).values_list("outcome").annotate(n=Count("id")).order_by()
+    counts.update(dict(rows))
+    return counts
+
+
+def suggestion_get_for(user, pk) -> Suggestion:
+    """One suggestion with its outcome and the items adopted from it; 404 for missing and forbidden."""
+    try:
+        suggestion = (Suggestion.objects
+                      .select_related("organisation", "campaign", "handled_by", "recorded_by")
+                      .prefetch_related(Prefetch("items", queryset=Item.objects.select_related(
+                          "commitment", "commitment__organisation", "commitment__member").order_by("id")))
+                      .get(pk=pk))
+    except (Suggestion.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not can_handle_opinions(user, suggestion.organisation):
+        raise Http404
+    return suggestion
+
+
+def adoptable_commitments_for(user, suggestion: Suggestion, campaign: Campaign | None) -> QuerySet[Commitment]:
+    """Commitments of the campaign that may still take an adopted item: the organisation's own
+    first, then members' pledges in its subtree, all in draft or returned for revision."""
+    if campaign is None or not can_handle_opinions(user, suggestion.organisation):
+        return Commitment.objects.none()
+    org = suggestion.organisation
+    return (Commitment.objects.filter(adoption_targets_q(org), campaign=campaign, status__in=EDITABLE_STATUSES)
+            .select_related("organisation", "member", "member__branch", "campaign")
+            .order_by(Case(When(organisation=org, then=Value(0)), default=Value(1), output_field=IntegerField()),
+                      "member__branch__path", "member__name", "id"))
+
+
+def reference_list_for(user, org: Organisation, *, audience: str = "") -> QuerySet[ReferenceItem]:
+    """The reference items an organisation has published (withdrawn ones too), for its publishers; else 404."""
+    if not can_publish_references(user, org):
+        raise Http404
+    qs = ReferenceItem.objects.filter(organisation=org).select_related("created_by")
+    if audience:
+        qs = qs.filter(audience=audience)
+    return qs.order_by("-is_active", "audience", "category", "id")
+
+
+def references_inherited_by(org: Organisation) -> list[ReferenceItem]:
+    """Reference items the organisation's ancestors publish and its subtree sees too (read only)."""
+    ids = org.ancestor_ids
+    if not ids:
+        return []
+    return list(ReferenceItem.objects.filter(organisation_id__in=ids, is_active=True)
+                .select_related("organisation").order_by("organisation__path", "audience", "category", "id"))
+
+
+def reference_get_for(user, pk) -> ReferenceItem:
+    """One reference item whose publishing organisation the user may manage; 404 otherwise."""
+    try:
+        reference = ReferenceItem.objects.select_related("organisation", "organisation__parent").get(pk=pk)
+    except (ReferenceItem.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not can_publish_references(user, reference.organisation):
+        raise Http404
+    return reference

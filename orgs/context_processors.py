@@ -1,6 +1,6 @@
 """Navigation drawn from the user's roles (the same predicates that guard the pages)."""
 from .models import Role
-from .permissions import READER_ROLES, scope_for
+from .permissions import READER_ROLES, SECRETARY_ROLES, scope_for
 
 
 def navigation(request) -> dict:
@@ -9,8 +9,12 @@ def navigation(request) -> dict:
         return {"nav": []}
     scope = scope_for(user)
     items = [("home", "首页")]
+    if scope.has_any(SECRETARY_ROLES):
+        items.append(("reviews:queue", "审核"))
     if scope.has_any(READER_ROLES):
-        items += [("orgs:tree", "组织架构"), ("orgs:member_list", "党员名册")]
+        items += [("commitments:list", "承诺管理"), ("orgs:tree", "组织架构"), ("orgs:member_list", "党员名册")]
+    if hasattr(user, "member"):
+        items.append(("commitments:my_pledge", "我的承诺"))
     if scope.has_any({Role.ADMIN}):
-        items += [("orgs:user_list", "账号管理")]
+        items += [("orgs:user_list", "账号管理"), ("commitments:campaign_list", "活动年度")]
     return {"nav": items}

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from commitments.selectors import current_campaign
+from commitments import selectors as commitment_selectors
+from commitments.permissions import can_start_org_commitment
 
 from . import selectors, services
 from .errors import Conflict
@@ -63,10 +64,11 @@ def run_service(form, call) -> bool:
 def home(request):
     """My organisations, my roles and the to-do area."""
     data = selectors.home_for(request.user)
-    campaign = current_campaign()
+    campaign = commitment_selectors.current_campaign()
     return render(request, "orgs/home.html", {
         **data,
-        "todos": selectors.todo_for(request.user),
+        "todos": commitment_selectors.todos_for(request.user, campaign) + selectors.todo_for(request.user),
+        "my_pledges": commitment_selectors.my_pledges(request.user, campaign),
         "campaign": campaign,
         "today": timezone.localdate(),
         "is_reader": scope_for(request.user).has_any(READER_ROLES),
@@ -103,6 +105,7 @@ def org_detail(request, pk):
         "can_move": can_move_org(request.user, org),
         "can_add_member": can_add_member(request.user, org),
         "can_manage_accounts": can_manage_accounts(request.user, org),
+        "can_start_commitment": can_start_org_commitment(request.user, org),
     })
 
 

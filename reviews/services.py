@@ -12,6 +12,7 @@ from orgs.errors import Conflict
 from .models import CRITERIA, Decision, ReviewDecision
 
 S = CommitmentStatus
+STALE = "该承诺已被他人处理，请刷新页面查看最新状态。"
 
 
 @transaction.atomic
@@ -25,9 +26,12 @@ def review_decide(*, actor, commitment: Commitment, version: int, decision: str,
                   .get(pk=commitment.pk))
     if not can_review(actor, commitment):
         raise PermissionDenied
+    if commitment.version != version:
+        # Answer a stale page before its field errors; the compare-and-set below still decides races.
+        raise Conflict(STALE)
     if decision not in Decision.values:
         raise ValidationError({"decision": "请选择审核结果。"})
-    opinion, exception_note = opinion.strip(), exception_note.strip()
+    opinion, exception_note = (opinion or "").strip(), (exception_note or "").strip()
     ticks = {key: bool(criteria.get(key)) for key, _ in CRITERIA}
     errors = {}
     if not opinion:
@@ -38,13 +42,15 @@ def review_decide(*, actor, commitment: Commitment, version: int, decision: str,
         raise ValidationError(errors)
     to = S.APPROVED if decision == Decision.APPROVE else S.RETURNED
     latest = commitment.versions.order_by("-number").first()
+    # Kept before the transition: refresh_from_db drops the selected relations.
+    reviewer_org = commitment.reviewer_org
     # The compare-and-set is the lock: of two reviewers with the same version, one updates the row.
     commitment = transition(commitment=commitment, expected_version=version, to=to, decided_at=timezone.now())
     result = ReviewDecision.objects.create(
-        commitment=commitment, version=latest, reviewer=actor, reviewer_org=commitment.reviewer_org,
+        commitment=commitment, version=latest, reviewer=actor, reviewer_org=reviewer_org,
         decision=decision, opinion=opinion, exception_note=exception_note, is_bulk=is_bulk, **ticks)
     audit.record(actor=actor, action=f"commitment.{'approve' if to == S.APPROVED else 'return'}",
-                 obj=commitment, organisation=commitment.reviewer_org,
+                 obj=commitment, organisation=reviewer_org,
                  detail={"version": latest.number, "criteria": ticks, "bulk": is_bulk})
     pk, event = commitment.pk, ("approved" if to == S.APPROVED else "returned")
     transaction.on_commit(lambda: notify(pk, event))
@@ -74,6 +80,9 @@ def review_bulk_approve(*, actor, targets: list[tuple[int, int]], opinion: str) 
             failed[pk] = "您无权审核该承诺。"
         except Conflict as exc:
             failed[pk] = exc.message
+        except ValidationError as exc:
+            # One bad row must not stop the rest (those before it are already committed).
+            failed[pk] = "；".join(exc.messages)
         else:
             approved.append(pk)
     return approved, failed

@@ -43,8 +43,11 @@ def test_every_url_pattern_has_a_matrix_entry():
 
 
 def _url(world, name, target):
-    pk = target(world) if target is not None else None
-    return reverse(name, kwargs={"pk": pk}) if pk is not None else reverse(name)
+    """A target gives a pk, a dict of URL kwargs, or None for URLs without arguments."""
+    value = target(world) if target is not None else None
+    if value is None:
+        return reverse(name)
+    return reverse(name, kwargs=value if isinstance(value, dict) else {"pk": value})
 
 
 def _snapshot():

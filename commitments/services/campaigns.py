@@ -17,9 +17,10 @@ def campaign_create(*, actor, data: dict) -> Campaign:
     if not can_manage_campaigns(actor):
         raise PermissionDenied
     campaign = Campaign(**{k: data[k] for k in CAMPAIGN_FIELDS if k in data})
-    campaign.full_clean()
     if campaign.is_current:
+        # Unset first so the one-current constraint holds; a failed validation rolls this back.
         Campaign.objects.filter(is_current=True).update(is_current=False)
+    campaign.full_clean()
     campaign.save()
     audit.record(actor=actor, action="campaign.create", obj=campaign, detail={"year": campaign.year})
     return campaign
@@ -36,9 +37,9 @@ def campaign_update(*, actor, campaign: Campaign, data: dict) -> Campaign:
         if key in data and data[key] != getattr(campaign, key):
             changes[key] = [str(getattr(campaign, key)), str(data[key])]
             setattr(campaign, key, data[key])
-    campaign.full_clean()
     if campaign.is_current and "is_current" in changes:
         Campaign.objects.filter(is_current=True).exclude(pk=campaign.pk).update(is_current=False)
+    campaign.full_clean()
     campaign.save()
     audit.record(actor=actor, action="campaign.update", obj=campaign, detail={"changes": changes})
     return campaign

@@ -1,17 +1,240 @@
-"""(being written)"""
+"""定诺 pages: the commitments list, a branch's pledges, drafting, submitting, version history."""
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from orgs.errors import Conflict
+from orgs.models import Member
+from orgs.permissions import OFFICER_ROLES, READER_ROLES, can_view_org, scope_for
+from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
+from orgs.views import paginate, run_service
+
+from .. import selectors, services
+from ..forms import DraftForm, ItemFormSet, StartPledgeForm
+from ..models import CommitmentStatus
+from ..permissions import can_edit_commitment, can_review, can_start_org_commitment, can_start_pledge
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
+def _owner_crumbs(user, commitment) -> list:
+    owner = commitment.member.branch if commitment.member_id else commitment.organisation
+    if not can_view_org(user, owner):
+        return []
+    return ancestors_of(owner) + [owner]
 
-commitment_list = _todo
-commitment_detail = _todo
-commitment_edit = _todo
-commitment_submit = _todo
-version_detail = _todo
-commitment_add_reference = _todo
-org_commitment_start = _todo
-branch_pledges = _todo
-pledge_start = _todo
-my_pledge = _todo
+
+def _message_errors(request, exc) -> None:
+    if isinstance(exc, Conflict):
+        messages.error(request, exc.message)
+    else:
+        messages.error(request, "；".join(exc.messages))
+
+
+@require_GET
+def commitment_list(request):
+    """Officers' overview of commitments in their subtree for one campaign, filtered and paginated."""
+    if not scope_for(request.user).has_any(READER_ROLES):
+        raise Http404
+    campaign = selectors.campaign_from_request(request)
+    if campaign is None:
+        return render(request, "commitments/commitment_list.html", {"campaign": None})
+    status = request.GET.get("status", "")
+    status = status if status in CommitmentStatus.values else ""
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in ("org", "member") else ""
+    q = request.GET.get("q", "").strip()
+    page = paginate(request, selectors.commitment_list_for(request.user, campaign=campaign, status=status,
+                                                            kind=kind, q=q))
+    return render(request, "commitments/commitment_list.html", {
+        "campaign": campaign, "campaigns": selectors.campaign_list(), "page": page, "status": status,
+        "kind": kind, "q": q, "statuses": CommitmentStatus.choices,
+        "startable": selectors.org_choices_for_commitments(request.user)[:1].exists(),
+    })
+
+
+@require_POST
+def org_commitment_start(request, pk):
+    """Open (or start) the organisation's commitment for the current campaign."""
+    org = organisation_get_for(request.user, pk, predicate=can_start_org_commitment)
+    campaign = selectors.current_campaign()
+    if campaign is None:
+        raise Http404
+    try:
+        commitment = services.commitment_start(actor=request.user, campaign=campaign, organisation=org)
+    except ValidationError as exc:
+        _message_errors(request, exc)
+        return redirect("orgs:detail", pk=org.pk)
+    return redirect("commitments:detail" if not commitment.is_editable else "commitments:edit", pk=commitment.pk)
+
+
+@require_GET
+def branch_pledges(request, pk):
+    """A branch's roll with each member's pledge, exemption or deferral, and the branch's own commitment."""
+    branch = organisation_get_for(request.user, pk, predicate=lambda u, o: o.is_branch and
+                                  scope_for(u).reaches(o.path, OFFICER_ROLES))
+    campaign = selectors.current_campaign()
+    rows = selectors.branch_pledges_for(request.user, branch, campaign) if campaign else []
+    counts = {"total": len(rows), "pledged": sum(1 for r in rows if r["pledge"]),
+              "approved": sum(1 for r in rows if r["pledge"] and r["pledge"].status == CommitmentStatus.APPROVED),
+              "excused": sum(1 for r in rows if r["exemption"] and not r["pledge"])}
+    counts["blank"] = counts["total"] - counts["pledged"] - counts["excused"]
+    return render(request, "commitments/branch_pledges.html", {
+        "branch": branch, "campaign": campaign, "rows": rows, "counts": counts,
+        "org_commitment": selectors.org_commitment_of(branch, campaign) if campaign else None,
+        "ancestors": ancestors_of(branch),
+        "can_start_org": can_start_org_commitment(request.user, branch),
+    })
+
+
+@require_POST
+def pledge_start(request, pk):
+    """Start a member's pledge: by the member, or by branch officers (optionally as an oral pledge)."""
+    member = member_get_for(request.user, pk, predicate=can_start_pledge)
+    campaign = selectors.current_campaign()
+    if campaign is None:
+        raise Http404
+    form = StartPledgeForm(request.POST)
+    is_oral = form.is_valid() and form.cleaned_data["is_oral"]
+    try:
+        commitment = services.commitment_start(actor=request.user, campaign=campaign, member=member, is_oral=is_oral)
+    except ValidationError as exc:
+        _message_errors(request, exc)
+        if member.user_id == request.user.pk:
+            return redirect("commitments:my_pledge")
+        return redirect("commitments:branch_pledges", pk=member.branch_id)
+    if is_oral and not commitment.is_oral:
+        messages.info(request, "该党员已有书面承诺草稿，已为您打开。")
+    return redirect("commitments:edit" if commitment.is_editable and can_edit_commitment(request.user, commitment)
+                    else "commitments:detail", pk=commitment.pk)
+
+
+@require_GET
+def my_pledge(request):
+    """A member's own pledge for the current campaign, or the button to start it."""
+    member = Member.objects.filter(user=request.user).select_related("branch").first()
+    if member is None:
+        raise Http404
+    campaign = selectors.current_campaign()
+    pledge = selectors.my_pledges(request.user, campaign)
+    if pledge:
+        return redirect("commitments:detail", pk=pledge[0].pk)
+    exemption = member.exemptions.filter(campaign=campaign).first() if campaign else None
+    return render(request, "commitments/my_pledge.html", {"member": member, "campaign": campaign,
+                                                          "exemption": exemption})
+
+
+@require_GET
+def commitment_detail(request, pk):
+    """The commitment as it stands, its items, its versions and the reviewers' opinions."""
+    commitment = selectors.commitment_get_for(request.user, pk)
+    versions = selectors.versions_of(commitment)
+    decisions = [d for v in versions for d in v.decisions.all()]
+    decisions.sort(key=lambda d: d.decided_at, reverse=True)
+    return render(request, "commitments/commitment_detail.html", {
+        "c": commitment, "items": selectors.live_items(commitment), "versions": versions,
+        "decisions": decisions, "latest_decision": decisions[0] if decisions else None,
+        "can_edit": commitment.is_editable and can_edit_commitment(request.user, commitment),
+        "can_review": commitment.status == CommitmentStatus.SUBMITTED and can_review(request.user, commitment),
+        "ancestors": _owner_crumbs(request.user, commitment),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def commitment_edit(request, pk):
+    """Draft the goal and the items; saving keeps each item's identity."""
+    commitment = selectors.commitment_get_for(request.user, pk, predicate=can_edit_commitment)
+    if not commitment.is_editable:
+        messages.info(request, f"该承诺当前为“{commitment.get_status_display()}”，不能修改。")
+        return redirect("commitments:detail", pk=commitment.pk)
+    items = selectors.live_items(commitment)
+    formset_kwargs = {"member_pledge": commitment.is_member_pledge, "measures_label": commitment.measures_label,
+                      "prefix": "items"}
+    if request.method == "POST":
+        form = DraftForm(request.POST, goal_label=commitment.goal_label)
+        formset = ItemFormSet(request.POST, **formset_kwargs)
+        if form.is_valid() and formset.is_valid():
+            ok = run_service(form, lambda: services.commitment_save_draft(
+                actor=request.user, commitment=commitment, version=form.cleaned_data["version"],
+                goal=form.cleaned_data["goal"], items=formset.items()))
+            if ok:
+                if "submit" in request.POST:
+                    commitment.refresh_from_db()
+                    return _submit(request, commitment, commitment.version)
+                messages.success(request, "草稿已保存。")
+                target = "commitments:edit" if "add_row" in request.POST else "commitments:detail"
+                return redirect(target, pk=commitment.pk)
+    else:
+        form = DraftForm(initial={"goal": commitment.goal, "version": commitment.version},
+                         goal_label=commitment.goal_label)
+        formset = ItemFormSet(initial=[{"id": i.pk, "content": i.content, "measures": i.measures,
+                                        "deadline": i.deadline, "responsible": i.responsible} for i in items],
+                              **formset_kwargs)
+    return render(request, "commitments/commitment_edit.html", {
+        "c": commitment, "form": form, "formset": formset,
+        "references": selectors.references_for(commitment),
+        "ancestors": _owner_crumbs(request.user, commitment),
+        "latest_decision": commitment.decisions.select_related("reviewer").order_by("-decided_at").first()
+        if commitment.status == CommitmentStatus.RETURNED else None,
+    })
+
+
+def _submit(request, commitment, version):
+    try:
+        frozen = services.commitment_submit(actor=request.user, commitment=commitment, version=version)
+    except (ValidationError, Conflict) as exc:
+        _message_errors(request, exc)
+        return redirect("commitments:edit" if commitment.is_editable else "commitments:detail", pk=commitment.pk)
+    messages.success(request, f"已提交第{frozen.number}版，等待{commitment.reviewer_org.name}审核。")
+    return redirect("commitments:detail", pk=commitment.pk)
+
+
+@require_POST
+def commitment_submit(request, pk):
+    """Freeze the draft as a new version and send it to the reviewing organisation."""
+    commitment = selectors.commitment_get_for(request.user, pk, predicate=can_edit_commitment)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        messages.error(request, "页面已过期，请刷新后重试。")
+        return redirect("commitments:detail", pk=commitment.pk)
+    return _submit(request, commitment, version)
+
+
+@require_POST
+def commitment_add_reference(request, pk):
+    """Add an item taken from a reference item (承诺事项参考) to the draft."""
+    commitment = selectors.commitment_get_for(request.user, pk, predicate=can_edit_commitment)
+    allowed = {r.pk: r for r in selectors.references_for(commitment)}
+    raw = request.POST.get("reference", "")
+    if not raw.isdigit():
+        messages.error(request, "请选择要添加的参考事项。")
+        return redirect("commitments:edit", pk=commitment.pk)
+    reference = allowed.get(int(raw))
+    if reference is None:
+        raise Http404
+    try:
+        services.commitment_add_item_from_reference(actor=request.user, commitment=commitment, reference=reference)
+    except (ValidationError, Conflict) as exc:
+        _message_errors(request, exc)
+    else:
+        messages.success(request, "已从参考事项添加一条承诺事项，请根据实际修改措施和完成时限。")
+    return redirect("commitments:edit", pk=commitment.pk)
+
+
+@require_GET
+def version_detail(request, pk, number):
+    """One frozen version, and what changed since the one before it."""
+    commitment = selectors.commitment_get_for(request.user, pk)
+    versions = {v.number: v for v in selectors.versions_of(commitment)}
+    version = versions.get(number)
+    if version is None:
+        raise Http404
+    previous = versions.get(number - 1)
+    from reviews.selectors import version_diff
+    return render(request, "commitments/version_detail.html", {
+        "c": commitment, "version": version, "previous": previous,
+        "diff": version_diff(previous.snapshot if previous else None, version.snapshot),
+        "ancestors": _owner_crumbs(request.user, commitment),
+    })
+

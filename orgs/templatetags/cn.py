@@ -9,9 +9,14 @@ register = template.Library()
 
 @register.filter
 def cn_date(value) -> str:
-    """2010年10月31日; aware datetimes are shown in local time."""
+    """2010年10月31日; aware datetimes are shown in local time; ISO strings (frozen snapshots) too."""
     if not value:
         return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
     if isinstance(value, datetime.datetime):
         value = timezone.localtime(value) if timezone.is_aware(value) else value
         value = value.date()

@@ -1,0 +1,134 @@
+"""Input shape and field errors for campaigns, drafting and exemptions."""
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row
+from django import forms
+
+from orgs.forms import DATE_INPUT_FORMATS, DateInput
+
+from .models import Campaign, Exemption
+
+
+def _helper(layout=None) -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    if layout is not None:
+        helper.layout = layout
+    return helper
+
+
+def _date_field(label: str, required: bool = True, help_text: str = "") -> forms.DateField:
+    return forms.DateField(label=label, required=required, widget=DateInput, input_formats=DATE_INPUT_FORMATS,
+                           help_text=help_text,
+                           error_messages={"invalid": f"请按“2010-10-31”或“2010年10月31日”的格式填写{label}。"})
+
+
+class CampaignForm(forms.ModelForm):
+    pledge_deadline = _date_field("定诺截止日期")
+    publish_deadline = _date_field("亮诺截止日期", help_text="指导意见要求10月底前完成公开承诺")
+    evaluation_deadline = _date_field("评诺截止日期")
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "year", "pledge_deadline", "publish_deadline", "evaluation_deadline",
+                  "leader_min_items", "is_current"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs["placeholder"] = "如 2010年创先争优公开承诺"
+        self.helper = _helper(Layout(
+            Row(Column("name", css_class="col-md-8"), Column("year", css_class="col-md-4")),
+            Row(Column("pledge_deadline", css_class="col-md-4"), Column("publish_deadline", css_class="col-md-4"),
+                Column("evaluation_deadline", css_class="col-md-4")),
+            Row(Column("leader_min_items", css_class="col-md-6"), Column("is_current", css_class="col-md-6")),
+        ))
+
+    def validate_constraints(self):
+        # "Only one current campaign" is kept by the service, which unmarks the previous one
+        # in the same transaction; the form would refuse every new current year.
+        return
+
+
+class DraftForm(forms.Form):
+    """The goal of a commitment; the items come in ItemFormSet."""
+
+    goal = forms.CharField(label="目标", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, goal_label: str = "目标", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["goal"].label = goal_label
+        self.fields["goal"].widget.attrs["placeholder"] = (
+            "如：争当学习实践科学发展观的排头兵" if goal_label == "争当目标" else "如：创建“五个好”先进党支部")
+        self.helper = _helper()
+
+
+class ItemForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    content = forms.CharField(label="承诺内容", widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+    measures = forms.CharField(label="措施", widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+    deadline = _date_field("完成时限")
+    responsible = forms.CharField(label="履行责任人", max_length=100, required=False)
+
+    def __init__(self, *args, member_pledge: bool = False, measures_label: str = "措施", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["measures"].label = measures_label
+        if member_pledge:
+            del self.fields["responsible"]
+        for name, field in self.fields.items():
+            if not isinstance(field.widget, forms.HiddenInput):
+                field.widget.attrs["class"] = "form-control"
+
+
+class BaseItemFormSet(forms.BaseFormSet):
+    def __init__(self, *args, member_pledge: bool = False, measures_label: str = "措施", **kwargs):
+        self.member_pledge, self.measures_label = member_pledge, measures_label
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {"member_pledge": self.member_pledge, "measures_label": self.measures_label}
+
+    @property
+    def empty_form(self):
+        form = self.form(auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), empty_permitted=True,
+                         use_required_attribute=False, member_pledge=self.member_pledge,
+                         measures_label=self.measures_label, renderer=self.renderer)
+        self.add_fields(form, None)
+        return form
+
+    def items(self) -> list[dict]:
+        """The kept rows in order, as the draft service takes them."""
+        rows = []
+        for form in self.forms:
+            if not form.has_changed() and not form.cleaned_data.get("id"):
+                continue
+            if self.can_delete and form.cleaned_data.get("DELETE"):
+                continue
+            rows.append({k: form.cleaned_data.get(k) for k in ("id", "content", "measures", "deadline",
+                                                               "responsible")})
+        return rows
+
+
+ItemFormSet = forms.formset_factory(ItemForm, formset=BaseItemFormSet, extra=1, can_delete=True,
+                                    max_num=30, validate_max=True)
+
+
+class StartPledgeForm(forms.Form):
+    is_oral = forms.BooleanField(required=False)
+
+
+class ExemptionForm(forms.Form):
+    kind = forms.ChoiceField(label="类型", choices=Exemption.Kind.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(label="原因", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="如：长期外出学习、因病住院、援藏援疆等")
+    makeup_due = _date_field("补课期限", required=False, help_text="延期承诺必填：回来后补作承诺的期限")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == Exemption.Kind.DEFER and not data.get("makeup_due"):
+            self.add_error("makeup_due", "延期承诺须填写补课期限。")
+        return data
