@@ -85,6 +85,11 @@ class BaseItemFormSet(forms.BaseFormSet):
         self.member_pledge, self.measures_label = member_pledge, measures_label
         super().__init__(*args, **kwargs)
 
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs["class"] = "form-check-input"
+
     def get_form_kwargs(self, index):
         return {"member_pledge": self.member_pledge, "measures_label": self.measures_label}
 

@@ -109,16 +109,17 @@ def references_for(commitment: Commitment) -> list[ReferenceItem]:
 
 
 def todo_counts_for(user, campaign: Campaign | None) -> dict[str, int]:
-    """Counts for the home page's to-do area: reviews waiting, returned drafts to revise."""
+    """Counts for the home page's to-do area: reviews waiting (own organisations, then the whole
+    subtree, as the queue shows them) and returned drafts to revise."""
+    from reviews.selectors import queue_count_for
+
     if campaign is None:
         return {}
     scope = scope_for(user)
     counts = {}
-    review_roots = scope.roots(SECRETARY_ROLES)
-    if review_roots:
-        counts["to_review"] = Commitment.objects.filter(
-            _under_any(review_roots, "reviewer_org__path"), campaign=campaign,
-            status=CommitmentStatus.SUBMITTED).exclude(member__user=user).exclude(last_submitted_by=user).count()
+    if scope.has_any(SECRETARY_ROLES):
+        counts["to_review"] = queue_count_for(user, campaign)
+        counts["to_review_below"] = queue_count_for(user, campaign, include_subtree=True) - counts["to_review"]
     officer_roots = scope.roots(OFFICER_ROLES)
     returned = Q(member__user=user, is_oral=False)
     if officer_roots:
@@ -139,6 +140,9 @@ def todos_for(user, campaign: Campaign | None) -> list:
     if counts.get("to_review"):
         todos.append(Todo(f"{counts['to_review']} 条待审核", counts["to_review"], reverse("reviews:queue"),
                           "下级党组织或本支部党员提交的公开承诺，请审核把关"))
+    if counts.get("to_review_below"):
+        todos.append(Todo(f"下级组织 {counts['to_review_below']} 条待审核", counts["to_review_below"],
+                          reverse("reviews:queue") + "?subtree=on", "由下级党组织审核，可督促其及时办理"))
     if counts.get("returned"):
         todos.append(Todo(f"{counts['returned']} 条被退回", counts["returned"],
                           reverse("commitments:list") + "?status=returned", "请按审定意见修改后重新提交"))
@@ -240,6 +244,12 @@ def adoptable_commitments_for(user, suggestion: Suggestion, campaign: Campaign |
                       "member__branch__path", "member__name", "id"))
 
 
+def _guidance_order():
+    """Categories in the order 三、承诺内容 lists them (their codes do not sort that way)."""
+    return Case(*[When(category=c, then=Value(i)) for i, c in enumerate(ReferenceItem.Category.values)],
+                default=Value(len(ReferenceItem.Category.values)), output_field=IntegerField())
+
+
 def reference_list_for(user, org: Organisation, *, audience: str = "") -> QuerySet[ReferenceItem]:
     """The reference items an organisation has published (withdrawn ones too), for its publishers; else 404."""
     if not can_publish_references(user, org):
@@ -247,7 +257,7 @@ def reference_list_for(user, org: Organisation, *, audience: str = "") -> QueryS
     qs = ReferenceItem.objects.filter(organisation=org).select_related("created_by")
     if audience:
         qs = qs.filter(audience=audience)
-    return qs.order_by("-is_active", "audience", "category", "id")
+    return qs.order_by("audience", "-is_active", _guidance_order(), "id")
 
 
 def references_inherited_by(org: Organisation) -> list[ReferenceItem]:
@@ -256,7 +266,7 @@ def references_inherited_by(org: Organisation) -> list[ReferenceItem]:
     if not ids:
         return []
     return list(ReferenceItem.objects.filter(organisation_id__in=ids, is_active=True)
-                .select_related("organisation").order_by("organisation__path", "audience", "category", "id"))
+                .select_related("organisation").order_by("organisation__path", _guidance_order(), "id"))
 
 
 def reference_get_for(user, pk) -> ReferenceItem:

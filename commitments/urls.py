@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import campaigns, drafting, exemptions
+from .views import campaigns, drafting, exemptions, opinions
 
 app_name = "commitments"
 
@@ -22,5 +22,16 @@ urlpatterns = [
     path("exemptions/<int:pk>/made-up/", exemptions.exemption_made_up, name="exemption_made_up"),
     path("exemptions/<int:pk>/revoke/", exemptions.exemption_revoke, name="exemption_revoke"),
     # --- opinions, suggestion box and reference items (commitments/views/opinions.py) ---
+    path("public/orgs/<int:pk>/suggest/", opinions.suggest, name="suggest"),
+    path("orgs/<int:pk>/opinions/", opinions.opinion_list, name="opinion_list"),
+    path("orgs/<int:pk>/opinions/new/", opinions.opinion_create, name="opinion_create"),
+    path("opinions/<int:pk>/", opinions.opinion_detail, name="opinion_detail"),
+    path("opinions/<int:pk>/adopt/", opinions.opinion_adopt, name="opinion_adopt"),
+    path("opinions/<int:pk>/decline/", opinions.opinion_decline, name="opinion_decline"),
+    path("opinions/<int:pk>/start-commitment/", opinions.opinion_start_commitment, name="opinion_start_commitment"),
+    path("orgs/<int:pk>/references/", opinions.reference_list, name="reference_list"),
+    path("orgs/<int:pk>/references/import/", opinions.reference_import, name="reference_import"),
+    path("references/<int:pk>/edit/", opinions.reference_edit, name="reference_edit"),
+    path("references/<int:pk>/active/", opinions.reference_set_active, name="reference_set_active"),
     # --- end of opinions ---
 ]

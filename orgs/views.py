@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from commitments import selectors as commitment_selectors
-from commitments.permissions import can_start_org_commitment
+from commitments.permissions import can_handle_opinions, can_publish_references, can_start_org_commitment
 
 from . import selectors, services
 from .errors import Conflict
@@ -106,6 +106,8 @@ def org_detail(request, pk):
         "can_add_member": can_add_member(request.user, org),
         "can_manage_accounts": can_manage_accounts(request.user, org),
         "can_start_commitment": can_start_org_commitment(request.user, org),
+        "can_handle_opinions": can_handle_opinions(request.user, org),
+        "can_publish_references": can_publish_references(request.user, org),
     })
 
 

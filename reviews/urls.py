@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "reviews"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("bulk-approve/", views.bulk_approve, name="bulk_approve"),
+    path("<int:pk>/", views.review, name="review"),
+]

@@ -15,13 +15,16 @@ def attr(name):
 
 class Spec:
     """One URL: its targets (relation → function of the world giving the pk, or None for URLs
-    without arguments), who may GET and POST each relation, and which methods the view accepts."""
+    without arguments), who may GET and POST each relation, and which methods the view accepts.
+    A public URL (login_not_required) is checked for anonymous visitors like for any persona,
+    instead of expecting the login redirect."""
 
-    def __init__(self, targets=None, get=None, post=None, methods=("GET", "POST")):
+    def __init__(self, targets=None, get=None, post=None, methods=("GET", "POST"), public=False):
         self.targets = targets
         self.get = get or {}
         self.post = post if post is not None else self.get
         self.methods = methods
+        self.public = public
 
 
 def allow(personas, relations=(None,)):

@@ -234,7 +234,9 @@ def version_detail(request, pk, number):
     from reviews.selectors import version_diff
     return render(request, "commitments/version_detail.html", {
         "c": commitment, "version": version, "previous": previous,
-        "diff": version_diff(previous.snapshot if previous else None, version.snapshot),
+        "diff": version_diff(previous.snapshot if previous else None, version.snapshot,
+                             goal_label=commitment.goal_label, measures_label=commitment.measures_label,
+                             with_responsible=not commitment.is_member_pledge),
         "ancestors": _owner_crumbs(request.user, commitment),
     })
 

@@ -123,7 +123,7 @@ def test_second_run_changes_nothing():
     assert _counts() == before
     assert list(Member.objects.order_by("id").values_list("id", "name", "user_id")) == member_ids
     assert second["accounts"] == first["accounts"]
-    assert second["created"] == {"organisations": 0, "members": 0, "users": 0}
+    assert second["created"] == {"organisations": 0, "members": 0, "users": 0, "commitments": 0}
 
 
 @pytest.mark.django_db

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from commitments.demo import seed_commitments
 from commitments.models import Campaign
 from orgs import audit, services
 from orgs.models import (BRANCH_KINDS, Gender, Member, MemberCategory, MemberStatus, OrgKind,
@@ -388,12 +389,17 @@ def seed(*, year: int | None = None, stdout=None) -> dict:
         members_created = _ensure_members(plan, orgs)
         campaign = _ensure_campaign(year)
         accounts, users_created = _ensure_accounts(orgs)
+        codes = {a.username: a.org_code for a in ACCOUNTS}
+        # Commitments in every state of 定诺/审诺, only into a campaign that has none yet.
+        commitments_created = seed_commitments(campaign, branch_code=codes["zb_secretary"],
+                                               sibling_code=codes["zb2_secretary"])
         root = orgs[ROOT_CODE]
         counts = {
             "organisations": Organisation.objects.filter(path__startswith=root.path).count(),
             "members": Member.objects.filter(branch__path__startswith=root.path).count(),
         }
-        created = {"organisations": orgs_created, "members": members_created, "users": users_created}
+        created = {"organisations": orgs_created, "members": members_created, "users": users_created,
+                   "commitments": commitments_created}
         if any(created.values()):
             audit.record(actor=None, action="demo.seed", obj=root, detail=created)
     result = {"root": root, "campaign": campaign, "accounts": accounts, "created": created, **counts}
@@ -515,7 +521,7 @@ def _report(stdout, result: dict) -> None:
     lines = [
         f"演示数据已就绪：组织 {result['organisations']} 个，党员 {result['members']} 名"
         f"（本次新建组织 {created['organisations']} 个、党员 {created['members']} 名、"
-        f"账号 {created['users']} 个）",
+        f"账号 {created['users']} 个、承诺 {created['commitments']} 份）",
         f"活动年度：{campaign.name}（定诺截止 {cn_date(campaign.pledge_deadline)}，"
         f"亮诺截止 {cn_date(campaign.publish_deadline)}，评诺截止 {cn_date(campaign.evaluation_deadline)}）",
         "",

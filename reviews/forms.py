@@ -1,0 +1,112 @@
+"""Input shape and field errors for 审诺: the queue's filters, one review, a bulk approval.
+
+The rules of a decision (all five criteria or an explanation, an opinion on return) live in
+reviews.services; these forms only check that the input has the right shape.
+"""
+from django import forms
+
+from commitments.selectors import campaign_list
+from orgs.forms import OrgChoiceField
+
+from .models import CRITERIA, Decision
+from .selectors import KIND_CHOICES
+
+STALE_PAGE = "页面已过期，请刷新页面后重试。"
+
+
+class QueueFilterForm(forms.Form):
+    org = OrgChoiceField(label="党组织", queryset=None, required=False, empty_label="全部",
+                         help_text="承诺所属的党组织（党员承诺按所在党支部）及其下级组织")
+    kind = forms.ChoiceField(label="类型", choices=[("", "全部")] + KIND_CHOICES, required=False)
+    campaign = forms.TypedChoiceField(label="活动年度", coerce=int, required=False)
+    subtree = forms.BooleanField(label="包括下级组织", required=False)
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org"].queryset = organisations
+        self.fields["campaign"].choices = [(c.year, c.name) for c in campaign_list()]
+        for name in ("org", "kind", "campaign"):
+            self.fields[name].widget.attrs["class"] = "form-select"
+        self.fields["subtree"].widget.attrs["class"] = "form-check-input"
+
+
+class ReviewForm(forms.Form):
+    """Five criteria (四（二）), the opinion, an exception note, and which button was pressed."""
+
+    opinion = forms.CharField(label="审定意见", required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 4}),
+                              help_text="审定通过时写明审定意见；退回修改时写明需要修改的地方")
+    exception_note = forms.CharField(label="未全部符合时的说明", required=False, max_length=2000,
+                                     widget=forms.Textarea(attrs={"rows": 2}),
+                                     help_text="五项要求未全部勾选而仍审定通过时必须填写")
+    version = forms.IntegerField(widget=forms.HiddenInput,
+                                 error_messages={"required": STALE_PAGE, "invalid": STALE_PAGE})
+    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.HiddenInput,
+                                 error_messages={"required": "请点击“审定通过”或“退回修改”按钮提交。",
+                                                 "invalid_choice": "请点击“审定通过”或“退回修改”按钮提交。"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The criteria come first, in the guidance's order.
+        criteria = {key: forms.BooleanField(label=label, required=False) for key, label in CRITERIA}
+        self.fields = {**criteria, **self.fields}
+        for key in criteria:
+            self.fields[key].widget.attrs["class"] = "form-check-input"
+        for name in ("opinion", "exception_note"):
+            self.fields[name].widget.attrs["class"] = "form-control"
+
+    @property
+    def criteria_fields(self):
+        return [self[key] for key, _ in CRITERIA]
+
+    @property
+    def top_errors(self) -> list[str]:
+        """Errors with no visible field of their own: the form's, the stale version, the button."""
+        errors = list(self.non_field_errors())
+        for name in ("version", "decision"):
+            errors += [e for e in self.errors.get(name, []) if e not in errors]
+        return errors
+
+    def criteria_data(self) -> dict[str, bool]:
+        return {key: self.cleaned_data.get(key, False) for key, _ in CRITERIA}
+
+
+class TargetsField(forms.Field):
+    """Checked queue rows, each "<commitment id>:<version>" (the version for compare-and-set)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "请先勾选要审定通过的承诺。",
+        "invalid": STALE_PAGE,
+    }
+
+    def to_python(self, value):
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        targets, seen = [], set()
+        for raw in value:
+            pk, sep, version = str(raw).partition(":")
+            if not sep or not pk.isdigit() or not version.isdigit():
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            if int(pk) not in seen:
+                seen.add(int(pk))
+                targets.append((int(pk), int(version)))
+        return targets
+
+
+class BulkApproveForm(forms.Form):
+    targets = TargetsField()
+    opinion = forms.CharField(label="审定意见（所选承诺共用）", max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+                              error_messages={"required": "请填写审定意见。"})
+
+    # Only clean submissions should be approved in bulk; the reviewer affirms all five criteria.
+    MAX_TARGETS = 200
+
+    def clean_targets(self):
+        targets = self.cleaned_data["targets"]
+        if len(targets) > self.MAX_TARGETS:
+            raise forms.ValidationError(f"一次最多批量审定{self.MAX_TARGETS}条。")
+        return targets

@@ -1,0 +1,121 @@
+"""审诺 pages: the review queue, one review, a bulk approval.
+
+Each view: request → one selector or service call → response. A GET never writes; every
+decision is a POST that ends in a redirect. Users who may not review get 404, as for missing ids.
+"""
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from commitments.permissions import can_review
+from commitments.selectors import campaign_from_request
+from orgs.views import attach_errors, paginate, run_service
+
+from . import selectors, services
+from .forms import BulkApproveForm, QueueFilterForm, ReviewForm
+from .models import Decision
+
+DONE_MESSAGES = {
+    Decision.APPROVE: "已审定通过{name}，可进入亮诺。",
+    Decision.RETURN: "已将{name}退回修改，承诺人可按审定意见修改后重新提交。",
+}
+
+
+def _require_reviewer(user) -> None:
+    if not selectors.is_reviewer(user):
+        raise Http404
+
+
+def _with_query(request, name: str) -> str:
+    """The URL of `name` carrying the queue's current filters."""
+    query = request.GET.urlencode()
+    return reverse(name) + (f"?{query}" if query else "")
+
+
+def _queue_page(request, bulk_form: BulkApproveForm | None = None, selected=()):
+    """The queue filtered by the query string; shared by the GET and a failed bulk POST."""
+    user = request.user
+    campaign = campaign_from_request(request)
+    data = request.GET.copy()
+    if campaign is not None:
+        data["campaign"] = str(campaign.year)  # an unknown year falls back to the current one
+    form = QueueFilterForm(data, organisations=selectors.queue_org_choices_for(user))
+    valid = form.is_valid()
+    if not valid and "org" in form.errors:
+        raise Http404  # an organisation outside the user's reach
+    params = form.cleaned_data if valid else {
+        k: form.cleaned_data.get(k) for k in form.fields if k not in form.errors}
+    include_subtree = bool(params.get("subtree"))
+    qs = selectors.review_queue_for(user, campaign=campaign, include_subtree=include_subtree,
+                                    org=params.get("org"), kind=params.get("kind") or "")
+    page = paginate(request, qs)
+    rows = [{"c": c, "reviewable": can_review(user, c), "target": f"{c.pk}:{c.version}"} for c in page]
+    return render(request, "reviews/queue.html", {
+        "form": form, "page": page, "rows": rows, "campaign": campaign,
+        "include_subtree": include_subtree, "filtered": bool(params.get("org") or params.get("kind")),
+        "bulk_form": bulk_form or BulkApproveForm(), "selected": set(selected),
+        "bulk_action": _with_query(request, "reviews:bulk_approve"),
+    })
+
+
+@require_GET
+def queue(request):
+    """What awaits the user's review in the chosen campaign, oldest submission first."""
+    _require_reviewer(request.user)
+    return _queue_page(request)
+
+
+@require_POST
+def bulk_approve(request):
+    """Approve the checked rows with one opinion; each row that fails is reported with its reason."""
+    _require_reviewer(request.user)
+    form = BulkApproveForm(request.POST)
+    if not form.is_valid():
+        return _queue_page(request, bulk_form=form, selected=request.POST.getlist("targets"))
+    try:
+        approved, failed = services.review_bulk_approve(
+            actor=request.user, targets=form.cleaned_data["targets"], opinion=form.cleaned_data["opinion"])
+    except ValidationError as exc:
+        attach_errors(form, exc)
+        return _queue_page(request, bulk_form=form, selected=request.POST.getlist("targets"))
+    if approved:
+        messages.success(request, f"已批量审定通过 {len(approved)} 条承诺。")
+    if failed:
+        labels = selectors.owner_labels_for(request.user, failed)
+        messages.warning(request, f"有 {len(failed)} 条未能审定通过，请逐条查看：")
+        for pk, reason in failed.items():
+            messages.warning(request, f"{labels.get(pk, f'编号 {pk} 的承诺')}：{reason}")
+    return redirect(_with_query(request, "reviews:queue"))
+
+
+@require_http_methods(["GET", "POST"])
+def review(request, pk):
+    """Judge the latest submitted version: five criteria, the opinion, approve or return."""
+    commitment = selectors.review_get_for(request.user, pk)
+    data = selectors.review_page_for(commitment)
+    if data.version is None:
+        # Never submitted: there is nothing to review yet; the commitment's own page says why.
+        return redirect("commitments:detail", pk=commitment.pk)
+    if request.method == "POST":
+        form = ReviewForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            if run_service(form, lambda: services.review_decide(
+                    actor=request.user, commitment=commitment, version=d["version"], decision=d["decision"],
+                    criteria=form.criteria_data(), opinion=d["opinion"], exception_note=d["exception_note"])):
+                messages.success(request, DONE_MESSAGES[d["decision"]].format(
+                    name=f"{commitment.owner_name}的{commitment.kind_label}"))
+                return redirect("reviews:queue")
+            # Someone may have decided meanwhile: show the page as it is now, the typed text kept.
+            commitment = selectors.review_get_for(request.user, pk)
+            data = selectors.review_page_for(commitment)
+    else:
+        form = ReviewForm(initial={"version": commitment.version})
+    return render(request, "reviews/review.html", {
+        "c": commitment, "d": data, "form": form,
+        "show_form": data.is_pending or form.is_bound,
+        "member": commitment.member if commitment.is_member_pledge else None,
+    })

@@ -1,0 +1,71 @@
+"""定诺 → 审诺 in the browser: a member drafts a pledge, the branch secretary returns it, the member
+revises, the secretary approves; the history shows both versions."""
+import pytest
+
+from commitments.models import Commitment, CommitmentStatus
+from reviews.models import ReviewDecision
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import log_in, shot
+
+pytestmark = pytest.mark.e2e
+
+
+def accept_dialogs(page):
+    # Submit, return and approve ask for confirmation (data-confirm); the user says yes.
+    page.on("dialog", lambda dialog: dialog.accept())
+
+
+def test_pledge_returned_revised_and_approved(world, live_server, browser):
+    base = live_server.url
+    member = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+    accept_dialogs(member)
+    log_in(member, base, "member_a", PASSWORD)
+    member.get_by_role("link", name="填写我的承诺").click()
+    member.get_by_role("button", name="开始填写我的承诺").click()
+    member.get_by_label("争当目标").fill("争当立足岗位、服务群众的优秀共产党员")
+    # The form offers one blank item to start with (and one more after each save).
+    member.get_by_label("承诺内容").first.fill("带头学习实践科学发展观")
+    member.get_by_label("完成措施").first.fill("每月参加一次支部学习")
+    member.get_by_label("完成时限").first.fill("2010-12-31")
+    shot(member, "pledge-01-draft-form")
+    member.get_by_role("button", name="保存并提交审核").click()
+    assert member.get_by_text("已提交第1版").first.is_visible()
+
+    secretary = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+    accept_dialogs(secretary)
+    log_in(secretary, base, "secretary_a", PASSWORD)
+    assert secretary.get_by_text("1 条待审核").is_visible()
+    secretary.get_by_role("link", name="1 条待审核").click()
+    shot(secretary, "pledge-02-queue")
+    secretary.get_by_role("link", name="审核").filter(has_text="审核").last.click()
+    secretary.get_by_label("审定意见").fill("措施过于笼统，请结合岗位写明为群众办的实事。")
+    secretary.get_by_role("button", name="退回修改").click()
+    c = Commitment.objects.get(member=world.member_a)
+    assert c.status == CommitmentStatus.RETURNED
+
+    member.goto(base + "/my/pledge/")
+    assert member.get_by_text("措施过于笼统").first.is_visible()
+    member.get_by_role("link", name="修改").click()
+    member.get_by_label("完成措施").first.fill("每月参加一次支部学习；为社区困难群众办两件实事")
+    member.get_by_role("button", name="保存并提交审核").click()
+    assert member.get_by_text("已提交第2版").first.is_visible()
+
+    secretary.goto(base + f"/reviews/{c.pk}/")
+    assert secretary.get_by_text("为社区困难群众办两件实事").first.is_visible()
+    for label in ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿", "切实可行"):
+        secretary.get_by_label(label).check()
+    secretary.get_by_label("审定意见").fill("同意。")
+    shot(secretary, "pledge-03-review")
+    secretary.get_by_role("button", name="审定通过").click()
+    c.refresh_from_db()
+    assert c.status == CommitmentStatus.APPROVED
+    assert list(ReviewDecision.objects.filter(commitment=c).order_by("decided_at")
+                .values_list("decision", "version__number")) == [("return", 1), ("approve", 2)]
+
+    member.goto(base + f"/commitments/{c.pk}/")
+    assert member.get_by_text("已审定").first.is_visible()
+    assert member.get_by_role("link", name="第1版").is_visible()
+    assert member.get_by_role("link", name="第2版").is_visible()
+    member.get_by_role("link", name="第2版").click()
+    assert member.get_by_text("与第1版相比的修改").is_visible()
+    shot(member, "pledge-04-history")
