@@ -179,3 +179,5 @@ MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": {
     "use_tls": env_bool("EMAIL_USE_TLS", False),
 } if _email_backend.endswith("smtp.EmailBackend") else {}}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "公开承诺管理系统 <noreply@localhost>")
+# 意见箱: suggestions one client may drop per hour (a whole office behind one NAT address shares it).
+SUGGESTION_BOX_LIMIT = int(env_str("SUGGESTION_BOX_LIMIT", "5"))
