@@ -55,6 +55,7 @@ class CommitmentStatus(models.TextChoices):
     SUBMITTED = "submitted", "待审核"
     RETURNED = "returned", "已退回"
     APPROVED = "approved", "已审定"
+    PUBLISHED = "published", "已公开"
 
 
 # States in which the drafter may still change the text.
@@ -87,6 +88,10 @@ class Commitment(models.Model):
     last_submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提交人", null=True,
                                           blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField("审核时间", null=True, blank=True)
+    # The version the public sees: it stays up while a published commitment is being revised
+    # and re-reviewed, and is replaced only when the revision is published in turn.
+    public_version = models.ForeignKey("CommitmentVersion", verbose_name="公开版本", null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -272,6 +277,40 @@ class CommitmentVersion(models.Model):
 
     def __str__(self) -> str:
         return f"第{self.number}版"
+
+
+class PublishChannel(models.TextChoices):
+    # 四（三）公开亮诺: 通过会议、文件、党务政务公开栏、网络等形式向党员、群众公布.
+    MEETING = "meeting", "会议"
+    DOCUMENT = "document", "文件"
+    NOTICEBOARD = "noticeboard", "党务政务公开栏"
+    INTERNET = "internet", "网络"
+
+
+class Publication(models.Model):
+    """One act of 亮诺: which version went public, when, through which channels. Never changed."""
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="publications")
+    version = models.ForeignKey(CommitmentVersion, on_delete=models.PROTECT, related_name="publications")
+    published_on = models.DateField("公开日期")
+    channels = models.JSONField("公开方式", default=list)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="经办人", on_delete=models.PROTECT,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "公开亮诺记录"
+        verbose_name_plural = "公开亮诺记录"
+        ordering = ["-published_on", "-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("公开记录不能修改")
+        super().save(*args, **kwargs)
+
+    @property
+    def channel_labels(self) -> list[str]:
+        return [PublishChannel(c).label for c in self.channels if c in PublishChannel.values]
 
 
 class Exemption(models.Model):

@@ -38,6 +38,13 @@ def can_edit_commitment(user, commitment) -> bool:
     return scope_for(user).reaches(commitment.organisation.path, OFFICER_ROLES)
 
 
+def can_publish(user, commitment) -> bool:
+    """Officers over the owner publish (亮诺) and print the forms for the noticeboard."""
+    owner_path = (commitment.member.branch.path if commitment.member_id is not None
+                  else commitment.organisation.path)
+    return scope_for(user).reaches(owner_path, OFFICER_ROLES)
+
+
 def can_review(user, commitment) -> bool:
     """Secretaries of the reviewing organisation (or above), never on their own pledge or submission."""
     if _is_own_pledge(user, commitment):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import campaigns, drafting, exemptions, opinions
+from .views import campaigns, drafting, exemptions, opinions, public
 
 app_name = "commitments"
 
@@ -18,6 +18,14 @@ urlpatterns = [
     path("orgs/<int:pk>/pledges/", drafting.branch_pledges, name="branch_pledges"),
     path("members/<int:pk>/pledge/", drafting.pledge_start, name="pledge_start"),
     path("my/pledge/", drafting.my_pledge, name="my_pledge"),
+    path("commitments/<int:pk>/publish/", drafting.commitment_publish, name="publish"),
+    path("commitments/<int:pk>/revise/", drafting.commitment_revise, name="revise"),
+    # The public noticeboard (no login): commitments/views/public.py.
+    path("public/", public.noticeboard, name="noticeboard"),
+    path("public/orgs/<int:pk>/", public.org_page, name="public_org"),
+    path("public/commitments/<int:pk>/", public.commitment_page, name="public_commitment"),
+    # --- printable forms (commitments/views/forms_pdf.py) ---
+    # --- end of printable forms ---
     path("members/<int:pk>/exemption/", exemptions.exemption_create, name="exemption_create"),
     path("exemptions/<int:pk>/made-up/", exemptions.exemption_made_up, name="exemption_made_up"),
     path("exemptions/<int:pk>/revoke/", exemptions.exemption_revoke, name="exemption_revoke"),

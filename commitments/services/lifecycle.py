@@ -20,8 +20,8 @@ from orgs.errors import Conflict
 from orgs.models import MemberCategory, MemberStatus, Role, RoleGrant
 
 from ..models import (EDITABLE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item,
-                      ReferenceItem, Suggestion)
-from ..permissions import can_edit_commitment, can_start_org_commitment, can_start_pledge
+                      Publication, PublishChannel, ReferenceItem, Suggestion)
+from ..permissions import can_edit_commitment, can_publish, can_start_org_commitment, can_start_pledge
 
 log = logging.getLogger(__name__)
 S = CommitmentStatus
@@ -31,9 +31,12 @@ ALLOWED: dict[str, set[str]] = {
     S.DRAFT: {S.SUBMITTED},
     S.RETURNED: {S.SUBMITTED},
     S.SUBMITTED: {S.APPROVED, S.RETURNED},
-    S.APPROVED: set(),
+    S.APPROVED: {S.PUBLISHED},
+    # Once public the text is frozen; a change starts a revision that is reviewed again (四（三）).
+    S.PUBLISHED: {S.DRAFT},
 }
-ACTION_LABELS = {S.SUBMITTED: "提交", S.APPROVED: "审定", S.RETURNED: "退回"}
+ACTION_LABELS = {S.SUBMITTED: "提交", S.APPROVED: "审定", S.RETURNED: "退回", S.PUBLISHED: "公开",
+                 S.DRAFT: "修订"}
 
 
 class InvalidTransition(Conflict):
@@ -248,6 +251,48 @@ def commitment_submit(*, actor, commitment: Commitment, version: int) -> Commitm
     pk = commitment.pk
     transaction.on_commit(lambda: notify(pk, "submitted"))
     return frozen
+
+
+@transaction.atomic
+def commitment_publish(*, actor, commitment: Commitment, version: int, published_on: datetime.date,
+                       channels: list[str]) -> Publication:
+    """Officers over the owner publish an approved commitment (亮诺), recording date and channels."""
+    commitment = _locked(commitment)
+    if not can_publish(actor, commitment):
+        raise PermissionDenied
+    _check_version(commitment, version)
+    channels = [c for c in PublishChannel.values if c in set(channels)]
+    errors = {}
+    if not channels:
+        errors["channels"] = "请至少选择一种公开方式。"
+    if published_on > timezone.localdate():
+        errors["published_on"] = "公开日期不能晚于今天。"
+    if errors:
+        raise ValidationError(errors)
+    approved = commitment.versions.order_by("-number").first()
+    if approved is None or commitment.status != S.APPROVED:
+        raise InvalidTransition(commitment.status, S.PUBLISHED)
+    commitment = transition(commitment=commitment, expected_version=version, to=S.PUBLISHED,
+                            public_version=approved)
+    publication = Publication.objects.create(commitment=commitment, version=approved, published_on=published_on,
+                                             channels=channels, published_by=actor)
+    audit.record(actor=actor, action="commitment.publish", obj=commitment, organisation=_owner_org(commitment),
+                 detail={"version": approved.number, "on": published_on.isoformat(), "channels": channels})
+    return publication
+
+
+@transaction.atomic
+def commitment_revise(*, actor, commitment: Commitment, version: int) -> Commitment:
+    """The drafters reopen a published commitment; the public keeps seeing the published version
+    until the revision has been reviewed and published in its turn."""
+    commitment = _locked(commitment)
+    if not can_edit_commitment(actor, commitment):
+        raise PermissionDenied
+    _check_version(commitment, version)
+    commitment = transition(commitment=commitment, expected_version=version, to=S.DRAFT)
+    audit.record(actor=actor, action="commitment.revise", obj=commitment, organisation=_owner_org(commitment),
+                 detail={"public_version": commitment.public_version.number if commitment.public_version else None})
+    return commitment
 
 
 def _owner_org(commitment: Commitment):

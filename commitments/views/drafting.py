@@ -240,3 +240,10 @@ def version_detail(request, pk, number):
         "ancestors": _owner_crumbs(request.user, commitment),
     })
 
+
+
+def commitment_publish(request, pk):  # being written
+    raise Http404
+
+
+commitment_revise = commitment_publish
