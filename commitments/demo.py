@@ -62,6 +62,13 @@ def _submit(actor, c):
     return c
 
 
+def _publish(actor, c):
+    c.refresh_from_db()
+    services.commitment_publish(actor=actor, commitment=c, version=c.version,
+                                published_on=min(c.campaign.publish_deadline, datetime.date.today()),
+                                channels=["meeting", "noticeboard", "internet"])
+
+
 def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
     """Fill branch A (and its sibling) with commitments in every state; return how many were made."""
     from reviews.services import review_decide
@@ -86,6 +93,7 @@ def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
     c = _submit(sibling_staff, _draft(sibling_staff, campaign, organisation=sibling, n_items=3))
     review_decide(actor=committee_secretary, commitment=c, version=c.version, decision="approve",
                   criteria=all_ticked, opinion="承诺事项符合支部实际，同意公开。")
+    _publish(sibling_staff, c)
     made += 2
 
     # The member's own pledge is a draft they can finish (the `member` demo account).
@@ -101,11 +109,13 @@ def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
     for m in plain[:3] + leaders[:1]:
         _submit(staff, _draft(staff, campaign, member=m, n_items=3))
         made += 1
-    # Approved, and one returned with guidance.
-    for m in plain[3:5]:
+    # Approved (the first one also published on the noticeboard), and one returned with guidance.
+    for n, m in enumerate(plain[3:5]):
         c = _submit(staff, _draft(staff, campaign, member=m, n_items=2))
         review_decide(actor=secretary, commitment=c, version=c.version, decision="approve", criteria=all_ticked,
                       opinion="承诺内容具体可行，同意。")
+        if n == 0:
+            _publish(staff, c)
         made += 1
     for m in plain[5:6]:
         c = _submit(staff, _draft(staff, campaign, member=m, n_items=1))

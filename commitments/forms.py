@@ -5,7 +5,7 @@ from django import forms
 
 from orgs.forms import DATE_INPUT_FORMATS, DateInput
 
-from .models import Campaign, Exemption
+from .models import Campaign, Exemption, PublishChannel
 
 
 def _helper(layout=None) -> FormHelper:
@@ -137,3 +137,17 @@ class ExemptionForm(forms.Form):
         if data.get("kind") == Exemption.Kind.DEFER and not data.get("makeup_due"):
             self.add_error("makeup_due", "延期承诺须填写补课期限。")
         return data
+
+
+class PublishForm(forms.Form):
+    """亮诺: when and through which channels the approved commitment is made public (四（三）)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    published_on = _date_field("公开日期")
+    channels = forms.MultipleChoiceField(label="公开方式", choices=PublishChannel.choices,
+                                         widget=forms.CheckboxSelectMultiple,
+                                         error_messages={"required": "请至少选择一种公开方式。"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()

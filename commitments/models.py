@@ -258,8 +258,8 @@ class CommitmentVersion(models.Model):
 
     commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveSmallIntegerField("版本")
-    # {"goal": str, "is_oral": bool, "items": [{"id", "content", "measures", "deadline" (ISO),
-    #   "responsible", "source": str}]}
+    # {"goal": str, "is_oral": bool, "recorder": str (who wrote down an oral pledge),
+    #  "items": [{"id", "content", "measures", "deadline" (ISO), "responsible", "source": str}]}
     snapshot = models.JSONField()
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField("提交时间", auto_now_add=True)

@@ -30,7 +30,7 @@ def campaign_from_request(request) -> Campaign | None:
     return current_campaign()
 
 
-COMMITMENT_RELATED = ("campaign", "organisation", "organisation__parent", "member", "member__branch",
+COMMITMENT_RELATED = ("campaign", "organisation", "organisation__parent", "member", "member__branch", "public_version",
                       "member__user", "reviewer_org", "recorder", "last_submitted_by")
 
 
@@ -58,6 +58,11 @@ def versions_of(commitment: Commitment) -> list[CommitmentVersion]:
     return list(commitment.versions.select_related("submitted_by").prefetch_related(
         Prefetch("decisions", queryset=ReviewDecision.objects.select_related("reviewer", "reviewer_org", "version")))
         .order_by("number"))
+
+
+def publications_of(commitment: Commitment) -> list:
+    """Every act of publication of a commitment, newest first, with the version it published."""
+    return list(commitment.publications.select_related("version", "published_by").order_by("-published_on", "-id"))
 
 
 def commitment_list_for(user, *, campaign: Campaign, status: str = "", kind: str = "",
@@ -278,3 +283,70 @@ def reference_get_for(user, pk) -> ReferenceItem:
     if not can_publish_references(user, reference.organisation):
         raise Http404
     return reference
+
+
+# --- public noticeboard (no login; only what has been published, never personal data) ---------
+
+from django.db.models import Count, Exists, OuterRef  # noqa: E402
+
+
+def _published(campaign: Campaign) -> QuerySet[Commitment]:
+    return Commitment.objects.filter(campaign=campaign, public_version__isnull=False)
+
+
+def noticeboard_orgs(*, campaign: Campaign, q: str = "") -> QuerySet[Organisation]:
+    """Active organisations with something published in the campaign, in tree order, with counts."""
+    published = _published(campaign)
+    qs = (Organisation.objects.filter(is_active=True)
+          .filter(Q(pk__in=published.filter(organisation__isnull=False).values("organisation_id"))
+                  | Q(pk__in=published.filter(member__isnull=False).values("member__branch_id")))
+          .select_related("parent")
+          .annotate(org_published=Exists(published.filter(organisation=OuterRef("pk"))),
+                    pledges_published=Count("members__commitments", filter=Q(
+                        members__commitments__campaign=campaign,
+                        members__commitments__public_version__isnull=False))))
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(short_name__icontains=q))
+    return qs.order_by("path")
+
+
+def noticeboard_people(*, campaign: Campaign, q: str) -> list[Commitment]:
+    """Published member pledges whose member's name matches: name and branch only."""
+    if not q:
+        return []
+    return list(_published(campaign).filter(member__name__icontains=q)
+                .select_related("member", "member__branch").order_by("member__branch__path", "member__name")[:50])
+
+
+def public_org(pk) -> Organisation:
+    """An active organisation's public page; 404 otherwise."""
+    try:
+        return Organisation.objects.select_related("parent").get(pk=pk, is_active=True)
+    except (Organisation.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def public_org_page(org: Organisation, campaign: Campaign) -> dict:
+    """What an organisation's public page shows: its published commitment, its members' published
+    pledges (names only), its sub-organisations with counts, and the path above it."""
+    published = _published(campaign)
+    own = published.filter(organisation=org).select_related("public_version").first()
+    pledges = list(published.filter(member__branch=org).select_related("member")
+                   .order_by("member__name", "member__id"))
+    children = list(Organisation.objects.filter(parent=org, is_active=True).annotate(
+        org_published=Exists(published.filter(organisation=OuterRef("pk"))),
+        pledges_published=Count("members__commitments", filter=Q(
+            members__commitments__campaign=campaign, members__commitments__public_version__isnull=False)))
+        .order_by("sort_order", "name"))
+    ancestors = list(Organisation.objects.filter(pk__in=org.ancestor_ids, is_active=True).order_by("path"))
+    return {"own": own, "pledges": pledges, "children": children, "ancestors": ancestors}
+
+
+def public_commitment(pk) -> Commitment:
+    """A published commitment (the QR code's target); 404 for anything never published."""
+    try:
+        return (Commitment.objects.select_related("campaign", "organisation", "member", "member__branch",
+                                                  "public_version")
+                .get(pk=pk, public_version__isnull=False))
+    except (Commitment.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

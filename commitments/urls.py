@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import campaigns, drafting, exemptions, opinions, public
+from .views import campaigns, drafting, exemptions, forms_pdf, opinions, public
 
 app_name = "commitments"
 
@@ -25,6 +25,9 @@ urlpatterns = [
     path("public/orgs/<int:pk>/", public.org_page, name="public_org"),
     path("public/commitments/<int:pk>/", public.commitment_page, name="public_commitment"),
     # --- printable forms (commitments/views/forms_pdf.py) ---
+    path("commitments/<int:pk>/form.pdf", forms_pdf.form_pdf, name="form_pdf"),
+    path("orgs/<int:pk>/forms.pdf", forms_pdf.batch_pdf, name="batch_pdf"),
+    path("forms/blank/<str:kind>.pdf", forms_pdf.blank_pdf, name="blank_pdf"),
     # --- end of printable forms ---
     path("members/<int:pk>/exemption/", exemptions.exemption_create, name="exemption_create"),
     path("exemptions/<int:pk>/made-up/", exemptions.exemption_made_up, name="exemption_made_up"),

@@ -46,4 +46,8 @@ def _organisation_of(obj):
         return obj.branch
     if isinstance(obj, RoleGrant):
         return obj.organisation
+    # A member's pledge belongs to the member's branch; an organisation's commitment to the organisation.
+    member = getattr(obj, "member", None)
+    if isinstance(member, Member):
+        return member.branch
     return getattr(obj, "organisation", None)

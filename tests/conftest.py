@@ -79,6 +79,12 @@ def make_user(username, org=None, role=None, member=None, name=""):
 
 
 @pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    # Cached PDFs and uploads go to a folder of the test's own, never into the working tree.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     # PBKDF2 costs ~0.2 s a hash by design; tests create many accounts and hash nothing secret.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

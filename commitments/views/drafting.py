@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orgs.errors import Conflict
@@ -12,9 +13,9 @@ from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
 from orgs.views import paginate, run_service
 
 from .. import selectors, services
-from ..forms import DraftForm, ItemFormSet, StartPledgeForm
+from ..forms import DraftForm, ItemFormSet, PublishForm, StartPledgeForm
 from ..models import CommitmentStatus
-from ..permissions import can_edit_commitment, can_review, can_start_org_commitment, can_start_pledge
+from ..permissions import can_edit_commitment, can_publish, can_review, can_start_org_commitment, can_start_pledge
 
 
 def _owner_crumbs(user, commitment) -> list:
@@ -133,6 +134,13 @@ def commitment_detail(request, pk):
     decisions.sort(key=lambda d: d.decided_at, reverse=True)
     return render(request, "commitments/commitment_detail.html", {
         "c": commitment, "items": selectors.live_items(commitment), "versions": versions,
+        "publications": selectors.publications_of(commitment),
+        "can_publish": commitment.status == CommitmentStatus.APPROVED and can_publish(request.user, commitment),
+        "can_print": commitment.public_version_id is not None or commitment.status in (
+            CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED),
+        "can_revise": commitment.status == CommitmentStatus.PUBLISHED and can_edit_commitment(request.user, commitment),
+        "publish_form": PublishForm(initial={"version": commitment.version, "published_on": timezone.localdate(),
+                                             "channels": ["noticeboard", "internet"]}),
         "decisions": decisions, "latest_decision": decisions[0] if decisions else None,
         "can_edit": commitment.is_editable and can_edit_commitment(request.user, commitment),
         "can_review": commitment.status == CommitmentStatus.SUBMITTED and can_review(request.user, commitment),
@@ -242,8 +250,35 @@ def version_detail(request, pk, number):
 
 
 
-def commitment_publish(request, pk):  # being written
-    raise Http404
+
+@require_POST
+def commitment_publish(request, pk):
+    """亮诺: record the date and channels and put the approved version on the noticeboard."""
+    commitment = selectors.commitment_get_for(request.user, pk, predicate=can_publish)
+    form = PublishForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        return redirect("commitments:detail", pk=commitment.pk)
+    try:
+        services.commitment_publish(actor=request.user, commitment=commitment, version=form.cleaned_data["version"],
+                                    published_on=form.cleaned_data["published_on"],
+                                    channels=form.cleaned_data["channels"])
+    except (ValidationError, Conflict) as exc:
+        _message_errors(request, exc)
+    else:
+        messages.success(request, "已公开亮诺，群众可在公示栏查看。")
+    return redirect("commitments:detail", pk=commitment.pk)
 
 
-commitment_revise = commitment_publish
+@require_POST
+def commitment_revise(request, pk):
+    """Reopen a published commitment for a revision that goes through review again."""
+    commitment = selectors.commitment_get_for(request.user, pk, predicate=can_edit_commitment)
+    try:
+        services.commitment_revise(actor=request.user, commitment=commitment,
+                                   version=int(request.POST.get("version") or 0))
+    except (ValidationError, Conflict) as exc:
+        _message_errors(request, exc)
+        return redirect("commitments:detail", pk=commitment.pk)
+    messages.info(request, "已开始修订。公示栏继续显示已公开的版本，修订稿审定并再次公开后替换。")
+    return redirect("commitments:edit", pk=commitment.pk)

@@ -1,0 +1,29 @@
+"""Builders for published commitments (used by the publishing tests and the permission matrix)."""
+import datetime
+
+from commitments import services
+from reviews.services import review_decide
+from tests.conftest import make_commitment
+
+ALL_TICKED = {"advanced": True, "central_work": True, "post_duties": True, "public_wishes": True, "feasible": True}
+
+
+def approved(world, *, member=None, organisation=None, items=2, drafter=None, reviewer=None):
+    """A commitment submitted by `drafter` and approved by `reviewer` through the real services."""
+    drafter = drafter or world.staff_a
+    c = make_commitment(world.campaign, member=member, organisation=organisation, status="submitted",
+                        items=items, actor=drafter)
+    if reviewer is None:
+        reviewer = world.secretary_a if member is not None else world.committee_secretary
+    review_decide(actor=reviewer, commitment=c, version=c.version, decision="approve", criteria=ALL_TICKED,
+                  opinion="同意公开。")
+    c.refresh_from_db()
+    return c
+
+
+def published(world, *, publisher=None, on=datetime.date(2010, 10, 20), **kw):
+    c = approved(world, **kw)
+    services.commitment_publish(actor=publisher or world.staff_a, commitment=c, version=c.version, published_on=on,
+                                channels=["noticeboard", "internet"])
+    c.refresh_from_db()
+    return c
