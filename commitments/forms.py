@@ -1,20 +1,11 @@
 """Input shape and field errors for campaigns, drafting and exemptions."""
-from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
-from orgs.forms import DATE_INPUT_FORMATS, DateInput
+from orgs.forms import DATE_INPUT_FORMATS, DateInput, form_helper
 
 from .models import Campaign, Exemption, PublishChannel
 
-
-def _helper(layout=None) -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    if layout is not None:
-        helper.layout = layout
-    return helper
 
 
 def _date_field(label: str, required: bool = True, help_text: str = "") -> forms.DateField:
@@ -36,7 +27,7 @@ class CampaignForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].widget.attrs["placeholder"] = "如 2010年创先争优公开承诺"
-        self.helper = _helper(Layout(
+        self.helper = form_helper(Layout(
             Row(Column("name", css_class="col-md-8"), Column("year", css_class="col-md-4")),
             Row(Column("pledge_deadline", css_class="col-md-4"), Column("publish_deadline", css_class="col-md-4"),
                 Column("evaluation_deadline", css_class="col-md-4")),
@@ -60,7 +51,7 @@ class DraftForm(forms.Form):
         self.fields["goal"].label = goal_label
         self.fields["goal"].widget.attrs["placeholder"] = (
             "如：争当学习实践科学发展观的排头兵" if goal_label == "争当目标" else "如：创建“五个好”先进党支部")
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class ItemForm(forms.Form):
@@ -130,7 +121,7 @@ class ExemptionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
     def clean(self):
         data = super().clean()
@@ -150,4 +141,4 @@ class PublishForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()

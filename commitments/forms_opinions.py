@@ -1,9 +1,8 @@
 """Input shape and field errors for the suggestion box, recorded opinions and reference items."""
-from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
-from orgs.forms import DATE_INPUT_FORMATS, DateInput, VersionedForm
+from orgs.forms import DATE_INPUT_FORMATS, DateInput, VersionedForm, form_helper
 
 from .models import Commitment, ReferenceItem, Suggestion
 from .services.opinions import (CATEGORIES_BY_AUDIENCE, CONTACT_MAX, CONTENT_MAX, CONTENT_MIN,
@@ -12,14 +11,6 @@ from .services.opinions import (CATEGORIES_BY_AUDIENCE, CONTACT_MAX, CONTENT_MAX
 HONEYPOT_FIELD = "website"
 HONEYPOT_MESSAGE = "提交未被受理。如果您是正常填写，请刷新页面后重新提交。"
 
-
-def _helper(layout: Layout | None = None) -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    if layout is not None:
-        helper.layout = layout
-    return helper
 
 
 class HoneypotFilled(forms.ValidationError):
@@ -66,7 +57,7 @@ class OpinionRecordForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(Layout(
+        self.helper = form_helper(Layout(
             Row(Column("channel", css_class="col-md-4"), Column("held_on", css_class="col-md-4"),
                 Column("place", css_class="col-md-4")),
             "participants", "content", "contact",
@@ -103,7 +94,7 @@ class AdoptForm(VersionedForm):
         super().__init__(*args, **kwargs)
         if commitments is not None:
             self.fields["commitment"].queryset = commitments
-        self.helper = _helper(Layout(
+        self.helper = form_helper(Layout(
             "commitment", "content", "measures",
             Row(Column("deadline", css_class="col-md-6"), Column("responsible", css_class="col-md-6")),
             "version",
@@ -117,7 +108,7 @@ class DeclineForm(VersionedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class SuggestionFilterForm(forms.Form):
@@ -147,7 +138,7 @@ class ReferenceForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(Layout(
+        self.helper = form_helper(Layout(
             Row(Column("audience", css_class="col-md-4"), Column("category", css_class="col-md-8")),
             "content", "measures", "fingerprint",
         ))

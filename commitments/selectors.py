@@ -1,13 +1,14 @@
 """Reads for campaigns and commitments, scoped to what the user may see (404 otherwise)."""
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 
 from orgs.models import Member, MemberStatus, Organisation
-from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
-from orgs.selectors import _under_any
+from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
+from orgs.selectors import _under_any, ancestors_of
 
-from .models import Campaign, Commitment, CommitmentStatus, CommitmentVersion, Exemption, Item, ReferenceItem
-from .permissions import can_view_commitment
+from .models import (EDITABLE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion, Exemption, Item,
+                     ReferenceItem, Suggestion)
+from .permissions import can_handle_opinions, can_publish_references, can_view_commitment
 
 
 def current_campaign() -> Campaign | None:
@@ -160,26 +161,7 @@ def org_choices_for_commitments(user) -> QuerySet[Organisation]:
                                         parent__isnull=False).order_by("path"))
 
 
-
-
 # --- opinions and reference items ---
-# Imported here rather than at the top so this section stays self-contained.
-from django.db.models import Case, Count, IntegerField, Value, When  # noqa: E402
-
-from orgs.permissions import can_view_org  # noqa: E402
-from orgs.selectors import ancestors_of  # noqa: E402
-
-from .models import EDITABLE_STATUSES, Suggestion  # noqa: E402
-from .permissions import can_handle_opinions, can_publish_references  # noqa: E402
-
-
-def public_organisation_get(pk) -> Organisation:
-    """An active organisation for the public suggestion box; 404 for unknown and revoked ones."""
-    try:
-        return Organisation.objects.only("id", "name", "short_name", "supervision_phone", "is_active",
-                                         "path", "kind").get(pk=pk, is_active=True)
-    except (Organisation.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
 
 
 def visible_ancestors(user, org: Organisation) -> list[Organisation]:
@@ -287,8 +269,6 @@ def reference_get_for(user, pk) -> ReferenceItem:
 
 # --- public noticeboard (no login; only what has been published, never personal data) ---------
 
-from django.db.models import Count, Exists, OuterRef  # noqa: E402
-
 
 def _published(campaign: Campaign) -> QuerySet[Commitment]:
     return Commitment.objects.filter(campaign=campaign, public_version__isnull=False)
@@ -319,7 +299,7 @@ def noticeboard_people(*, campaign: Campaign, q: str) -> list[Commitment]:
 
 
 def public_org(pk) -> Organisation:
-    """An active organisation's public page; 404 otherwise."""
+    """An active organisation for its public page or suggestion box; 404 for unknown and revoked ones."""
     try:
         return Organisation.objects.select_related("parent").get(pk=pk, is_active=True)
     except (Organisation.DoesNotExist, ValueError, TypeError):

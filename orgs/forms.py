@@ -30,7 +30,8 @@ class DateInput(forms.DateInput):
                                 **(attrs or {})}, format="%Y-%m-%d")
 
 
-def _helper(layout: Layout | None = None) -> FormHelper:
+def form_helper(layout: Layout | None = None) -> FormHelper:
+    """A crispy helper for a form drawn inside a page's own <form> tag (which carries the CSRF token)."""
     helper = FormHelper()
     helper.form_tag = False
     helper.disable_csrf = True
@@ -70,7 +71,7 @@ class OrganisationForm(forms.ModelForm):
             del self.fields["is_active"]
         if self.instance.pk:
             self.initial.setdefault("version", self.instance.version)
-        self.helper = _helper(Layout(
+        self.helper = form_helper(Layout(
             Row(Column("name", css_class="col-md-8"), Column("short_name", css_class="col-md-4")),
             Row(Column("kind", css_class="col-md-4"), Column("code", css_class="col-md-4"),
                 Column("sort_order", css_class="col-md-4")),
@@ -98,7 +99,7 @@ class OrganisationMoveForm(VersionedForm):
         super().__init__(*args, **kwargs)
         if parents is not None:
             self.fields["new_parent"].queryset = parents
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class MemberForm(forms.ModelForm):
@@ -125,7 +126,7 @@ class MemberForm(forms.ModelForm):
             self.initial.setdefault("version", self.instance.version)
         self.fields["gender"].choices = [("", "请选择")] + list(Gender.choices)
         self.fields["category"].help_text = "年老体弱、文化程度低和离退休党员可以口头承诺"
-        self.helper = _helper(Layout(
+        self.helper = form_helper(Layout(
             *(["branch"] if creating else []),
             Row(Column("name", css_class="col-md-4"), Column("gender", css_class="col-md-4"),
                 Column("birth_month", css_class="col-md-4")),
@@ -191,7 +192,7 @@ class MemberTransferForm(VersionedForm):
         super().__init__(*args, **kwargs)
         if branches is not None:
             self.fields["to_branch"].queryset = branches
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class UserCreateForm(forms.Form):
@@ -212,7 +213,7 @@ class UserCreateForm(forms.Form):
         if members is not None:
             self.fields["member"].queryset = members
             self.fields["member"].label_from_instance = lambda m: f"{m.name}（{m.branch.name}）"
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class RoleGrantForm(forms.Form):
@@ -223,7 +224,7 @@ class RoleGrantForm(forms.Form):
         super().__init__(*args, **kwargs)
         if organisations is not None:
             self.fields["organisation"].queryset = organisations
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class SetPasswordForm(forms.Form):
@@ -232,7 +233,7 @@ class SetPasswordForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
     def clean(self):
         data = super().clean()

@@ -13,7 +13,7 @@ import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from orgs.models import AuditEvent, Member, Organisation, RoleGrant
+from orgs.models import AuditEvent, Member, Organisation
 from tests.matrix_common import PERSONAS
 
 TESTS_DIR = pathlib.Path(__file__).parent

@@ -34,7 +34,7 @@ def _crumbs(user, org) -> list:
 @require_http_methods(["GET", "POST"])
 def suggest(request, pk):
     """意见箱: anyone leaves a suggestion for an active organisation, without logging in."""
-    org = selectors.public_organisation_get(pk)
+    org = selectors.public_org(pk)
     form = PublicSuggestionForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":

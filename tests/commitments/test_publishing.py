@@ -137,7 +137,6 @@ def test_no_public_page_shows_personal_data(world):
     Member.objects.filter(pk=world.member_a.pk).update(phone="13912345678")
     c = published(world, member=world.member_a)
     published(world, organisation=world.branch_a)
-    m = Member.objects.get(pk=world.member_a.pk)
     forbidden = ["13912345678", "1975年3月", "1975-03", "1998年7月1日", "1998-07-01", "1975年03月"]
     client = Client()
     urls = [reverse("commitments:noticeboard"), reverse("commitments:noticeboard") + "?q=李娜",
