@@ -344,3 +344,76 @@ class Exemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}：{self.reason[:20]}"
+
+
+# --- 践诺: progress records (记实登记制度, 四（四）) ---
+
+
+class ItemProgress(models.TextChoices):
+    """An item's fulfilment status. Never stored: derived from its entries and its deadline."""
+
+    NOT_STARTED = "not_started", "未开始"
+    IN_PROGRESS = "in_progress", "进行中"
+    DONE = "done", "已完成"
+    OVERDUE = "overdue", "逾期"
+
+
+class ProgressEntry(models.Model):
+    """One dated progress entry on one item of a published commitment: what was done and its
+    actual effect (四（四）：对进展情况和实际效果逐一登记备案). Public entries are 公示."""
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.PROTECT, related_name="progress_entries")
+    # PROTECT: items are marked removed, never deleted, and evidence must outlive a revision.
+    item = models.ForeignKey(Item, verbose_name="承诺事项", on_delete=models.PROTECT, related_name="progress_entries")
+    happened_on = models.DateField("日期")
+    done = models.TextField("做了什么")
+    effect = models.TextField("实际效果", blank=True)
+    completes_item = models.BooleanField("该事项已完成", default=False)
+    is_public = models.BooleanField("公示", default=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT,
+                                    related_name="+")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "践诺记录"
+        verbose_name_plural = "践诺记录"
+        ordering = ["-happened_on", "-id"]
+        indexes = [models.Index(fields=["commitment", "item", "happened_on"]),
+                   models.Index(fields=["commitment", "is_public", "happened_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.happened_on:%Y-%m-%d} {self.done[:20]}"
+
+    @property
+    def scope_label(self) -> str:
+        return "公示" if self.is_public else "仅组织内部"
+
+
+class Attachment(models.Model):
+    """Evidence (a photo or a document) of a progress entry. The file lives under a generated
+    name; the uploaded name is kept, sanitised, only to be shown."""
+
+    entry = models.ForeignKey(ProgressEntry, on_delete=models.PROTECT, related_name="attachments")
+    # Relative to MEDIA_ROOT, e.g. "evidence/3f2a….png"; never derived from the uploaded name.
+    path = models.CharField(max_length=200, unique=True, editable=False)
+    original_name = models.CharField("文件名", max_length=120)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "佐证材料"
+        verbose_name_plural = "佐证材料"
+        ordering = ["entry", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    @property
+    def kind_label(self) -> str:
+        return "图片" if self.is_image else "PDF文档"

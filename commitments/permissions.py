@@ -82,3 +82,18 @@ def can_handle_opinions(user, org) -> bool:
 def can_publish_references(user, org) -> bool:
     """Officers of a parent organisation publish reference items for their subtree."""
     return not org.is_branch and scope_for(user).reaches(org.path, OFFICER_ROLES)
+
+
+def can_record_progress(user, commitment) -> bool:
+    """The drafters record progress (践诺记实): officers over the owner (also for members without an
+    account or with an oral pledge), and the member on their own written pledge."""
+    return can_edit_commitment(user, commitment)
+
+
+def can_download_attachment(user, attachment, *, public: bool) -> bool:
+    """Readers of the commitment see every attachment; the public only those of public entries
+    on commitments with a public version."""
+    commitment = attachment.entry.commitment
+    if public:
+        return attachment.entry.is_public and commitment.public_version_id is not None
+    return can_view_commitment(user, commitment)

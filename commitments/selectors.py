@@ -1,14 +1,19 @@
 """Reads for campaigns and commitments, scoped to what the user may see (404 otherwise)."""
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+import datetime as _dt
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Count, Exists, IntegerField, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
+from django.utils import timezone as _tz
 
 from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
 from orgs.selectors import _under_any, ancestors_of
 
-from .models import (EDITABLE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion, Exemption, Item,
-                     ReferenceItem, Suggestion)
-from .permissions import can_handle_opinions, can_publish_references, can_view_commitment
+from .models import (EDITABLE_STATUSES, Attachment, Campaign, Commitment, CommitmentStatus, CommitmentVersion,
+                     Exemption, Item, ItemProgress, ProgressEntry, ReferenceItem, Suggestion)
+from .permissions import (can_download_attachment, can_handle_opinions, can_publish_references,
+                          can_view_commitment)
 
 
 def current_campaign() -> Campaign | None:
@@ -329,4 +334,121 @@ def public_commitment(pk) -> Commitment:
                                                   "public_version")
                 .get(pk=pk, public_version__isnull=False))
     except (Commitment.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+# --- progress records ---
+# 践诺 (四（四）): item statuses are derived, never typed in; entries and attachments for the
+# internal page and, filtered to what was made public (公示), for the noticeboard.
+
+
+def item_progress_status(*, deadline: _dt.date, entries: int, completed: bool, today: _dt.date) -> str:
+    """已完成 once an entry completes it; 逾期 past the deadline otherwise; 进行中 with any entry."""
+    if completed:
+        return ItemProgress.DONE
+    if today > deadline:
+        return ItemProgress.OVERDUE
+    return ItemProgress.IN_PROGRESS if entries else ItemProgress.NOT_STARTED
+
+
+@dataclass
+class ItemProgressRow:
+    """One item of the public version with its derived status."""
+
+    id: int
+    number: int
+    content: str
+    measures: str
+    deadline: _dt.date
+    responsible: str
+    entries: int = 0
+    completed_on: _dt.date | None = None
+    status: str = ItemProgress.NOT_STARTED
+    timeline: list = field(default_factory=list)
+
+    @property
+    def status_label(self) -> str:
+        return ItemProgress(self.status).label
+
+
+def progress_items_for(commitment: Commitment, *, today: _dt.date | None = None,
+                       public_only: bool = False) -> list[ItemProgressRow]:
+    """The public version's items with their statuses (one query; needs public_version selected).
+
+    The text and deadline are the published ones; a revision in progress does not move them.
+    With public_only, only public entries count, so the noticeboard never states more than it shows.
+    """
+    if commitment.public_version_id is None:
+        return []
+    today = today or _tz.localdate()
+    rows = [ItemProgressRow(id=i["id"], number=n, content=i["content"], measures=i["measures"],
+                            deadline=_dt.date.fromisoformat(i["deadline"]), responsible=i.get("responsible", ""))
+            for n, i in enumerate(commitment.public_version.snapshot.get("items", []), start=1)]
+    entries = ProgressEntry.objects.filter(commitment=commitment, item_id__in=[r.id for r in rows])
+    if public_only:
+        entries = entries.filter(is_public=True)
+    counts = {row["item_id"]: row for row in entries.values("item_id").annotate(
+        n=Count("id"), completed_on=Min("happened_on", filter=Q(completes_item=True))).order_by()}
+    for row in rows:
+        found = counts.get(row.id)
+        if found:
+            row.entries, row.completed_on = found["n"], found["completed_on"]
+        row.status = item_progress_status(deadline=row.deadline, entries=row.entries,
+                                          completed=row.completed_on is not None, today=today)
+    return rows
+
+
+def progress_entries_for(commitment: Commitment, rows: list[ItemProgressRow], *,
+                         public_only: bool = False) -> list[ProgressEntry]:
+    """Entries of the commitment, newest first, with attachments and recorder (two queries);
+    each gets `.row` (its item's ItemProgressRow) and each row its `timeline`."""
+    qs = (ProgressEntry.objects.filter(commitment=commitment, item_id__in=[r.id for r in rows])
+          .select_related("recorded_by")
+          .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+          .order_by("-happened_on", "-id"))
+    if public_only:
+        qs = qs.filter(is_public=True)
+    by_id = {r.id: r for r in rows}
+    entries = list(qs)
+    for entry in entries:
+        entry.row = by_id[entry.item_id]
+        entry.row.timeline.append(entry)
+    return entries
+
+
+def progress_page_for(commitment: Commitment, *, today: _dt.date | None = None, public_only: bool = False) -> dict:
+    """Everything a progress page shows: items with statuses, entries, counts by status."""
+    rows = progress_items_for(commitment, today=today, public_only=public_only)
+    entries = progress_entries_for(commitment, rows, public_only=public_only)
+    counts = {s: 0 for s in ItemProgress.values}
+    for row in rows:
+        counts[row.status] += 1
+    return {"rows": rows, "entries": entries,
+            "status_counts": [(ItemProgress(s).label, s, n) for s, n in counts.items()]}
+
+
+def attachment_get_for(user, pk) -> Attachment:
+    """An attachment of a commitment the user may see; 404 for missing and forbidden alike."""
+
+    attachment = _attachment(pk)
+    if not can_download_attachment(user, attachment, public=False):
+        raise Http404
+    return attachment
+
+
+def public_attachment_get(pk) -> Attachment:
+    """An attachment of a public entry on a commitment with a public version; 404 otherwise."""
+
+    attachment = _attachment(pk)
+    if not can_download_attachment(None, attachment, public=True):
+        raise Http404
+    return attachment
+
+
+def _attachment(pk) -> Attachment:
+    try:
+        return Attachment.objects.select_related(
+            "entry", "entry__commitment", "entry__commitment__organisation", "entry__commitment__member",
+            "entry__commitment__member__branch", "entry__commitment__reviewer_org").get(pk=pk)
+    except (Attachment.DoesNotExist, ValueError, TypeError):
         raise Http404 from None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import campaigns, drafting, exemptions, forms_pdf, opinions, public
+from .views import campaigns, drafting, exemptions, forms_pdf, opinions, progress, public
 
 app_name = "commitments"
 
@@ -45,4 +45,11 @@ urlpatterns = [
     path("references/<int:pk>/edit/", opinions.reference_edit, name="reference_edit"),
     path("references/<int:pk>/active/", opinions.reference_set_active, name="reference_set_active"),
     # --- end of opinions ---
+    # --- progress records (commitments/views/progress.py) ---
+    path("commitments/<int:pk>/progress/", progress.progress_page, name="progress"),
+    path("commitments/<int:pk>/progress/new/", progress.progress_record, name="progress_record"),
+    path("attachments/<int:pk>/", progress.attachment_download, name="attachment"),
+    path("public/commitments/<int:pk>/progress/", progress.public_progress, name="public_progress"),
+    path("public/attachments/<int:pk>/", progress.public_attachment, name="public_attachment"),
+    # --- end of progress records ---
 ]

@@ -181,3 +181,6 @@ MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": {
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "公开承诺管理系统 <noreply@localhost>")
 # 意见箱: suggestions one client may drop per hour (a whole office behind one NAT address shares it).
 SUGGESTION_BOX_LIMIT = int(env_str("SUGGESTION_BOX_LIMIT", "5"))
+# 践诺 evidence (commitments/services/progress.py): JPEG, PNG or PDF, checked by content.
+EVIDENCE_MAX_BYTES = int(env_str("EVIDENCE_MAX_BYTES", str(5 * 1024 * 1024)))
+EVIDENCE_MAX_FILES = int(env_str("EVIDENCE_MAX_FILES", "6"))

@@ -7,3 +7,4 @@ from .lifecycle import (ALLOWED, InvalidTransition, commitment_add_item, commitm
 from .opinions import (commitment_add_item_from_reference, opinion_record, reference_create,  # noqa: F401
                        reference_set_active, reference_update, references_import_guidance, suggestion_adopt,
                        suggestion_decline, suggestion_submit_public)
+from .progress import attachment_download, progress_record  # noqa: F401

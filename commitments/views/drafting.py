@@ -135,6 +135,7 @@ def commitment_detail(request, pk):
     return render(request, "commitments/commitment_detail.html", {
         "c": commitment, "items": selectors.live_items(commitment), "versions": versions,
         "publications": selectors.publications_of(commitment),
+        "progress": selectors.progress_items_for(commitment) if commitment.public_version_id else None,
         "can_publish": commitment.status == CommitmentStatus.APPROVED and can_publish(request.user, commitment),
         "can_print": commitment.public_version_id is not None or commitment.status in (
             CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED),

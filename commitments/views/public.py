@@ -64,4 +64,5 @@ def commitment_page(request, pk):
         "c": c, "shown": shown, "publications": publications, "current": current,
         "is_latest": shown.pk == c.public_version_id,
         "owner_org": c.member.branch if c.member_id else c.organisation,
+        "progress_entries": selectors.progress_page_for(c, public_only=True)["entries"],
     })
