@@ -252,7 +252,7 @@ class DemoAccount:
 
 ACCOUNTS = (
     DemoAccount("admin", Role.ADMIN, ROOT_CODE, full_name="梁志斌", title="系统管理员"),
-    DemoAccount("reviewer", Role.STAFF, ROOT_CODE, ("SZJG-JG", 1), title="工委组织委员（市级审核）"),
+    DemoAccount("reviewer", Role.DEPUTY_SECRETARY, ROOT_CODE, ("SZJG-JG", 1), title="工委副书记（市级审核）"),
     DemoAccount("city_secretary", Role.SECRETARY, ROOT_CODE, ("SZJG-JG", 0), title="工委书记"),
     DemoAccount("auditor", Role.AUDITOR, ROOT_CODE, full_name="何静", title="审计员"),
     DemoAccount("dw_secretary", Role.SECRETARY, "SZJG-FGJ", ("SZJG-FGJ-01", 1), title="机关党委书记"),
