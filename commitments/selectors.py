@@ -8,7 +8,7 @@ from django.utils import timezone as _tz
 
 from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
-from orgs.selectors import _under_any, ancestors_of
+from orgs.selectors import _under_any, ancestors_of, get_visible_or_404
 
 from .models import (EDITABLE_STATUSES, Attachment, Campaign, Commitment, CommitmentStatus, CommitmentVersion,
                      Exemption, Item, ItemProgress, ProgressEntry, ReferenceItem, Suggestion)
@@ -42,13 +42,8 @@ COMMITMENT_RELATED = ("campaign", "organisation", "organisation__parent", "membe
 
 def commitment_get_for(user, pk, *, predicate=can_view_commitment) -> Commitment:
     """One commitment the user may see (or act on, per `predicate`); otherwise 404."""
-    try:
-        commitment = Commitment.objects.select_related(*COMMITMENT_RELATED).get(pk=pk)
-    except (Commitment.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-    if not predicate(user, commitment):
-        raise Http404
-    return commitment
+    return get_visible_or_404(Commitment.objects.select_related(*COMMITMENT_RELATED), pk,
+                              lambda c: predicate(user, c))
 
 
 def live_items(commitment: Commitment) -> list[Item]:
@@ -211,17 +206,10 @@ def suggestion_outcome_counts(org: Organisation) -> dict[str, int]:
 
 def suggestion_get_for(user, pk) -> Suggestion:
     """One suggestion with its outcome and the items adopted from it; 404 for missing and forbidden."""
-    try:
-        suggestion = (Suggestion.objects
-                      .select_related("organisation", "campaign", "handled_by", "recorded_by")
-                      .prefetch_related(Prefetch("items", queryset=Item.objects.select_related(
-                          "commitment", "commitment__organisation", "commitment__member").order_by("id")))
-                      .get(pk=pk))
-    except (Suggestion.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-    if not can_handle_opinions(user, suggestion.organisation):
-        raise Http404
-    return suggestion
+    queryset = (Suggestion.objects.select_related("organisation", "campaign", "handled_by", "recorded_by")
+                .prefetch_related(Prefetch("items", queryset=Item.objects.select_related(
+                    "commitment", "commitment__organisation", "commitment__member").order_by("id"))))
+    return get_visible_or_404(queryset, pk, lambda s: can_handle_opinions(user, s.organisation))
 
 
 def adoptable_commitments_for(user, suggestion: Suggestion, campaign: Campaign | None) -> QuerySet[Commitment]:
@@ -263,13 +251,8 @@ def references_inherited_by(org: Organisation) -> list[ReferenceItem]:
 
 def reference_get_for(user, pk) -> ReferenceItem:
     """One reference item whose publishing organisation the user may manage; 404 otherwise."""
-    try:
-        reference = ReferenceItem.objects.select_related("organisation", "organisation__parent").get(pk=pk)
-    except (ReferenceItem.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-    if not can_publish_references(user, reference.organisation):
-        raise Http404
-    return reference
+    return get_visible_or_404(ReferenceItem.objects.select_related("organisation", "organisation__parent"), pk,
+                              lambda r: can_publish_references(user, r.organisation))
 
 
 # --- public noticeboard (no login; only what has been published, never personal data) ---------

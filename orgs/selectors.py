@@ -25,6 +25,17 @@ def _under_any(paths: list[str], lookup: str = "path") -> Q:
     return reduce(or_, (Q(**{f"{lookup}__startswith": p}) for p in paths))
 
 
+def get_visible_or_404(queryset: QuerySet, pk, allowed) -> object:
+    """The row `pk` of `queryset` if `allowed(row)`; a 404 for missing, malformed and forbidden alike."""
+    try:
+        obj = queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not allowed(obj):
+        raise Http404
+    return obj
+
+
 # --- organisations -------------------------------------------------------------------------
 
 def organisation_list_for(user, *, roles=READER_ROLES, q: str = "", kinds=None,
@@ -45,13 +56,7 @@ def organisation_list_for(user, *, roles=READER_ROLES, q: str = "", kinds=None,
 
 def organisation_get_for(user, pk, *, predicate=can_view_org) -> Organisation:
     """One organisation the user may see (or act on, per `predicate`); otherwise 404."""
-    try:
-        org = Organisation.objects.select_related("parent").get(pk=pk)
-    except (Organisation.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-    if not predicate(user, org):
-        raise Http404
-    return org
+    return get_visible_or_404(Organisation.objects.select_related("parent"), pk, lambda o: predicate(user, o))
 
 
 def branch_choices_for(user) -> QuerySet[Organisation]:
@@ -205,13 +210,8 @@ def member_list_for(user, *, org: Organisation | None = None, q: str = "", categ
 
 def member_get_for(user, pk, *, predicate=can_view_member) -> Member:
     """One member the user may see (or act on, per `predicate`); otherwise 404."""
-    try:
-        member = Member.objects.select_related("branch", "branch__parent", "user").get(pk=pk)
-    except (Member.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-    if not predicate(user, member):
-        raise Http404
-    return member
+    return get_visible_or_404(Member.objects.select_related("branch", "branch__parent", "user"), pk,
+                              lambda m: predicate(user, m))
 
 
 def member_transfers_of(member: Member) -> list[MemberTransfer]:
