@@ -1,7 +1,10 @@
 """Campaign years and the commitments made in them: 定诺 (drafting, opinions, references,
 exemptions) and the frozen versions that 审诺 judges."""
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -21,6 +24,19 @@ class Campaign(models.Model):
         "领导干部承诺事项最少条数", default=3,
         help_text="五（四）：担任领导职务的党员承诺内容和标准应高于其他党员")
     is_current = models.BooleanField("当前年度", default=False)
+    # 评诺 settings (五（四）、六（二）). The window of 群众评议 runs from evaluation_opens (by
+    # default the day after the 亮诺 deadline) to evaluation_deadline, both inclusive.
+    evaluation_opens = models.DateField("群众评议开始日期", null=True, blank=True,
+                                        help_text="留空则为亮诺截止日期的次日；评诺截止日期为评议结束日期")
+    weight_leader = models.PositiveSmallIntegerField("领导点评权重（%）", default=20,
+                                                     validators=[MaxValueValidator(100)])
+    weight_public = models.PositiveSmallIntegerField("群众评议权重（%）", default=30,
+                                                     validators=[MaxValueValidator(100)])
+    weight_assessment = models.PositiveSmallIntegerField("组织考核权重（%）", default=50,
+                                                         validators=[MaxValueValidator(100)])
+    satisfaction_threshold = models.PositiveSmallIntegerField(
+        "满意率警戒线（%）", default=70, validators=[MaxValueValidator(100)],
+        help_text="群众满意率低于此值的，上级党组织可以责令整改（六（二）督促检查）")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -42,6 +58,28 @@ class Campaign(models.Model):
             raise ValidationError({"publish_deadline": "亮诺截止日期不能早于定诺截止日期。"})
         if self.publish_deadline and self.evaluation_deadline and self.publish_deadline > self.evaluation_deadline:
             raise ValidationError({"evaluation_deadline": "评诺截止日期不能早于亮诺截止日期。"})
+        if self.evaluation_opens and self.evaluation_deadline and self.evaluation_opens > self.evaluation_deadline:
+            raise ValidationError({"evaluation_opens": "群众评议开始日期不能晚于评诺截止日期。"})
+        weights = (self.weight_leader, self.weight_public, self.weight_assessment)
+        if all(w is not None for w in weights) and sum(weights) != 100:
+            raise ValidationError({"weight_assessment": f"三项权重之和须为100%，现为{sum(weights)}%。"})
+
+    @property
+    def rating_opens(self) -> datetime.date | None:
+        """First day of 群众评议: the set date, else the day after the 亮诺 deadline."""
+        if self.evaluation_opens:
+            return self.evaluation_opens
+        return self.publish_deadline + datetime.timedelta(days=1) if self.publish_deadline else None
+
+    def rating_state(self, today: datetime.date) -> str:
+        """"before", "open" or "closed": where `today` falls against the 群众评议 window."""
+        if today < self.rating_opens:
+            return "before"
+        return "open" if today <= self.evaluation_deadline else "closed"
+
+    @property
+    def weights(self) -> dict[str, int]:
+        return {"leader": self.weight_leader, "public": self.weight_public, "assessment": self.weight_assessment}
 
     @property
     def deadlines(self) -> list[tuple[str, "object"]]:

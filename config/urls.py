@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("orgs.urls")),
     path("", include("commitments.urls")),
     path("reviews/", include("reviews.urls")),
+    path("", include("evaluations.urls")),
 ]
 
 handler404 = "config.errors.page_not_found"

@@ -1,0 +1,62 @@
+"""Who may take part in 评诺. "Who" only: whether the window or the state allows it is the services'.
+
+* 领导点评 — secretaries (书记/副书记) of the owner organisation or of one above it.
+* 民主测评 tallies — officers over the owner (they run the meeting and count the paper ballots).
+* 组织考核, releasing results and 责令整改 — secretaries of the reviewing organisation or above
+  (a parent supervises its whole subtree, 六（二）). Never on one's own pledge.
+* Answering a rectification order — the drafters (officers over the owner, the member on a
+  written pledge); closing or extending it — secretaries of the issuing organisation or above.
+"""
+from commitments.permissions import _is_own_pledge, can_record_progress, can_view_commitment
+from orgs.models import Organisation
+from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
+
+
+def owner_org(commitment) -> Organisation:
+    """The organisation a commitment belongs to: the branch for a member's pledge."""
+    return commitment.member.branch if commitment.member_id is not None else commitment.organisation
+
+
+def acting_org(user, target: Organisation, roles) -> Organisation | None:
+    """The nearest organisation at or above `target` where the user holds one of `roles`."""
+    best = None
+    for grant in scope_for(user).grants:
+        if grant.role in roles and target.path.startswith(grant.path):
+            if best is None or len(grant.path) > len(best.path):
+                best = grant
+    if best is None:
+        return None
+    return Organisation.objects.get(pk=best.organisation_id)
+
+
+def can_view_evaluation(user, commitment) -> bool:
+    return can_view_commitment(user, commitment)
+
+
+def can_comment_as_leader(user, commitment) -> bool:
+    return not _is_own_pledge(user, commitment) and scope_for(user).reaches(owner_org(commitment).path,
+                                                                             SECRETARY_ROLES)
+
+
+def can_record_tally(user, commitment) -> bool:
+    return scope_for(user).reaches(owner_org(commitment).path, OFFICER_ROLES)
+
+
+def can_assess(user, commitment) -> bool:
+    """Also: releasing the results and ordering rectification (督促检查 from any level above)."""
+    return not _is_own_pledge(user, commitment) and scope_for(user).reaches(commitment.reviewer_org.path,
+                                                                             SECRETARY_ROLES)
+
+
+def can_respond_rectification(user, order) -> bool:
+    return can_record_progress(user, order.commitment)
+
+
+def can_verify_rectification(user, order) -> bool:
+    """Close or extend: secretaries of the organisation that issued the order, or above."""
+    return (not _is_own_pledge(user, order.commitment)
+            and scope_for(user).reaches(order.issuer_org.path, SECRETARY_ROLES))
+
+
+def can_view_awards(user, org: Organisation) -> bool:
+    return scope_for(user).reaches(org.path, READER_ROLES)
