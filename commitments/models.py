@@ -455,3 +455,28 @@ class Attachment(models.Model):
     @property
     def kind_label(self) -> str:
         return "图片" if self.is_image else "PDF文档"
+
+
+class Reminder(models.Model):
+    """A deadline reminder sent to one user on one day (manage.py send_reminders, run daily by
+    cron): coming up within N days or overdue. One per user, kind and day, so a second run the
+    same day neither repeats the to-do entry nor e-mails again."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders")
+    day = models.DateField("日期")
+    kind = models.CharField("类别", max_length=40)
+    label = models.CharField("提醒", max_length=200)
+    count = models.PositiveIntegerField("数量")
+    url = models.CharField(max_length=300)
+    hint = models.CharField("说明", max_length=200, blank=True)
+    emailed_at = models.DateTimeField("邮件发送时间", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "期限提醒"
+        verbose_name_plural = "期限提醒"
+        ordering = ["-day", "kind"]
+        constraints = [models.UniqueConstraint(fields=["user", "day", "kind"], name="one_reminder_per_kind_per_day")]
+
+    def __str__(self) -> str:
+        return self.label

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import campaigns, drafting, exemptions, forms_pdf, opinions, progress, public
+from .views import campaigns, drafting, ledger, exemptions, forms_pdf, opinions, progress, public
 
 app_name = "commitments"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("campaigns/new/", campaigns.campaign_create, name="campaign_create"),
     path("campaigns/<int:pk>/edit/", campaigns.campaign_edit, name="campaign_edit"),
     path("commitments/", drafting.commitment_list, name="list"),
+    path("commitments/ledger.xlsx", ledger.ledger_xlsx, name="ledger_xlsx"),
     path("commitments/<int:pk>/", drafting.commitment_detail, name="detail"),
     path("commitments/<int:pk>/edit/", drafting.commitment_edit, name="edit"),
     path("commitments/<int:pk>/submit/", drafting.commitment_submit, name="submit"),

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from commitments import selectors as commitment_selectors
+from commitments.reminders import reminders_today
 from commitments.permissions import can_handle_opinions, can_publish_references, can_start_org_commitment
 
 from . import selectors, services
@@ -67,7 +68,9 @@ def home(request):
     campaign = commitment_selectors.current_campaign()
     return render(request, "orgs/home.html", {
         **data,
-        "todos": commitment_selectors.todos_for(request.user, campaign) + selectors.todo_for(request.user),
+        "todos": (commitment_selectors.todos_for(request.user, campaign) + selectors.todo_for(request.user)
+                  + [selectors.Todo(f"提醒：{r.label}", r.count, r.url, r.hint)
+                     for r in reminders_today(request.user)]),
         "my_pledges": commitment_selectors.my_pledges(request.user, campaign),
         "campaign": campaign,
         "today": timezone.localdate(),

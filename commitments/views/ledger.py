@@ -1,0 +1,30 @@
+"""承诺台账 download: every commitment of a subtree in one campaign, as .xlsx."""
+from django.http import Http404
+from django.views.decorators.http import require_GET
+
+from orgs.permissions import READER_ROLES, can_view_org, scope_for
+from orgs.selectors import organisation_get_for
+from orgs.xlsx import xlsx_response
+
+from .. import selectors
+from ..ledger import ledger_export
+
+
+@require_GET
+def ledger_xlsx(request):
+    """?org=<pk> (default: the user's top organisation) and ?campaign=<year>."""
+    campaign = selectors.campaign_from_request(request)
+    if campaign is None:
+        raise Http404
+    org_pk = request.GET.get("org", "")
+    if org_pk:
+        org = organisation_get_for(request.user, org_pk, predicate=can_view_org)
+    else:
+        roots = scope_for(request.user).roots(READER_ROLES)
+        if not roots:
+            raise Http404
+        from orgs.models import Organisation
+
+        org = Organisation.objects.get(path=roots[0])
+    handle = ledger_export(actor=request.user, org=org, campaign=campaign)
+    return xlsx_response(handle, f"{org.name}{campaign.year}年承诺台账.xlsx")
