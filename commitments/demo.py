@@ -153,4 +153,6 @@ def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
     reviewer = User.objects.filter(username="reviewer").first()
     if root is not None and reviewer is not None:
         services.references_import_guidance(actor=reviewer, organisation=root)
+    from evaluations.demo import seed_evaluations
+    seed_evaluations(campaign)
     return made

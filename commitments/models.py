@@ -63,6 +63,9 @@ class Campaign(models.Model):
         weights = (self.weight_leader, self.weight_public, self.weight_assessment)
         if all(w is not None for w in weights) and sum(weights) != 100:
             raise ValidationError({"weight_assessment": f"三项权重之和须为100%，现为{sum(weights)}%。"})
+        if self.weight_assessment == 0:
+            # No verdict exists without an assessment, so the assessment must weigh something.
+            raise ValidationError({"weight_assessment": "组织考核权重须大于0。"})
 
     @property
     def rating_opens(self) -> datetime.date | None:

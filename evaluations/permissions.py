@@ -49,7 +49,8 @@ def can_assess(user, commitment) -> bool:
 
 
 def can_respond_rectification(user, order) -> bool:
-    return can_record_progress(user, order.commitment)
+    """The drafters answer, never the secretary who issued the order (they verify the answer)."""
+    return order.issued_by_id != getattr(user, "pk", None) and can_record_progress(user, order.commitment)
 
 
 def can_verify_rectification(user, order) -> bool:

@@ -145,7 +145,9 @@ def ballot_cast(*, commitment: Commitment, rating: str, remark: str = "", rater_
         # Serialises ballots on one commitment, so the per-client limit holds under concurrency.
         _evaluation(commitment)
         rater_hash, client_hash = rater_hash_of(rater_token or ""), client_hash_of(client_address)
-        if (not rater_token or Ballot.objects.filter(commitment=commitment, rater_hash=rater_hash).exists()
+        if not rater_token:
+            raise ValidationError("无法识别评议人，请允许浏览器保存Cookie后重试。", code="no_token")
+        if (Ballot.objects.filter(commitment=commitment, rater_hash=rater_hash).exists()
                 or Ballot.objects.filter(commitment=commitment, client_hash=client_hash).count()
                 >= int(getattr(settings, "BALLOTS_PER_CLIENT", BALLOTS_PER_CLIENT))):
             raise AlreadyRated()
@@ -198,6 +200,8 @@ def tally_record(*, actor, commitment: Commitment, held_on: datetime.date | None
             counts[name] = None
             continue
         try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
             counts[name] = int(value if value not in (None, "") else 0)
         except (TypeError, ValueError):
             errors[name] = "请填写整数。"
@@ -442,8 +446,16 @@ def rectification_close(*, actor, order: RectificationOrder, version: int, opini
     order = _locked_order(order)
     if not can_verify_rectification(actor, order):
         raise PermissionDenied
-    if order.version != version or order.status != RectificationStatus.RESPONDED:
-        raise Conflict(STALE_ORDER if order.version != version else "整改单位尚未反馈整改情况，不能验收。")
+    if order.version != version:
+        raise Conflict(STALE_ORDER)
+    if order.status == RectificationStatus.CLOSED:
+        raise Conflict("该整改已验收完成。")
+    if order.status != RectificationStatus.RESPONDED:
+        raise Conflict("整改单位尚未反馈整改情况，不能验收。")
+    responder = order.steps.filter(kind=RectificationStep.Kind.RESPOND).order_by("-id").values_list(
+        "actor_id", flat=True).first()
+    if responder == actor.pk:
+        raise PermissionDenied("整改情况的反馈人不能自行验收。")
     opinion, error = _text(opinion, "验收意见")
     if error:
         raise ValidationError({"opinion": error})

@@ -1,0 +1,101 @@
+"""Builders for 评诺 tests: published commitments, ballots, tallies, assessments and orders, all
+made through the real services.
+
+The 2010 campaign's public window runs 2010-11-01..2010-12-31: OPEN is a day inside it, CLOSED a
+day after it (when results may be released and the public voice counts).
+"""
+import datetime
+import itertools
+
+from evaluations import services
+from evaluations.models import Fulfilment, Grade
+from evaluations.selectors import summary_for
+from tests.commitments.publishing import published
+
+DAY = datetime.date
+OPEN = DAY(2010, 11, 15)
+CLOSED = DAY(2011, 1, 5)
+DEFAULT_GRADE = {Fulfilment.FULFILLED: Grade.EXCELLENT, Fulfilment.PARTLY: Grade.FAIR,
+                 Fulfilment.UNFULFILLED: Grade.POOR}
+_seq = itertools.count(1)
+
+
+def published_pledge(world, member=None, **kw):
+    """member_a's written pledge (two items due 2010-12-31), published 2010-10-20; reviewed by branch A."""
+    return published(world, member=member or world.member_a, **kw)
+
+
+def published_org(world, organisation=None, **kw):
+    """Branch A's own commitment, published 2010-10-20; reviewed by the committee."""
+    return published(world, organisation=organisation or world.branch_a, **kw)
+
+
+def assessor_for(world, c):
+    """The secretary of the commitment's reviewing organisation."""
+    return world.secretary_a if c.member_id is not None else world.committee_secretary
+
+
+def version_of(c) -> int:
+    return summary_for(c).version
+
+
+def fresh_address() -> str:
+    """A client address no other ballot in the test used: TEST-NET-3 first, then documentation /64s."""
+    n = next(_seq)
+    return f"203.0.113.{n}" if n < 255 else f"2001:db8:{n:x}::1"
+
+
+def fresh_token() -> str:
+    return f"token-{next(_seq)}"
+
+
+def cast(c, rating, n=1, today=OPEN):
+    """`n` ballots of `rating` on `c`, each from a new browser and a new client address."""
+    return [services.ballot_cast(commitment=c, rating=rating, rater_token=fresh_token(),
+                                 client_address=fresh_address(), today=today) for _ in range(n)]
+
+
+def tally(world, c, *, satisfied=0, basic=0, unsatisfied=0, attendees=None, actor=None,
+          held_on=DAY(2010, 11, 20), place="支部活动室"):
+    """A 民主测评 meeting tally recorded by staff A (an officer over branch A)."""
+    return services.tally_record(actor=actor or world.staff_a, commitment=c, held_on=held_on, place=place,
+                                 satisfied=satisfied, basic=basic, unsatisfied=unsatisfied, attendees=attendees)
+
+
+def assessed(world, c, result=Fulfilment.FULFILLED, grade=None, *, actor=None, reason="承诺事项已按期完成。"):
+    """An assessment by the reviewing organisation's secretary with the current version."""
+    return services.assess(actor=actor or assessor_for(world, c), commitment=c, version=version_of(c),
+                           result=result, grade=grade or DEFAULT_GRADE[result], reason=reason)
+
+
+def released(world, c, *, actor=None, today=CLOSED):
+    return services.results_release(actor=actor or assessor_for(world, c), commitment=c, version=version_of(c),
+                                    today=today)
+
+
+def ordered(world, c, *, actor=None, deadline=DAY(2011, 2, 28), today=OPEN, grounds="考核结果为未兑现。",
+            required_actions="一个月内完成剩余事项并报告。"):
+    """A rectification order, by the reviewing organisation's secretary unless `actor` is given."""
+    return services.rectification_order(actor=actor or assessor_for(world, c), commitment=c, grounds=grounds,
+                                        required_actions=required_actions, deadline=deadline, today=today)
+
+
+def responded(world, order, *, actor=None, response="已完成全部事项，附走访台账。"):
+    order.refresh_from_db()
+    return services.rectification_respond(actor=actor or world.staff_a, order=order, version=order.version,
+                                          response=response)
+
+
+def closed(world, order, *, actor=None, opinion="经核查，整改到位。"):
+    order.refresh_from_db()
+    return services.rectification_close(actor=actor or order.issued_by, order=order, version=order.version,
+                                        opinion=opinion)
+
+
+def complete_items(world, c, on=DAY(2010, 12, 20)):
+    """Mark every published item of `c` done (践诺), so none becomes overdue."""
+    from commitments.services.progress import progress_record
+    c.refresh_from_db()
+    for item in c.public_version.snapshot["items"]:
+        progress_record(actor=world.staff_a, commitment=c, item_id=item["id"], happened_on=on,
+                        done="全部完成并登记台账", completes_item=True)
