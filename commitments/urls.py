@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .views import coverage
 from .views import campaigns, drafting, ledger, exemptions, forms_pdf, opinions, progress, public
 
 app_name = "commitments"
@@ -53,4 +54,10 @@ urlpatterns = [
     path("public/commitments/<int:pk>/progress/", progress.public_progress, name="public_progress"),
     path("public/attachments/<int:pk>/", progress.public_attachment, name="public_attachment"),
     # --- end of progress records ---
+    # --- coverage (commitments/views/coverage.py) ---
+    path("coverage/", coverage.coverage_dashboard, name="coverage"),
+    path("coverage/members/", coverage.coverage_members, name="coverage_members"),
+    path("coverage/orgs/", coverage.coverage_orgs, name="coverage_orgs"),
+    path("coverage/commitments/", coverage.coverage_commitments, name="coverage_commitments"),
+    # --- end of coverage ---
 ]

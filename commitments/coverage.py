@@ -1,0 +1,516 @@
+"""全面覆盖，不留空白点 (六（三）) and 加强领导和指导 (六（一）): the figures of the coverage dashboard
+and the lists behind them.
+
+Every figure is an aggregate over one organisation's subtree for one campaign. Each kind of row
+(organisations, members, commitments, overdue items, ballots, meeting tallies) is read by one
+GROUP BY query whose key is the owner's path cut to one level below the organisation,
+`Substr(path, 1, len(org.path) + 11)`: the organisation's own rows keep its path, every other row
+takes its direct child's. The same query therefore gives the figures of each child and, added up,
+of the whole subtree, and the number of queries does not grow with the number of organisations.
+
+Definitions (the dashboard's 口径说明 repeats them in Chinese):
+
+* Organisations that must commit: active organisations with a parent (the root has nobody to
+  review its commitment, see can_start_org_commitment) in the subtree, the organisation itself
+  included when it has a parent. Counted by the status of their commitment in the campaign, or
+  "none".
+* Members: active members (在册) of branches in the subtree, each in exactly one state, in this
+  order of precedence: pledged (has a pledge in the campaign, by its current status), exempt
+  (特殊情况免于承诺), deferred and made up but not yet pledged (made_up), deferred with the
+  make-up date passed (overdue_makeup: makeup_due < today, not made up), deferred and waiting
+  (pending_makeup), and blank spots (空白点: no pledge and no exemption or deferral).
+* Commitments are those of the organisations and members above. The funnel counts how far each
+  got: drafted (exists), submitted (submitted, approved or published — or has a public version),
+  approved (approved or published, or public), published (has a public version: a published
+  commitment under revision still counts), with progress (published with a progress entry),
+  assessed (published with an assessment). The steps nest.
+* Overdue items (approximation): live items (not removed) of commitments with a public version
+  whose deadline has passed and that no progress entry completes. The noticeboard judges the
+  items of the public version's frozen snapshot; while a published commitment is being revised
+  its live items may differ from that snapshot, and this count follows the live ones.
+* Fulfilment: the result of the latest assessment (组织考核) of each commitment.
+* Satisfaction: online ballots plus meeting tallies that were not voided, counted only once the
+  campaign's public window has closed (running tallies are secret while it is open).
+"""
+import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from django.db.models import (Case, CharField, Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet,
+                              Subquery, Sum, Value, When)
+from django.db.models.functions import Coalesce, Substr
+from django.http import Http404
+from django.utils import timezone
+
+from evaluations.models import Assessment, Ballot, Fulfilment, MeetingTally, Rating
+from evaluations.scoring import Tally
+from orgs.models import PATH_STEP, Member, MemberStatus, Organisation
+from orgs.permissions import can_view_org
+
+from .models import Campaign, Commitment, CommitmentStatus, Exemption, Item, ProgressEntry
+
+NONE = "none"
+ORG_STATES = (NONE, *CommitmentStatus.values)
+PLEDGED_STATES = tuple(CommitmentStatus.values)
+DEFERRED_STATES = ("made_up", "pending_makeup", "overdue_makeup")
+MEMBER_STATES = (*PLEDGED_STATES, "exempt", *DEFERRED_STATES, "blank")
+# Filters of the member list: a single state, or a group of them.
+MEMBER_STATE_GROUPS = {
+    "pledged": ("已承诺", PLEDGED_STATES),
+    "exempt": ("免于承诺", ("exempt",)),
+    "defer": ("延期承诺（未承诺）", DEFERRED_STATES),
+    "pending_makeup": ("延期待补课", ("pending_makeup",)),
+    "overdue_makeup": ("补课逾期", ("overdue_makeup",)),
+    "made_up": ("已补课待承诺", ("made_up",)),
+    "blank": ("空白点", ("blank",)),
+    **{s.value: (f"承诺{s.label}", (s.value,)) for s in CommitmentStatus},
+}
+# Steps of the funnel, in order: (key, label, step of 四、方法步骤).
+FUNNEL = (
+    ("drafted", "已起草", "定诺"),
+    ("submitted", "已送审", "审诺"),
+    ("approved", "已审定", "审诺"),
+    ("published", "已公开", "亮诺"),
+    ("progressed", "有践诺记录", "践诺"),
+    ("assessed", "已考核", "评诺"),
+)
+FULFILMENT = tuple(Fulfilment.values)
+KINDS = ("org", "member")
+KIND_LABELS = {"org": "党组织承诺", "member": "党员承诺"}
+
+
+def percent(part: int, whole: int) -> float | None:
+    """part / whole in per cent, one decimal, rounded half up; None when whole is 0."""
+    if not whole:
+        return None
+    return float(Fraction(int(Fraction(1000 * part, whole) + Fraction(1, 2)), 10))
+
+
+@dataclass
+class Figures:
+    """The coverage figures of one subtree (the organisation's, or one child's)."""
+
+    orgs: Counter = field(default_factory=Counter)  # ORG_STATES -> organisations
+    members: Counter = field(default_factory=Counter)  # MEMBER_STATES -> members
+    # kind ("org"/"member") -> funnel step or fulfilment result -> commitments
+    commitments: dict = field(default_factory=lambda: {k: Counter() for k in KINDS})
+    items_overdue: int = 0
+    commitments_overdue: int = 0
+    tally: Tally = Tally()
+
+    def add(self, other: "Figures") -> None:
+        self.orgs.update(other.orgs)
+        self.members.update(other.members)
+        for k in KINDS:
+            self.commitments[k].update(other.commitments[k])
+        self.items_overdue += other.items_overdue
+        self.commitments_overdue += other.commitments_overdue
+        self.tally = self.tally + other.tally
+
+    # organisations
+    @property
+    def orgs_total(self) -> int:
+        return sum(self.orgs.values())
+
+    @property
+    def orgs_blank(self) -> int:
+        return self.orgs[NONE]
+
+    @property
+    def orgs_started(self) -> int:
+        return self.orgs_total - self.orgs_blank
+
+    @property
+    def orgs_published(self) -> int:
+        return self.orgs[CommitmentStatus.PUBLISHED]
+
+    @property
+    def orgs_rate(self) -> float | None:
+        """Share of the organisations that have at least started their commitment."""
+        return percent(self.orgs_started, self.orgs_total)
+
+    # members
+    @property
+    def members_total(self) -> int:
+        return sum(self.members.values())
+
+    @property
+    def members_pledged(self) -> int:
+        return sum(self.members[s] for s in PLEDGED_STATES)
+
+    @property
+    def members_exempt(self) -> int:
+        return self.members["exempt"]
+
+    @property
+    def members_deferred(self) -> int:
+        return sum(self.members[s] for s in DEFERRED_STATES)
+
+    @property
+    def members_blank(self) -> int:
+        return self.members["blank"]
+
+    @property
+    def members_rate(self) -> float | None:
+        """覆盖率: members who pledged, were exempted or deferred, over the register."""
+        return percent(self.members_total - self.members_blank, self.members_total)
+
+    # funnel, fulfilment, satisfaction
+    def count(self, key: str) -> int:
+        return sum(self.commitments[k][key] for k in KINDS)
+
+    @property
+    def assessed(self) -> int:
+        return self.count("assessed")
+
+    @property
+    def fulfilled(self) -> int:
+        return self.count(Fulfilment.FULFILLED)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return self.tally.satisfaction_rate
+
+
+@dataclass
+class Row:
+    """One line of the per-child table: a direct child (or the organisation itself, `is_self`)."""
+
+    org: Organisation
+    figures: Figures
+    is_self: bool = False
+
+
+@dataclass
+class Deadline:
+    """A date of the campaign and the days left to it (negative once passed)."""
+
+    label: str
+    date: datetime.date
+    days_left: int
+
+    @property
+    def passed(self) -> bool:
+        return self.days_left < 0
+
+    @property
+    def days_ago(self) -> int:
+        return -self.days_left
+
+
+@dataclass
+class Coverage:
+    """The dashboard of one organisation for one campaign: totals, one row per direct child (and
+    one for the organisation's own commitment and members, if any), the dates and the window."""
+
+    org: Organisation
+    campaign: Campaign
+    today: datetime.date
+    total: Figures
+    rows: list[Row]
+    rating_state: str  # "before", "open" or "closed"
+    deadlines: list[Deadline]
+
+    @property
+    def public_counted(self) -> bool:
+        return self.rating_state == "closed"
+
+    @property
+    def child_rows(self) -> list[Row]:
+        return [r for r in self.rows if not r.is_self]
+
+    @property
+    def funnel(self) -> list[dict]:
+        return [{"key": key, "label": label, "step": step,
+                 "org": self.total.commitments["org"][key], "member": self.total.commitments["member"][key],
+                 "total": self.total.count(key)} for key, label, step in FUNNEL]
+
+    @property
+    def org_statuses(self) -> list[tuple[str, str, int]]:
+        """(status, label, organisations whose commitment is in it)."""
+        return [(s.value, s.label, self.total.orgs[s.value]) for s in CommitmentStatus]
+
+    @property
+    def member_statuses(self) -> list[tuple[str, str, int]]:
+        """(status, label, members whose pledge is in it)."""
+        return [(s.value, s.label, self.total.members[s.value]) for s in CommitmentStatus]
+
+    @property
+    def fulfilment(self) -> list[dict]:
+        return [{"key": r, "label": Fulfilment(r).label, "org": self.total.commitments["org"][r],
+                 "member": self.total.commitments["member"][r], "total": self.total.count(r)} for r in FULFILMENT]
+
+    @property
+    def below_threshold(self) -> list[Row]:
+        """Children whose satisfaction rate is under the campaign's threshold (六（二）督促检查)."""
+        if not self.public_counted:
+            return []
+        limit = self.campaign.satisfaction_threshold
+        return [r for r in self.rows if r.figures.satisfaction_rate is not None
+                and r.figures.satisfaction_rate < limit]
+
+    def chart_data(self) -> dict:
+        """The figures the charts draw (the tables on the page show the same numbers)."""
+        rows = self.child_rows
+        t = self.total
+        return {
+            "children": {
+                "names": [r.org.short_name or r.org.name for r in rows],
+                "members": {
+                    "pledged": [r.figures.members_pledged for r in rows],
+                    "exempt": [r.figures.members_exempt for r in rows],
+                    "deferred": [r.figures.members_deferred for r in rows],
+                    "blank": [r.figures.members_blank for r in rows],
+                },
+                "orgs": {
+                    "published": [r.figures.orgs[CommitmentStatus.PUBLISHED] for r in rows],
+                    "approved": [r.figures.orgs[CommitmentStatus.APPROVED] for r in rows],
+                    "submitted": [r.figures.orgs[CommitmentStatus.SUBMITTED] for r in rows],
+                    "drafting": [r.figures.orgs[CommitmentStatus.DRAFT] + r.figures.orgs[CommitmentStatus.RETURNED]
+                                 for r in rows],
+                    "none": [r.figures.orgs[NONE] for r in rows],
+                },
+            },
+            "funnel": [{"name": f"{f['step']}·{f['label']}", "value": f["total"]} for f in self.funnel],
+            "satisfaction": ([{"name": Rating.SATISFIED.label, "value": t.tally.satisfied},
+                              {"name": Rating.BASIC.label, "value": t.tally.basic},
+                              {"name": Rating.UNSATISFIED.label, "value": t.tally.unsatisfied}]
+                             if self.public_counted and t.tally.total else None),
+        }
+
+
+# --- building blocks ------------------------------------------------------------------------
+
+def _key(expression, org: Organisation):
+    """The path of the direct child of `org` that a row's path lies under (or org's own path)."""
+    return Substr(expression, 1, len(org.path) + PATH_STEP + 1)
+
+
+def _owner_path(prefix: str = ""):
+    """The path of a commitment's owner: the organisation's, or the member's branch's."""
+    return Coalesce(f"{prefix}organisation__path", f"{prefix}member__branch__path")
+
+
+def must_commit_orgs(org: Organisation) -> QuerySet[Organisation]:
+    """Organisations in org's subtree that make a commitment: active and with a parent to review it."""
+    return Organisation.objects.filter(path__startswith=org.path, is_active=True, parent__isnull=False)
+
+
+def register(org: Organisation) -> QuerySet[Member]:
+    """Active members of the branches in org's subtree."""
+    return Member.objects.filter(branch__path__startswith=org.path, status=MemberStatus.ACTIVE)
+
+
+def owners_under(org: Organisation, prefix: str = "") -> Q:
+    """Commitments (reached through `prefix`) of the organisations and members above."""
+    return (Q(**{f"{prefix}organisation__path__startswith": org.path, f"{prefix}organisation__is_active": True,
+                 f"{prefix}organisation__parent__isnull": False})
+            | Q(**{f"{prefix}member__branch__path__startswith": org.path,
+                   f"{prefix}member__status": MemberStatus.ACTIVE}))
+
+
+def orgs_with_commitment(org: Organisation, campaign: Campaign) -> QuerySet[Organisation]:
+    """must_commit_orgs with `commitment` (this campaign's, LEFT JOINed) and `commitment_state`."""
+    return must_commit_orgs(org).annotate(
+        commitment=FilteredRelation("commitments", condition=Q(commitments__campaign=campaign)),
+        commitment_state=Coalesce(F("commitment__status"), Value(NONE), output_field=CharField()))
+
+
+def members_with_state(org: Organisation, campaign: Campaign, today: datetime.date) -> QuerySet[Member]:
+    """The register with `pledge` and `excuse` (this campaign's, LEFT JOINed) and `state`."""
+    return register(org).annotate(
+        pledge=FilteredRelation("commitments", condition=Q(commitments__campaign=campaign)),
+        excuse=FilteredRelation("exemptions", condition=Q(exemptions__campaign=campaign)),
+    ).annotate(state=Case(
+        When(pledge__id__isnull=False, then=F("pledge__status")),
+        When(excuse__kind=Exemption.Kind.EXEMPT, then=Value("exempt")),
+        When(excuse__made_up_on__isnull=False, then=Value("made_up")),
+        When(excuse__makeup_due__lt=today, then=Value("overdue_makeup")),
+        When(excuse__id__isnull=False, then=Value("pending_makeup")),
+        default=Value("blank"), output_field=CharField()))
+
+
+_PUBLIC = Q(public_version__isnull=False)
+_LATEST_RESULT = Subquery(Assessment.objects.filter(commitment=OuterRef("pk"))
+                          .order_by("-assessed_at", "-id").values("result")[:1])
+_HAS_PROGRESS = Exists(ProgressEntry.objects.filter(commitment=OuterRef("pk")))
+# Conditions of the funnel steps and fulfilment results on annotated commitments (see the module
+# docstring); also the filters of the commitment list behind each figure.
+COMMITMENT_STATES = {
+    "drafted": Q(),
+    "submitted": Q(status__in=[CommitmentStatus.SUBMITTED, CommitmentStatus.APPROVED,
+                               CommitmentStatus.PUBLISHED]) | _PUBLIC,
+    "approved": Q(status__in=[CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED]) | _PUBLIC,
+    "published": _PUBLIC,
+    "progressed": _PUBLIC & Q(has_progress=True),
+    "assessed": _PUBLIC & Q(latest_result__isnull=False),
+    **{r: Q(latest_result=r) for r in FULFILMENT},
+}
+
+
+def commitments_under(org: Organisation, campaign: Campaign) -> QuerySet[Commitment]:
+    """The campaign's commitments of must-commit organisations and registered members under org,
+    annotated with `latest_result` (latest assessment) and `has_progress`."""
+    return (Commitment.objects.filter(owners_under(org), campaign=campaign)
+            .annotate(latest_result=_LATEST_RESULT, has_progress=_HAS_PROGRESS))
+
+
+def overdue_items(org: Organisation, campaign: Campaign, today: datetime.date) -> QuerySet[Item]:
+    """Live items of published commitments under org, past their deadline and not completed."""
+    return (Item.objects.filter(owners_under(org, "commitment__"), commitment__campaign=campaign,
+                                commitment__public_version__isnull=False, removed_at__isnull=True,
+                                deadline__lt=today)
+            .exclude(Exists(ProgressEntry.objects.filter(item=OuterRef("pk"), completes_item=True))))
+
+
+# --- the dashboard --------------------------------------------------------------------------
+
+def _by_key(org: Organisation, campaign: Campaign, today: datetime.date, public_counted: bool) -> dict:
+    """Figures per key (org's own path or a direct child's): six GROUP BY queries at most."""
+    figures: dict[str, Figures] = {}
+
+    def at(key) -> Figures:
+        return figures.setdefault(key, Figures())
+
+    for key, state, n in (orgs_with_commitment(org, campaign).annotate(key=_key("path", org))
+                          .values_list("key", "commitment_state").annotate(n=Count("id")).order_by()):
+        at(key).orgs[state] += n
+    for key, state, n in (members_with_state(org, campaign, today).annotate(key=_key("branch__path", org))
+                          .values_list("key", "state").annotate(n=Count("id")).order_by()):
+        at(key).members[state] += n
+    counts = {name: Count("id", filter=condition) for name, condition in COMMITMENT_STATES.items()}
+    kind = Case(When(member__isnull=True, then=Value("org")), default=Value("member"), output_field=CharField())
+    for row in (commitments_under(org, campaign).annotate(key=_key(_owner_path(), org), kind=kind)
+                .values("key", "kind").annotate(**counts).order_by()):
+        at(row["key"]).commitments[row["kind"]].update({name: row[name] for name in COMMITMENT_STATES})
+    for row in (overdue_items(org, campaign, today).annotate(key=_key(_owner_path("commitment__"), org))
+                .values("key").annotate(n=Count("id"), c=Count("commitment_id", distinct=True)).order_by()):
+        at(row["key"]).items_overdue += row["n"]
+        at(row["key"]).commitments_overdue += row["c"]
+    if public_counted:
+        votes: dict[str, Counter] = {}
+        for key, rating, n in (Ballot.objects.filter(owners_under(org, "commitment__"), commitment__campaign=campaign)
+                               .annotate(key=_key(_owner_path("commitment__"), org))
+                               .values_list("key", "rating").annotate(n=Count("id")).order_by()):
+            votes.setdefault(key, Counter())[rating] += n
+        for key, counts_ in votes.items():
+            at(key).tally = at(key).tally + Tally.from_counts(counts_)
+        for row in (MeetingTally.objects.filter(owners_under(org, "commitment__"), commitment__campaign=campaign,
+                                                voided_at__isnull=True)
+                    .annotate(key=_key(_owner_path("commitment__"), org)).values("key")
+                    .annotate(s=Sum("satisfied"), b=Sum("basic"), u=Sum("unsatisfied")).order_by()):
+            at(row["key"]).tally = at(row["key"]).tally + Tally(row["s"] or 0, row["b"] or 0, row["u"] or 0)
+    return figures
+
+
+def deadlines_of(campaign: Campaign, today: datetime.date) -> list[Deadline]:
+    """The campaign's deadlines and the public window, with the days left to each."""
+    dates = [(f"{step}截止", date) for step, date in campaign.deadlines[:2]]
+    dates += [("群众评议开始", campaign.rating_opens), ("评诺截止（群众评议结束）", campaign.evaluation_deadline)]
+    return [Deadline(label, date, (date - today).days) for label, date in dates if date]
+
+
+def coverage_for(user, org: Organisation, campaign: Campaign, *, today: datetime.date | None = None) -> Coverage:
+    """The coverage dashboard of org's subtree for one campaign; 404 unless the user reads org.
+
+    Seven queries at most whatever the size of the tree (besides the user's grants, read once per
+    request): the children, then one aggregate each for organisations, members, commitments,
+    overdue items and, once the public window has closed, ballots and meeting tallies.
+    """
+    if not can_view_org(user, org):
+        raise Http404
+    today = today or timezone.localdate()
+    rating_state = campaign.rating_state(today)
+    children = list(Organisation.objects.filter(parent=org, is_active=True).order_by("sort_order", "name"))
+    by_key = _by_key(org, campaign, today, rating_state == "closed")
+    total = Figures()
+    for figures in by_key.values():
+        total.add(figures)
+    rows = [Row(child, by_key.get(child.path, Figures())) for child in children]
+    own = by_key.get(org.path)
+    if own is not None:
+        rows.insert(0, Row(org, own, is_self=True))
+    return Coverage(org=org, campaign=campaign, today=today, total=total, rows=rows, rating_state=rating_state,
+                    deadlines=deadlines_of(campaign, today))
+
+
+def organisations_at(paths: list[str]) -> list[Organisation]:
+    """The organisations at the given paths, in tree order (a user's separate reading roots)."""
+    return list(Organisation.objects.filter(path__in=paths).order_by("path"))
+
+
+def member_state_label(state: str) -> str:
+    """A member's coverage state in Chinese."""
+    if state in CommitmentStatus.values:
+        return f"已承诺（{CommitmentStatus(state).label}）"
+    return {"exempt": "免于承诺", "made_up": "已补课，待承诺", "pending_makeup": "延期承诺，待补课",
+            "overdue_makeup": "补课逾期", "blank": "空白点（未承诺）"}.get(state, state)
+
+
+def member_state_counts(org: Organisation, campaign: Campaign, today: datetime.date, *, own: bool = False) -> Counter:
+    """Members of org's register (org's own with `own`) per state, in one query, for the member list's filter."""
+    qs = members_with_state(org, campaign, today)
+    if own:
+        qs = qs.filter(branch=org)
+    return Counter(dict(qs.values_list("state").annotate(n=Count("id")).order_by()))
+
+
+# --- the lists behind the figures -----------------------------------------------------------
+
+def member_list(org: Organisation, campaign: Campaign, *, state: str = "", own: bool = False,
+                today: datetime.date | None = None) -> QuerySet[Member]:
+    """The register under org (only org's own members with `own`) in one state group
+    (MEMBER_STATE_GROUPS), with the pledge and the exemption of the campaign on each row, in tree order."""
+    today = today or timezone.localdate()
+    qs = members_with_state(org, campaign, today)
+    if own:
+        qs = qs.filter(branch=org)
+    if state in MEMBER_STATE_GROUPS:
+        qs = qs.filter(state__in=MEMBER_STATE_GROUPS[state][1])
+    return (qs.select_related("branch")
+            .annotate(pledge_pk=F("pledge__id"), pledge_oral=F("pledge__is_oral"),
+                      excuse_pk=F("excuse__id"), excuse_reason=F("excuse__reason"),
+                      makeup_due=F("excuse__makeup_due"), made_up_on=F("excuse__made_up_on"))
+            .order_by("branch__path", "name", "id"))
+
+
+def org_list(org: Organisation, campaign: Campaign, *, state: str = "", own: bool = False) -> QuerySet[Organisation]:
+    """Organisations that must commit under org (org alone with `own`), with their commitment's pk
+    and state; `state` is one of ORG_STATES or "started" (any commitment)."""
+    qs = orgs_with_commitment(org, campaign)
+    if own:
+        qs = qs.filter(pk=org.pk)
+    if state == "started":
+        qs = qs.exclude(commitment_state=NONE)
+    elif state in ORG_STATES:
+        qs = qs.filter(commitment_state=state)
+    return qs.select_related("parent").annotate(commitment_pk=F("commitment__id")).order_by("path")
+
+
+def commitment_list(org: Organisation, campaign: Campaign, *, state: str = "", kind: str = "", own: bool = False,
+                    today: datetime.date | None = None) -> QuerySet[Commitment]:
+    """Commitments under org (only org's own and its members' with `own`) in a funnel step,
+    fulfilment result, status or "overdue" (with items overdue), of one kind or both, in tree order."""
+    today = today or timezone.localdate()
+    qs = commitments_under(org, campaign)
+    if own:
+        qs = qs.filter(Q(organisation=org) | Q(member__branch=org))
+    if state in COMMITMENT_STATES:
+        qs = qs.filter(COMMITMENT_STATES[state])
+    elif state in CommitmentStatus.values:
+        qs = qs.filter(status=state)
+    elif state == "overdue":
+        qs = qs.filter(pk__in=overdue_items(org, campaign, today).values("commitment_id"))
+    if kind == "org":
+        qs = qs.filter(member__isnull=True)
+    elif kind == "member":
+        qs = qs.filter(member__isnull=False)
+    items_overdue = Subquery(
+        Item.objects.filter(commitment=OuterRef("pk"), commitment__public_version__isnull=False,
+                            removed_at__isnull=True, deadline__lt=today)
+        .exclude(Exists(ProgressEntry.objects.filter(item=OuterRef("pk"), completes_item=True)))
+        .values("commitment").annotate(n=Count("id")).values("n"))
+    return (qs.annotate(items_overdue=Coalesce(items_overdue, 0))
+            .select_related("organisation", "member", "member__branch", "reviewer_org")
+            .order_by(_owner_path().asc(), "member__name", "id"))
