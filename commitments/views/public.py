@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from evaluations.views.public import RatingForm, attach_public_results, public_evaluation
 from orgs.views import paginate
 
 from .. import selectors
@@ -42,8 +43,10 @@ def org_page(request, pk):
     """An organisation's published commitment, its members' published pledges, its sub-organisations."""
     campaign = _campaign(request)
     org = selectors.public_org(pk)
-    return render(request, "commitments/public/org.html", {
-        "campaign": campaign, "org": org, **selectors.public_org_page(org, campaign)})
+    page = selectors.public_org_page(org, campaign)
+    # Released 评诺 results as badges (`public_result`): a fixed number of queries.
+    attach_public_results([page["own"], *page["pledges"]], campaign)
+    return render(request, "commitments/public/org.html", {"campaign": campaign, "org": org, **page})
 
 
 @login_not_required
@@ -65,4 +68,6 @@ def commitment_page(request, pk):
         "is_latest": shown.pk == c.public_version_id,
         "owner_org": c.member.branch if c.member_id else c.organisation,
         "progress_entries": selectors.progress_page_for(c, public_only=True)["entries"],
+        # 评诺: the 群众评议 window and form, or the released results.
+        "ev": public_evaluation(request, c), "rating_form": RatingForm(),
     })
