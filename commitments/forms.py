@@ -1,5 +1,5 @@
 """Input shape and field errors for campaigns, drafting and exemptions."""
-from crispy_forms.layout import Column, Layout, Row
+from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 
 from orgs.forms import DATE_INPUT_FORMATS, DateInput, form_helper
@@ -17,22 +17,45 @@ def _date_field(label: str, required: bool = True, help_text: str = "") -> forms
 class CampaignForm(forms.ModelForm):
     pledge_deadline = _date_field("定诺截止日期")
     publish_deadline = _date_field("亮诺截止日期", help_text="指导意见要求10月底前完成公开承诺")
-    evaluation_deadline = _date_field("评诺截止日期")
+    evaluation_deadline = _date_field("评诺截止日期", help_text="也是群众评议的结束日期")
+    evaluation_opens = _date_field("群众评议开始日期", required=False,
+                                   help_text="留空则为亮诺截止日期的次日")
+    EVALUATION_NUMBERS = ("weight_assessment", "weight_public", "weight_leader", "satisfaction_threshold")
 
     class Meta:
         model = Campaign
         fields = ["name", "year", "pledge_deadline", "publish_deadline", "evaluation_deadline",
-                  "leader_min_items", "is_current"]
+                  "leader_min_items", "is_current", "evaluation_opens", "weight_assessment", "weight_public",
+                  "weight_leader", "satisfaction_threshold"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].widget.attrs["placeholder"] = "如 2010年创先争优公开承诺"
+        for name in self.EVALUATION_NUMBERS:
+            # Left empty, a setting keeps its current value (the model's default for a new year).
+            self.fields[name].required = False
+            self.fields[name].widget.attrs.update(min=0, max=100)
+        self.fields["weight_leader"].help_text = "组织考核、群众评议、领导点评三项权重之和须为100%"
         self.helper = form_helper(Layout(
             Row(Column("name", css_class="col-md-8"), Column("year", css_class="col-md-4")),
             Row(Column("pledge_deadline", css_class="col-md-4"), Column("publish_deadline", css_class="col-md-4"),
                 Column("evaluation_deadline", css_class="col-md-4")),
             Row(Column("leader_min_items", css_class="col-md-6"), Column("is_current", css_class="col-md-6")),
+            Fieldset("评诺设置",
+                     Row(Column("evaluation_opens", css_class="col-md-6"),
+                         Column("satisfaction_threshold", css_class="col-md-6")),
+                     Row(Column("weight_assessment", css_class="col-md-4"),
+                         Column("weight_public", css_class="col-md-4"),
+                         Column("weight_leader", css_class="col-md-4")),
+                     css_class="border-top pt-3 mt-2"),
         ))
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.EVALUATION_NUMBERS:
+            if cleaned.get(name) is None and name not in self.errors:
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
 
     def validate_constraints(self):
         # "Only one current campaign" is kept by the service, which unmarks the previous one

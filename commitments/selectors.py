@@ -136,9 +136,11 @@ def todo_counts_for(user, campaign: Campaign | None) -> dict[str, int]:
 
 
 def todos_for(user, campaign: Campaign | None) -> list:
-    """The home page's to-do rows for the five steps: reviews waiting, returned drafts."""
+    """The home page's to-do rows for the five steps: reviews waiting, returned drafts, and 评诺's
+    rectification to answer or verify (overdue ones first) and commitments to assess."""
     from django.urls import reverse
 
+    from evaluations.selectors import assessment_todo_count, rectification_todo_counts
     from orgs.selectors import Todo
 
     counts = todo_counts_for(user, campaign)
@@ -152,6 +154,22 @@ def todos_for(user, campaign: Campaign | None) -> list:
     if counts.get("returned"):
         todos.append(Todo(f"{counts['returned']} 条被退回", counts["returned"],
                           reverse("commitments:list") + "?status=returned", "请按审定意见修改后重新提交"))
+    rect, rc = reverse("evaluations:rectifications"), rectification_todo_counts(user)
+    if rc["to_answer_overdue"]:
+        todos.append(Todo(f"{rc['to_answer_overdue']} 条整改逾期", rc["to_answer_overdue"],
+                          rect + "?tab=answer&status=open&overdue=on", "已超过整改期限，请尽快整改并反馈整改情况"))
+    if rc["to_answer"]:
+        todos.append(Todo(f"{rc['to_answer']} 条待整改", rc["to_answer"], rect + "?tab=answer&status=open",
+                          "上级党组织责令限期整改，请按要求整改后反馈"))
+    if rc["to_verify"]:
+        todos.append(Todo(f"{rc['to_verify']} 条整改待验收", rc["to_verify"], rect + "?tab=verify&status=responded",
+                          "承诺单位已反馈整改情况，请验收"))
+    if rc["overdue_issued"]:
+        todos.append(Todo(f"下达的整改 {rc['overdue_issued']} 条逾期", rc["overdue_issued"],
+                          rect + "?tab=verify&overdue=on", "已超过整改期限仍未完成，可督促或延长期限"))
+    if to_assess := assessment_todo_count(user, campaign):
+        todos.append(Todo(f"{to_assess} 条待考核", to_assess, reverse("evaluations:list") + "?state=unassessed",
+                          "已公开的承诺，请开展组织考核"))
     return todos
 
 

@@ -223,7 +223,8 @@ def orders_to_answer(user) -> QuerySet[RectificationOrder]:
     if roots:
         mine |= (_under_any(roots, "commitment__organisation__path")
                  | _under_any(roots, "commitment__member__branch__path"))
-    return _orders().filter(mine)
+    # The secretary who issued an order verifies the answer; they never answer it themselves.
+    return _orders().filter(mine).exclude(issued_by=user)
 
 
 def orders_to_verify(user) -> QuerySet[RectificationOrder]:

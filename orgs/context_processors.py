@@ -1,4 +1,6 @@
 """Navigation drawn from the user's roles (the same predicates that guard the pages)."""
+from django.urls import NoReverseMatch, reverse
+
 from .models import Role
 from .permissions import READER_ROLES, SECRETARY_ROLES, scope_for
 
@@ -12,9 +14,25 @@ def navigation(request) -> dict:
     if scope.has_any(SECRETARY_ROLES):
         items.append(("reviews:queue", "审核"))
     if scope.has_any(READER_ROLES):
-        items += [("commitments:list", "承诺管理"), ("orgs:tree", "组织架构"), ("orgs:member_list", "党员名册")]
+        items += [("commitments:list", "承诺管理"), ("evaluations:list", "评诺"), ("commitments:coverage", "覆盖情况"),
+                  ("orgs:tree", "组织架构"),
+                  ("orgs:member_list", "党员名册")]
     if hasattr(user, "member"):
         items.append(("commitments:my_pledge", "我的承诺"))
     if scope.has_any({Role.ADMIN}):
         items += [("orgs:user_list", "账号管理"), ("commitments:campaign_list", "活动年度")]
-    return {"nav": items}
+    return {"nav": items, "nav_active": _active(request.path, items)}
+
+
+def _active(path: str, items) -> str:
+    """The entry whose address is the longest prefix of the page's (/evaluations/commitments/1/ is
+    评诺's, not 承诺管理's); 首页 only on itself."""
+    best, length = "", 0
+    for url_name, _ in items:
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        if (path == url or url != "/" and path.startswith(url)) and len(url) > length:
+            best, length = url_name, len(url)
+    return best

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from evaluations.selectors import summary_for as evaluation_summary_for
 from orgs.errors import Conflict
 from orgs.models import Member
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, can_view_org, scope_for
@@ -136,6 +137,7 @@ def commitment_detail(request, pk):
         "c": commitment, "items": selectors.live_items(commitment), "versions": versions,
         "publications": selectors.publications_of(commitment),
         "progress": selectors.progress_items_for(commitment) if commitment.public_version_id else None,
+        "evaluation": evaluation_summary_for(commitment) if commitment.public_version_id else None,
         "can_publish": commitment.status == CommitmentStatus.APPROVED and can_publish(request.user, commitment),
         "can_print": commitment.public_version_id is not None or commitment.status in (
             CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED),

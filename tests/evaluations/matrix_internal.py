@@ -1,0 +1,89 @@
+"""Permission-matrix entries for 评诺's internal pages: the list, the evaluation page and its POSTs,
+and the rectification lists.
+
+Readers of a commitment read its evaluation. Secretaries over the owner comment as leaders;
+officers over the owner record meeting tallies and answer rectification orders (not the ones they
+issued); secretaries over
+the reviewing organisation assess, release and order rectification; secretaries over the issuing
+organisation extend and close an order. Everything unpublished is a 404 for everyone.
+"""
+import datetime
+
+from django.utils import timezone
+
+from evaluations import services
+from evaluations.selectors import summary_for
+from orgs.models import Member
+from tests.commitments.publishing import approved, published
+from tests.matrix_common import LOGGED_IN, NO_ARGS, READERS, Spec, allow, attr
+from tests.orgs.matrix import MEMBER_EDIT
+
+RELATIONS = (("own", "a"), ("sibling", "b"), ("cousin", "c"), ("other", "d"))
+
+
+def prepare(world):
+    """In branches A, B, C, D: a published pledge of a new member with a meeting tally, assessed
+    "partly" and ordered to rectify by a secretary over it; branch A's own commitment (reviewed by
+    the committee); an approved, unpublished pledge in branch A."""
+    deadline = timezone.localdate() + datetime.timedelta(days=30)
+    for key, branch in (("a", world.branch_a), ("b", world.branch_b), ("c", world.branch_c), ("d", world.branch_d)):
+        reviewer = {"a": world.secretary_a, "b": world.secretary_b}.get(key, world.city_secretary)
+        # The secretary who assesses and issues the order, so that it is the issuing organisation.
+        issuer = {"a": world.secretary_a, "b": world.secretary_b, "c": world.committee_secretary}.get(
+            key, world.city_secretary)
+        member = Member.objects.create(branch=branch, name=f"评诺{key}", gender="M")
+        c = published(world, member=member, reviewer=reviewer, drafter=world.reviewer, publisher=world.reviewer)
+        tally = services.tally_record(actor=world.reviewer, commitment=c, held_on=datetime.date(2010, 11, 20),
+                                      place="党员大会", satisfied=5, basic=2, unsatisfied=1)
+        services.assess(actor=issuer, commitment=c, version=summary_for(c).version, result="partly", grade="fair",
+                        reason="部分事项未完成。")
+        order = services.rectification_order(actor=issuer, commitment=c, grounds="考核为基本兑现",
+                                             required_actions="补齐台账", deadline=deadline)
+        setattr(world, f"ev_{key}", c)
+        setattr(world, f"ev_tally_{key}", tally)
+        setattr(world, f"ev_order_{key}", order)
+    world.ev_org_a = published(world, organisation=world.branch_a, drafter=world.reviewer, publisher=world.reviewer)
+    member = Member.objects.create(branch=world.branch_a, name="评诺未公开", gender="F")
+    world.ev_unpublished = approved(world, member=member, reviewer=world.secretary_a, drafter=world.reviewer)
+
+
+COMMITMENTS = {**{rel: attr(f"ev_{k}") for rel, k in RELATIONS}, "org_a": attr("ev_org_a"),
+               "unpublished": attr("ev_unpublished")}
+TALLIES = {rel: attr(f"ev_tally_{k}") for rel, k in RELATIONS}
+ORDERS = {rel: attr(f"ev_order_{k}") for rel, k in RELATIONS}
+
+# Officers over the owner (the pledges' members have no login); branch A's commitment is its own.
+OFFICERS_OVER = {p: rels | ({"org_a"} if "own" in rels else set()) for p, rels in MEMBER_EDIT.items()}
+# Readers: the officers over the owner, and the admin (reads everything published).
+READ = {**OFFICERS_OVER, "admin": {"own", "sibling", "cousin", "other", "org_a"}}
+# Secretaries over the owner's organisation: leaders who comment.
+LEADERS = {"committee_secretary": {"own", "sibling", "cousin", "org_a"}, "secretary_a": {"own", "org_a"},
+           "secretary_b": {"sibling"}}
+# Secretaries over the reviewing organisation: branch A's own commitment is the committee's to assess.
+ASSESSORS = {"committee_secretary": {"own", "sibling", "cousin", "org_a"}, "secretary_a": {"own"},
+             "secretary_b": {"sibling"}}
+# Secretaries over the issuing organisation (A by branch A, B by branch B, C by the committee,
+# D by the city committee).
+VERIFIERS = {"committee_secretary": {"own", "sibling", "cousin"}, "secretary_a": {"own"},
+             "secretary_b": {"sibling"}}
+# The drafters answer an order (officers over the owner), never the secretary who issued it.
+RESPONDERS = {"reviewer": {"own", "sibling", "cousin", "other"}, "committee_secretary": {"own", "sibling"},
+              "staff_a": {"own"}}
+SECRETARIES = ["committee_secretary", "secretary_a", "secretary_b"]
+
+MATRIX = {
+    "evaluations:list": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
+    "evaluations:release_bulk": Spec(NO_ARGS, allow(SECRETARIES), methods=("POST",)),
+    # Everyone logged in has the page; it lists only the orders that are theirs to answer or verify.
+    "evaluations:rectifications": Spec(NO_ARGS, allow(LOGGED_IN), methods=("GET",)),
+    "evaluations:detail": Spec(COMMITMENTS, READ, methods=("GET",)),
+    "evaluations:comment": Spec(COMMITMENTS, LEADERS, methods=("POST",)),
+    "evaluations:tally": Spec(COMMITMENTS, OFFICERS_OVER, methods=("POST",)),
+    "evaluations:tally_void": Spec(TALLIES, MEMBER_EDIT, methods=("POST",)),
+    "evaluations:assess": Spec(COMMITMENTS, ASSESSORS, methods=("POST",)),
+    "evaluations:release": Spec(COMMITMENTS, ASSESSORS, methods=("POST",)),
+    "evaluations:rectify": Spec(COMMITMENTS, ASSESSORS, methods=("POST",)),
+    "evaluations:order_respond": Spec(ORDERS, RESPONDERS, methods=("POST",)),
+    "evaluations:order_extend": Spec(ORDERS, VERIFIERS, methods=("POST",)),
+    "evaluations:order_close": Spec(ORDERS, VERIFIERS, methods=("POST",)),
+}
