@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_import
 
 app_name = "orgs"
 
@@ -12,6 +12,11 @@ urlpatterns = [
     path("orgs/<int:pk>/move/", views.org_move, name="move"),
     path("members/", views.member_list, name="member_list"),
     path("members/new/", views.member_create, name="member_create"),
+    path("members/import/", views_import.member_import, name="member_import"),
+    path("members/import/template.xlsx", views_import.member_import_template, name="member_import_template"),
+    path("members/import/<str:token>/", views_import.member_import_preview, name="member_import_preview"),
+    path("members/import/<str:token>/confirm/", views_import.member_import_confirm,
+         name="member_import_confirm"),
     path("members/<int:pk>/", views.member_detail, name="member_detail"),
     path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
     path("members/<int:pk>/transfer/", views.member_transfer, name="member_transfer"),

@@ -1,0 +1,150 @@
+"""Pages of the roster import: upload, preview (nothing written yet), confirm, and the template.
+
+The plan belongs to the officer who uploaded it: anyone else gets a 404 for its token.
+"""
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import roster_import, selectors
+from .errors import Conflict
+from .forms import OrgChoiceField, form_helper
+from .permissions import OFFICER_ROLES, scope_for
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PREVIEW_PAGE_SIZE = 50
+ERRORS_SHOWN = 200
+PREVIEW_FILTERS = {"": "全部", "create": "新增", "update": "更新", "same": "无变化", "namesake": "同名提示",
+                   "error": "有错误"}
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(label="名册文件", help_text="Excel 工作簿（.xlsx），不超过10MB、20000行",
+                           widget=forms.ClearableFileInput(attrs={"accept": f".xlsx,{XLSX}"}))
+    branch = OrgChoiceField(label="默认党支部", queryset=None, required=False, empty_label="（按表格中的“所在党支部”）",
+                            help_text="表格没有“所在党支部”列，或该列留空的行，导入到此党支部")
+
+    def __init__(self, *args, branches=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches
+        self.helper = form_helper()
+
+
+def _require_officer(user) -> None:
+    if not scope_for(user).has_any(OFFICER_ROLES):
+        raise Http404
+
+
+@require_http_methods(["GET", "POST"])
+def member_import(request):
+    """Upload a roster; it is checked and planned, then shown on the preview page."""
+    _require_officer(request.user)
+    branches = selectors.branch_choices_for(request.user)
+    initial = {}
+    wanted = request.GET.get("branch", "")
+    if wanted.isdigit() and branches.filter(pk=wanted).exists():
+        initial["branch"] = int(wanted)
+    elif len(only := list(branches[:2])) == 1:
+        initial["branch"] = only[0].pk  # a branch's own staff: their branch is the obvious default
+    form = RosterUploadForm(request.POST if request.method == "POST" else None,
+                            request.FILES if request.method == "POST" else None,
+                            branches=branches, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token = roster_import.member_import_prepare(
+                actor=request.user, upload=form.cleaned_data["file"],
+                default_branch=form.cleaned_data["branch"])
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            form.add_error("file", exc.messages)
+        else:
+            return redirect("orgs:member_import_preview", token=token)
+    template_url = reverse("orgs:member_import_template")
+    if initial.get("branch"):
+        template_url += f"?branch={initial['branch']}"
+    return render(request, "orgs/import_upload.html", {
+        "form": form, "template_url": template_url, "columns": roster_import.COLUMNS,
+        "max_rows": roster_import.max_rows(),
+    })
+
+
+def _stored_plan(request, token):
+    try:
+        return roster_import.plan_for(actor=request.user, token=token)
+    except (FileNotFoundError, ValueError):
+        raise Http404 from None
+
+
+@require_GET
+def member_import_preview(request, token):
+    """What the upload would do: counts, every error with its row and column, and the rows page by page."""
+    _require_officer(request.user)
+    try:
+        stored = _stored_plan(request, token)
+    except roster_import.PlanGone as exc:
+        return render(request, "orgs/import_preview.html", {"gone": exc.message})
+    show = request.GET.get("show", "")
+    if show not in PREVIEW_FILTERS:
+        show = ""
+    results = stored["results"]
+    if show == "namesake":
+        results = [r for r in results if r.get("namesake")]
+    elif show:
+        results = [r for r in results if r["action"] == show]
+    page = Paginator(results, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = stored["counts"]
+    filters = [(key, label, counts.get(key, len(stored["results"]) if key == "" else 0))
+               for key, label in PREVIEW_FILTERS.items()]
+    return render(request, "orgs/import_preview.html", {
+        "plan": stored, "token": token, "page": page, "show": show, "filters": filters,
+        "counts": counts, "errors": stored["errors"][:ERRORS_SHOWN],
+        "more_errors": max(0, len(stored["errors"]) - ERRORS_SHOWN),
+        "can_apply": not stored["errors"] and (counts["create"] or counts["update"]),
+    })
+
+
+@require_POST
+def member_import_confirm(request, token):
+    """Write the previewed roster in one transaction; any problem writes nothing."""
+    _require_officer(request.user)
+    try:
+        _stored_plan(request, token)
+        counts = roster_import.member_import_apply(actor=request.user, token=token)
+    except roster_import.PlanGone as exc:
+        messages.error(request, exc.message)
+        return redirect("orgs:member_import")
+    except PermissionDenied:
+        raise Http404 from None
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("orgs:member_import")
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        return redirect("orgs:member_import")
+    messages.success(request, f"名册已导入：新增{counts['created']}名、更新{counts['updated']}名党员"
+                              f"{'，' + str(counts['unchanged']) + '名无变化' if counts['unchanged'] else ''}。")
+    url = reverse("orgs:member_list")
+    if len(counts["branch_ids"]) == 1:
+        url += f"?org={counts['branch_ids'][0]}"
+    return redirect(url)
+
+
+@require_GET
+def member_import_template(request):
+    """The .xlsx template, with the chosen branch filled into the example row."""
+    _require_officer(request.user)
+    branch_name = ""
+    wanted = request.GET.get("branch", "")
+    if wanted.isdigit():
+        branch = selectors.branch_choices_for(request.user).filter(pk=wanted).first()
+        branch_name = branch.name if branch else ""
+    response = HttpResponse(roster_import.template_workbook(branch_name=branch_name), content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, "党员名册导入模板.xlsx")
+    return response
