@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import coverage
 from .views import campaigns, drafting, ledger, exemptions, forms_pdf, opinions, progress, public
+from .views import coverage_export  # coverage exports
 
 app_name = "commitments"
 
@@ -60,4 +61,7 @@ urlpatterns = [
     path("coverage/orgs/", coverage.coverage_orgs, name="coverage_orgs"),
     path("coverage/commitments/", coverage.coverage_commitments, name="coverage_commitments"),
     # --- end of coverage ---
+    # --- coverage exports ---
+    path("coverage/report.xlsx", coverage_export.coverage_xlsx, name="coverage_xlsx"),
+    # --- end of coverage exports ---
 ]
