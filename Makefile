@@ -57,6 +57,9 @@ run: deps-run
 	@echo "==> 打开 http://$(HOST):$(PORT)/ ，用上面的演示账号登录（按 Ctrl+C 停止）"
 	@env -u DATABASE_URL DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
+# Tests run on every core (pytest-xdist); override with `make test PYTEST_ARGS=` for one process.
+PYTEST_ARGS ?= -n auto
+
 # SQLite always; PostgreSQL too when DATABASE_URL names one. Fails if either run fails.
 test: deps-test
 	@status=0; \
