@@ -7,20 +7,17 @@ grows in queries or memory with the number of members. The list carries name, br
 category only: no phone number, birth month or date of joining the Party.
 """
 import datetime
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from orgs import audit
 from orgs.models import MemberCategory, Organisation
 from orgs.permissions import can_view_org
 from orgs.templatetags.cn import cn_date
-from orgs.xlsx import _HEADER_FILL, _HEADER_FONT, _TITLE_FONT, Column, _cell, _letter
+from orgs.xlsx import Column, add_sheet, new_workbook, save_workbook
 
 from . import coverage
 from .models import Campaign
@@ -74,32 +71,6 @@ def blank_spot_rows(org: Organisation, campaign: Campaign, today: datetime.date)
         yield [number, m.name, m.branch.name, categories.get(m.category, m.category)]
 
 
-def _sheet(wb: Workbook, *, name: str, title: str, subtitle: str, columns: list[Column], rows: Iterable) -> None:
-    """One write-only sheet laid out like orgs.xlsx.write_xlsx: title, subtitle, frozen headers."""
-    ws = wb.create_sheet(title=name[:31])
-    for i, column in enumerate(columns):
-        ws.column_dimensions[_letter(i)].width = column.width
-    header_row = 3 if subtitle else 2
-    ws.freeze_panes = f"A{header_row + 1}"
-    title_cell = WriteOnlyCell(ws, value=title)
-    title_cell.data_type = "s"
-    title_cell.font = _TITLE_FONT
-    ws.append([title_cell])
-    if subtitle:
-        sub = WriteOnlyCell(ws, value=subtitle)
-        sub.data_type = "s"
-        ws.append([sub])
-    headers = []
-    for column in columns:
-        cell = WriteOnlyCell(ws, value=column.header)
-        cell.data_type = "s"
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-        headers.append(cell)
-    ws.append(headers)
-    for row in rows:
-        ws.append([_cell(ws, value, column) for value, column in zip(row, columns, strict=False)])
-
-
 def _window_note(cov: coverage.Coverage) -> str:
     if cov.public_counted:
         return "群众满意率为评议结束后的统计"
@@ -114,15 +85,13 @@ def coverage_export(*, actor, org: Organisation, campaign: Campaign, today: date
     today = today or timezone.localdate()
     cov = coverage.coverage_for(actor, org, campaign, today=today)
     subtitle = f"统计至：{cn_date(today)}"
-    wb = Workbook(write_only=True)
-    _sheet(wb, name="覆盖情况", title=f"{org.name}{campaign.name}覆盖情况",
+    wb = new_workbook()
+    add_sheet(wb, sheet_name="覆盖情况", title=f"{org.name}{campaign.name}覆盖情况",
            subtitle=f"{subtitle}；{_window_note(cov)}", columns=FIGURE_COLUMNS, rows=figure_rows(cov))
-    _sheet(wb, name="空白点党员", title=f"{org.name}{campaign.name}空白点党员名单",
+    add_sheet(wb, sheet_name="空白点党员", title=f"{org.name}{campaign.name}空白点党员名单",
            subtitle=f"{subtitle}；未承诺、未办理免于或延期承诺的在册党员", columns=BLANK_COLUMNS,
            rows=blank_spot_rows(org, campaign, today))
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    wb.save(out)
-    out.seek(0)
+    out = save_workbook(wb)
     audit.record(actor=actor, action="coverage.export", obj=org, organisation=org,
                  detail={"campaign": campaign.year, "kind": "coverage", "blank": cov.total.members_blank})
     return out

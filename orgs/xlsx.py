@@ -67,10 +67,10 @@ def _cell(ws, value, column: Column):
     return cell
 
 
-def write_xlsx(*, title: str, subtitle: str = "", columns: list[Column], rows: Iterable[Iterable],
-               sheet_name: str = "Sheet1") -> tempfile.SpooledTemporaryFile:
-    """Stream `rows` into a workbook; returns the open file positioned at the start."""
-    wb = Workbook(write_only=True)
+def add_sheet(wb: Workbook, *, title: str, subtitle: str = "", columns: list[Column], rows: Iterable[Iterable],
+              sheet_name: str = "Sheet1") -> None:
+    """Stream `rows` into a new sheet of a write-only workbook: title, optional subtitle, header
+    row (frozen), then the rows, each value written as its column's kind."""
     ws = wb.create_sheet(title=sheet_name[:31])
     for i, column in enumerate(columns):
         ws.column_dimensions[_letter(i)].width = column.width
@@ -93,10 +93,26 @@ def write_xlsx(*, title: str, subtitle: str = "", columns: list[Column], rows: I
     ws.append(headers)
     for row in rows:
         ws.append([_cell(ws, value, column) for value, column in zip(row, columns, strict=False)])
+
+
+def new_workbook() -> Workbook:
+    return Workbook(write_only=True)
+
+
+def save_workbook(wb: Workbook) -> tempfile.SpooledTemporaryFile:
+    """The finished workbook as an open file positioned at the start."""
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     wb.save(out)
     out.seek(0)
     return out
+
+
+def write_xlsx(*, title: str, subtitle: str = "", columns: list[Column], rows: Iterable[Iterable],
+               sheet_name: str = "Sheet1") -> tempfile.SpooledTemporaryFile:
+    """A one-sheet workbook (see add_sheet); returns the open file positioned at the start."""
+    wb = new_workbook()
+    add_sheet(wb, title=title, subtitle=subtitle, columns=columns, rows=rows, sheet_name=sheet_name)
+    return save_workbook(wb)
 
 
 def _letter(index: int) -> str:
