@@ -49,17 +49,6 @@ COLUMNS = [
 ]
 
 
-def state_label(summary) -> str:
-    """Where the commitment stands in 评诺 (the words of the list's state filter)."""
-    if summary.open_order is not None:
-        return "整改中"
-    if summary.is_released:
-        return "已公布"
-    if summary.assessment is not None:
-        return "已考核待公布"
-    return "待考核"
-
-
 def _rectification(summary, today: datetime.date) -> str:
     order = summary.open_order
     if order is None:
@@ -94,7 +83,7 @@ def results_rows(user, *, campaign, org: Organisation | None = None, kind: str =
                    v.satisfaction_rate if window == "closed" else None,
                    RESULT_LABELS.get(a.result, a.result) if a else "待考核",
                    GRADE_LABELS.get(a.grade, a.grade) if a and a.grade else "",
-                   v.score, v.result_label, state_label(s), _rectification(s, today),
+                   v.score, v.result_label, s.state_label, _rectification(s, today),
                    "已公布" if s.is_released else "未公布"]
 
 

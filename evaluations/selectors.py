@@ -56,6 +56,17 @@ class Summary:
         return self.evaluation is not None and self.evaluation.released_at is not None
 
     @property
+    def state_label(self) -> str:
+        """Where the commitment stands in 评诺, in the words of the list's state filter."""
+        if self.open_order is not None:
+            return "整改中"
+        if self.is_released:
+            return "已公布"
+        if self.assessment is not None:
+            return "已考核待公布"
+        return "待考核"
+
+    @property
     def version(self) -> int:
         """The compare-and-set counter forms carry for assessing and releasing."""
         return self.evaluation.version if self.evaluation else 1  # a new Evaluation row starts at 1

@@ -37,17 +37,6 @@ GRADE_LABELS = dict(Grade.choices)
 WINDOW_LABELS = {"before": "群众评议未开始", "open": "群众评议进行中", "closed": "群众评议已结束"}
 
 
-def state_label(summary) -> str:
-    """Where the commitment stands in 评诺, in the words of the list's state filter."""
-    if summary.open_order is not None:
-        return "整改中"
-    if summary.is_released:
-        return "已公布"
-    if summary.assessment is not None:
-        return "已考核待公布"
-    return "待考核"
-
-
 def _published_commitment(request, pk, predicate=can_view_evaluation):
     commitment = commitment_get_for(request.user, pk, predicate=predicate)
     if commitment.public_version_id is None:
@@ -103,7 +92,7 @@ def _list_page(request, bulk_form: BulkReleaseForm | None = None, selected=()):
     for c in page.object_list:
         s = summaries[c.pk]
         rows.append({
-            "c": c, "s": s, "v": s.verdict, "state": state_label(s),
+            "c": c, "s": s, "v": s.verdict, "state": s.state_label,
             "leader_labels": [RATING_LABELS[r] for r in s.leader_ratings],
             "overdue": s.open_order is not None and s.open_order.is_overdue(today),
             "releasable": can_assess(user, c) and not s.is_released,
@@ -192,7 +181,7 @@ def _detail_page(request, commitment, bound=None, *, status=200):
     may_tally = can_record_tally(user, commitment)
     own_comment = next((x for x in d["comments"] if x.author_id == user.pk), None)
     ctx = {
-        "c": commitment, **d, "v": v, "today": today, "state": state_label(summary), "released": released,
+        "c": commitment, **d, "v": v, "today": today, "state": summary.state_label, "released": released,
         "window": summary.rating_state, "window_label": WINDOW_LABELS[summary.rating_state],
         "parts": [(VOICE_LABELS[k], score, weight) for k, (score, weight) in v.parts.items()],
         "weights": [(VOICE_LABELS[k], w) for k, w in commitment.campaign.weights.items()],
