@@ -189,7 +189,13 @@ class Role(models.TextChoices):
     DEPUTY_SECRETARY = "deputy_secretary", "副书记"
     STAFF = "staff", "组织委员/党务工作者"
     MEMBER = "member", "党员"
-    AUDITOR = "auditor", "审计员"
+    SECURITY = "security", "安全管理员"
+    AUDITOR = "auditor", "审计管理员"
+
+
+# 三员分立 (GB/T 22239-2019): system, security and audit administration are held by three
+# different accounts; no account holds two of these roles, anywhere in the tree.
+SEPARATED_ROLES = frozenset({Role.ADMIN, Role.SECURITY, Role.AUDITOR})
 
 
 class RoleGrant(models.Model):
@@ -244,6 +250,12 @@ class AuditEvent(models.Model):
     object_repr = models.CharField("对象", max_length=200, blank=True)
     result = models.CharField("结果", max_length=20, default="success")
     detail = models.JSONField("详情", default=dict, blank=True)
+    # The actor's roles at the time, e.g. "secretary@3,staff@7" (grants are revocable later).
+    role = models.CharField("角色", max_length=200, blank=True)
+    # Tamper evidence: row_hash = SHA-256 over prev_hash and this row's canonical content, so
+    # changing or removing any row breaks every hash after it (manage.py verify_audit).
+    prev_hash = models.CharField(max_length=64, blank=True)
+    row_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = "审计记录"
@@ -261,3 +273,58 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("审计记录只能追加，不能删除")
+
+
+class AuditChainHead(models.Model):
+    """The single row holding the newest audit hash; locked while a row is appended, so the
+    chain stays linear when several server processes write at once."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "审计链头"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="audit_chain_head_singleton")]
+
+
+class AccountSecurity(models.Model):
+    """Per-account security state: forced password change, password age."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+                                related_name="security")
+    must_change_password = models.BooleanField("须修改初始密码", default=False)
+    password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "账号安全状态"
+        verbose_name_plural = "账号安全状态"
+
+
+class PasswordHistory(models.Model):
+    """Hashes of an account's earlier passwords, so the last few cannot be reused."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+
+class SecurityCounter(models.Model):
+    """A counter kept in the database so that every server process sees it: failed logins per
+    username and per client address (lockout), and other per-client rate limits. `key` is a
+    purpose prefix and a keyed hash, e.g. "login-user:<hmac>"."""
+
+    key = models.CharField(max_length=120, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_started = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "安全计数"
+        indexes = [models.Index(fields=["updated_at"])]
