@@ -25,7 +25,9 @@ import unicodedata
 import uuid
 import zipfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import openpyxl
@@ -365,14 +367,30 @@ class Roster:
     skipped_example: bool = False
 
 
-def _match_header(values) -> tuple[dict[str, tuple[int, str]], list[str]]:
+@dataclass(frozen=True)
+class Layout:
+    """What one kind of sheet looks like: its columns, how a row is read, and what it holds."""
+
+    columns: tuple[Column, ...]
+    parse_row: Callable[[int, dict, object], dict]
+    noun: str                    # 党员 / 党组织, for messages
+    no_header: str               # the message when no header row is found
+    max_rows: Callable[[], int]
+
+    @cached_property
+    def header_index(self) -> dict[str, str]:
+        return {_header_key(s): c.field for c in self.columns for s in c.synonyms}
+
+
+def _match_header(values, header_index=None) -> tuple[dict[str, tuple[int, str]], list[str]]:
+    header_index = _HEADER_INDEX if header_index is None else header_index
     found: dict[str, tuple[int, str]] = {}
     ignored: list[str] = []
     for index, cell in enumerate(values or ()):
         text = clean_text(cell)
         if not text:
             continue
-        field_name = _HEADER_INDEX.get(_header_key(text))
+        field_name = header_index.get(_header_key(text))
         if field_name is None:
             ignored.append(text)
         elif field_name in found:
@@ -398,14 +416,20 @@ def _unreadable(exc: BaseException) -> ValidationError:
 
 
 def read_roster(data: bytes, *, default_branch: bool = False) -> Roster:
+    """A members' roster; with `default_branch` the 所在党支部 column may be missing."""
+    return read_sheet(data, MEMBER_LAYOUT, optional={"branch"} if default_branch else set())
+
+
+def read_sheet(data: bytes, layout: Layout, *, optional: set[str] = frozenset()) -> Roster:
     """Find the header row (the first of the first ten rows naming ≥2 known columns) on the first
-    sheet that has one, and read every non-empty row below it. File-level problems raise."""
+    sheet that has one, and read every non-empty row below it. File-level problems raise.
+    Required columns named in `optional` may be missing."""
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - defusedxml and broken packages raise many kinds
         raise _unreadable(exc) from None
     try:
-        return _read_workbook(workbook, default_branch)
+        return _read_workbook(workbook, layout, optional)
     except ValidationError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -414,35 +438,34 @@ def read_roster(data: bytes, *, default_branch: bool = False) -> Roster:
         workbook.close()
 
 
-def _read_workbook(workbook, default_branch: bool) -> Roster:
+def _read_workbook(workbook, layout: Layout, optional) -> Roster:
     sheets = [ws for ws in workbook.worksheets if hasattr(ws, "iter_rows")]
     for position, ws in enumerate(sheets):
         ws.reset_dimensions()  # a wrong <dimension> would otherwise cut rows off
         rows = ws.iter_rows(min_row=1, values_only=True)
         for number, values in enumerate(rows, start=1):
-            found, ignored = _match_header(values)
+            found, ignored = _match_header(values, layout.header_index)
             if len(found) >= 2:
                 others = [s.title for i, s in enumerate(sheets) if i != position]
                 return _read_body(ws.title, number, found, ignored, others, rows, workbook.epoch,
-                                  default_branch)
+                                  layout, optional)
             if number >= HEADER_SCAN_ROWS:
                 break
-    raise ValidationError("没有找到表头：请在前10行内放一行列名，至少包括“姓名”“性别”“所在党支部”。"
-                          "可以先下载导入模板对照。", code="no_header")
+    raise ValidationError(layout.no_header, code="no_header")
 
 
-def _read_body(sheet, header_row, found, ignored, others, rows, epoch, default_branch) -> Roster:
-    missing = [c for c in COLUMNS if c.required and c.field not in found
-               and not (c.field == "branch" and default_branch)]
+def _read_body(sheet, header_row, found, ignored, others, rows, epoch, layout, optional) -> Roster:
+    missing = [c for c in layout.columns if c.required and c.field not in found and c.field not in optional]
     if missing:
         names = "、".join(f"「{c.label}」" for c in missing)
         accepted = "；".join(f"{c.label}：{'/'.join(c.synonyms[:6])}" for c in missing)
-        hint = "，或在上传时选择默认党支部" if any(c.field == "branch" for c in missing) else ""
+        hint = ("，或在上传时选择默认党支部" if layout is MEMBER_LAYOUT and any(c.field == "branch" for c in missing)
+                else "")
         raise ValidationError(f"第{header_row}行的表头中缺少{names}列（可用的列名 {accepted}）{hint}。",
                               code="missing_column")
     columns = {f: text for f, (_, text) in found.items()}
     indexes = [(f, i) for f, (i, _) in found.items()]
-    limit = max_rows()
+    limit = layout.max_rows()
     parsed: list[dict] = []
     skipped_example = False
     for number, values in enumerate(rows, start=header_row + 1):
@@ -453,10 +476,10 @@ def _read_body(sheet, header_row, found, ignored, others, rows, epoch, default_b
             skipped_example = True
             continue
         if len(parsed) >= limit:
-            raise ValidationError(f"名册超过{limit}行，请分成几个文件导入。", code="rows")
-        parsed.append(_parse_row(number, cells, epoch))
+            raise ValidationError(f"表格超过{limit}行，请分成几个文件导入。", code="rows")
+        parsed.append(layout.parse_row(number, cells, epoch))
     if not parsed:
-        raise ValidationError(f"第{header_row}行是表头，但下面没有党员数据。", code="empty")
+        raise ValidationError(f"第{header_row}行是表头，但下面没有{layout.noun}数据。", code="empty")
     return Roster(sheet=sheet, header_row=header_row, columns=columns, ignored=ignored,
                   other_sheets=others, rows=parsed, skipped_example=skipped_example)
 
@@ -491,6 +514,11 @@ def _parse_row(number: int, cells: dict, epoch) -> dict:
         if required in cells and not row.get(required) and not any(e[0] == required for e in row["errors"]):
             row["errors"].append([required, "不能为空"])
     return row
+
+
+MEMBER_LAYOUT = Layout(
+    columns=COLUMNS, parse_row=_parse_row, noun="党员", max_rows=max_rows,
+    no_header="没有找到表头：请在前10行内放一行列名，至少包括“姓名”“性别”“所在党支部”。可以先下载导入模板对照。")
 
 
 # --- planning -----------------------------------------------------------------------------
@@ -798,7 +826,7 @@ def store_plan(*, actor, roster: Roster, data: bytes, filename: str,
     plan = build_plan(actor=actor, rows=roster.rows, columns=roster.columns,
                       default_branch_id=default_branch.pk if default_branch else None)
     stored = {
-        "format": 1, "owner": actor.pk, "created": time.time(),
+        "format": 1, "kind": "members", "owner": actor.pk, "created": time.time(),
         "filename": Path(filename).name[:120], "sha256": hashlib.sha256(data).hexdigest(),
         "size": len(data), "sheet": roster.sheet, "header_row": roster.header_row,
         "columns": roster.columns, "ignored": roster.ignored, "other_sheets": roster.other_sheets,
@@ -810,6 +838,11 @@ def store_plan(*, actor, roster: Roster, data: bytes, filename: str,
         "results": plan.results, "errors": [str(e) for e in plan.errors], "counts": plan.counts,
         "fingerprint": plan.fingerprint,
     }
+    return save_plan(stored)
+
+
+def save_plan(stored: dict) -> str:
+    """Keep a checked plan (it holds personal data: only its owner reads it) under a new token."""
     directory = _plan_dir()
     directory.mkdir(parents=True, exist_ok=True)
     _sweep_old_plans()
@@ -828,8 +861,9 @@ class PlanGone(Exception):
         self.message = message
 
 
-def plan_for(*, actor, token: str) -> dict:
-    """The stored plan of `token` if `actor` made it; PlanGone (used/expired) or FileNotFoundError."""
+def plan_for(*, actor, token: str, kind: str = "members") -> dict:
+    """The stored plan of `token` if `actor` made it for this kind of import; PlanGone
+    (used/expired) or FileNotFoundError."""
     try:
         path = _plan_path(token)
     except FileNotFoundError:
@@ -840,13 +874,14 @@ def plan_for(*, actor, token: str) -> dict:
             info = json.loads(other.read_text(encoding="utf-8"))
             if info.get("owner") != actor.pk:
                 raise FileNotFoundError(token)
+            if info.get("kind", "members") != kind:
+                raise FileNotFoundError(token)
             if message is None:
                 when = timezone.localtime(datetime.datetime.fromtimestamp(info["finished"], datetime.UTC))
-                message = (f"该名册已于{when:%Y年%m月%d日 %H:%M}导入（新增{info['created']}名、"
-                           f"更新{info['updated']}名），不能重复导入。")
+                message = f"该表格已于{when:%Y年%m月%d日 %H:%M}导入（{info['summary']}），不能重复导入。"
             raise PlanGone(message)
     stored = json.loads(path.read_text(encoding="utf-8"))
-    if stored.get("owner") != actor.pk:
+    if stored.get("owner") != actor.pk or stored.get("kind", "members") != kind:
         raise FileNotFoundError(token)
     if time.time() - stored["created"] > PLAN_MAX_AGE:
         raise PlanGone("该导入预览已过期，请重新上传名册。")
@@ -859,24 +894,33 @@ def member_import_apply(*, actor, token: str) -> dict:
     The plan file is claimed first (renamed), so a second click or a second tab cannot apply
     it twice; a failed apply discards it and the roster must be uploaded again.
     """
-    stored = plan_for(actor=actor, token=token)
+    return apply_plan(actor=actor, token=token, kind="members", apply=_apply,
+                      summary=lambda c: f"新增{c['created']}名、更新{c['updated']}名")
+
+
+def apply_plan(*, actor, token: str, kind: str, apply: Callable[..., dict],
+               summary: Callable[[dict], str]) -> dict:
+    """Claim the stored plan (rename it, so a second click or tab cannot apply it twice), run
+    `apply(actor=, stored=)` — one transaction — and leave a .done marker saying what it did.
+    A failed apply discards the plan: the file must be uploaded again."""
+    stored = plan_for(actor=actor, token=token, kind=kind)
     if stored["errors"]:
-        raise ValidationError("名册中有错误，不能导入。请修改后重新上传。")
+        raise ValidationError("表格中有错误，不能导入。请修改后重新上传。")
     path, claimed = _plan_path(token), _plan_path(token, ".applying")
     try:
         path.rename(claimed)
     except FileNotFoundError:
-        raise PlanGone("该名册正在导入或已经导入，不能重复导入。") from None
-    claimed.write_text(json.dumps({"owner": actor.pk}), encoding="utf-8")
+        raise PlanGone("该表格正在导入或已经导入，不能重复导入。") from None
+    claimed.write_text(json.dumps({"owner": actor.pk, "kind": kind}), encoding="utf-8")
     try:
-        counts = _apply(actor=actor, stored=stored)
+        counts = apply(actor=actor, stored=stored)
     except BaseException:
         claimed.unlink(missing_ok=True)
         raise
     claimed.unlink(missing_ok=True)
     _plan_path(token, ".done").write_text(json.dumps(
-        {"owner": actor.pk, "finished": time.time(), "created": counts["created"],
-         "updated": counts["updated"]}), encoding="utf-8")
+        {"owner": actor.pk, "kind": kind, "finished": time.time(), "summary": summary(counts)},
+        ensure_ascii=False), encoding="utf-8")
     return counts
 
 
@@ -904,16 +948,17 @@ def _apply(*, actor, stored: dict) -> dict:
             "branch_ids": sorted(plan.branch_ids)}
 
 
-def _write_updates(updates: list[tuple[Member, list[str]]], now) -> None:
-    """Write the changed columns and bump the version of every updated member.
+def _write_updates(updates: list[tuple[Member, list[str]]], now, model=Member) -> None:
+    """Write the changed columns and bump the version of every updated row (members, or
+    organisations for the organisation import: both have `version` and `updated_at`).
 
     bulk_update() builds a CASE WHEN expression per row and column: 10,000 rows took 25 s on
     SQLite. One prepared UPDATE per set of changed columns, run with executemany(), took 0.2 s. The rows were locked and their versions checked by build_plan(lock=True) in this
     transaction, so nothing can have moved in between.
     """
-    meta = Member._meta
+    meta = model._meta
     quote = connection.ops.quote_name
-    groups: dict[tuple[str, ...], list[Member]] = defaultdict(list)
+    groups: dict[tuple[str, ...], list] = defaultdict(list)
     for member, changed in updates:
         groups[tuple(sorted(changed))].append(member)
     version_field, updated_field = meta.get_field("version"), meta.get_field("updated_at")

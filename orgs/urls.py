@@ -6,6 +6,10 @@ app_name = "orgs"
 
 urlpatterns = [
     path("orgs/", views.org_tree, name="tree"),
+    path("orgs/import/", views_import.org_import, name="org_import"),
+    path("orgs/import/template.xlsx", views_import.org_import_template, name="org_import_template"),
+    path("orgs/import/<str:token>/", views_import.org_import_preview, name="org_import_preview"),
+    path("orgs/import/<str:token>/confirm/", views_import.org_import_confirm, name="org_import_confirm"),
     path("orgs/<int:pk>/", views.org_detail, name="detail"),
     path("orgs/<int:pk>/edit/", views.org_edit, name="edit"),
     path("orgs/<int:pk>/children/new/", views.org_create_child, name="create_child"),

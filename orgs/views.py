@@ -87,12 +87,14 @@ def org_tree(request):
     missing_phone = bool(request.GET.get("missing_phone"))
     if not scope_for(request.user).has_any(READER_ROLES):
         raise Http404
+    can_import = scope_for(request.user).has_any({Role.ADMIN})
     if q or missing_phone:
         page = paginate(request, selectors.organisation_list_for(
             request.user, q=q, missing_phone=missing_phone).select_related("parent"))
-        return render(request, "orgs/org_tree.html", {"q": q, "page": page, "missing_phone": missing_phone})
+        return render(request, "orgs/org_tree.html", {"q": q, "page": page, "missing_phone": missing_phone,
+                                                      "can_import": can_import})
     tree = selectors.organisation_tree_for(request.user)
-    return render(request, "orgs/org_tree.html", {"q": q, "tree": tree})
+    return render(request, "orgs/org_tree.html", {"q": q, "tree": tree, "can_import": can_import})
 
 
 @require_GET

@@ -1,4 +1,5 @@
-"""Pages of the roster import: upload, preview (nothing written yet), confirm, and the template.
+"""Pages of the roster import and the organisation import: upload, preview (nothing written yet),
+confirm, and the template.
 
 The plan belongs to the officer who uploaded it: anyone else gets a 404 for its token.
 """
@@ -12,9 +13,11 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from . import org_import as org_import_module
 from . import roster_import, selectors
 from .errors import Conflict
 from .forms import OrgChoiceField, form_helper
+from .models import Role
 from .permissions import OFFICER_ROLES, scope_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -147,4 +150,101 @@ def member_import_template(request):
         branch_name = branch.name if branch else ""
     response = HttpResponse(roster_import.template_workbook(branch_name=branch_name), content_type=XLSX)
     response["Content-Disposition"] = content_disposition_header(True, "党员名册导入模板.xlsx")
+    return response
+
+
+# --- organisations (组织架构导入): system administrators -------------------------------------
+
+class OrgSheetUploadForm(forms.Form):
+    file = forms.FileField(label="组织架构表", help_text="Excel 工作簿（.xlsx），不超过10MB",
+                           widget=forms.ClearableFileInput(attrs={"accept": f".xlsx,{XLSX}"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
+
+
+def _require_org_admin(user) -> None:
+    if not scope_for(user).has_any({Role.ADMIN}):
+        raise Http404
+
+
+@require_http_methods(["GET", "POST"])
+def org_import(request):
+    """Upload a sheet of organisations; it is checked and planned, then shown on the preview page."""
+    _require_org_admin(request.user)
+    form = OrgSheetUploadForm(request.POST if request.method == "POST" else None,
+                              request.FILES if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token = org_import_module.org_import_prepare(actor=request.user, upload=form.cleaned_data["file"])
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            form.add_error("file", exc.messages)
+        else:
+            return redirect("orgs:org_import_preview", token=token)
+    return render(request, "orgs/org_import_upload.html", {
+        "form": form, "columns": org_import_module.COLUMNS, "max_rows": org_import_module.max_rows(),
+    })
+
+
+@require_GET
+def org_import_preview(request, token):
+    """What the sheet would do to the tree: counts, every error with its row and column, the rows."""
+    _require_org_admin(request.user)
+    try:
+        stored = roster_import.plan_for(actor=request.user, token=token, kind="orgs")
+    except roster_import.PlanGone as exc:
+        return render(request, "orgs/org_import_preview.html", {"gone": exc.message})
+    except (FileNotFoundError, ValueError):
+        raise Http404 from None
+    show = request.GET.get("show", "")
+    filters_def = {k: v for k, v in PREVIEW_FILTERS.items() if k != "namesake"}
+    if show not in filters_def:
+        show = ""
+    results = [r for r in stored["results"] if r["action"] == show] if show else stored["results"]
+    page = Paginator(results, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = stored["counts"]
+    filters = [(key, label, counts.get(key, len(stored["results"]) if key == "" else 0))
+               for key, label in filters_def.items()]
+    return render(request, "orgs/org_import_preview.html", {
+        "plan": stored, "token": token, "page": page, "show": show, "filters": filters,
+        "counts": counts, "errors": stored["errors"][:ERRORS_SHOWN],
+        "more_errors": max(0, len(stored["errors"]) - ERRORS_SHOWN),
+        "can_apply": not stored["errors"] and (counts["create"] or counts["update"]),
+    })
+
+
+@require_POST
+def org_import_confirm(request, token):
+    """Write the previewed sheet in one transaction; any problem writes nothing."""
+    _require_org_admin(request.user)
+    try:
+        counts = org_import_module.org_import_apply(actor=request.user, token=token)
+    except (FileNotFoundError, ValueError):
+        raise Http404 from None
+    except PermissionDenied:
+        raise Http404 from None
+    except (roster_import.PlanGone, Conflict) as exc:
+        messages.error(request, exc.message)
+        return redirect("orgs:org_import")
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        return redirect("orgs:org_import")
+    messages.success(request, f"组织架构已导入：新增{counts['created']}个、更新{counts['updated']}个党组织"
+                              f"{'，' + str(counts['unchanged']) + '个无变化' if counts['unchanged'] else ''}。")
+    if counts["top_id"]:
+        return redirect("orgs:detail", pk=counts["top_id"])
+    return redirect("orgs:tree")
+
+
+@require_GET
+def org_import_template(request):
+    """The .xlsx template for organisations, with the administrator's top organisation as the example parent."""
+    _require_org_admin(request.user)
+    top = selectors.organisation_list_for(request.user, roles={Role.ADMIN}).first()
+    response = HttpResponse(org_import_module.template_workbook(parent_name=top.name if top else ""),
+                            content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, "组织架构导入模板.xlsx")
     return response

@@ -544,7 +544,7 @@ def test_size_and_row_limits(world, settings):
     settings.ROSTER_IMPORT_MAX_ROWS = 5
     with pytest.raises(ValidationError) as exc:
         prepare(world.staff_a, [HEADERS] + [row(name=f"党员{n}") for n in range(6)])
-    assert "名册超过5行" in exc.value.messages[0]
+    assert "超过5行" in exc.value.messages[0]
 
 
 def test_wrong_dimension_does_not_cut_rows_off(world):
