@@ -6,4 +6,4 @@ class OrgsConfig(AppConfig):
     verbose_name = "组织与党员"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the audit receivers)
+        from . import checks, signals  # noqa: F401  (registers the system checks, connects the audit receivers)

@@ -21,6 +21,10 @@ def navigation(request) -> dict:
         items.append(("commitments:my_pledge", "我的承诺"))
     if scope.has_any({Role.ADMIN}):
         items += [("orgs:user_list", "账号管理"), ("commitments:campaign_list", "活动年度")]
+    if scope.has_any({Role.AUDITOR}):
+        items.append(("orgs:audit_list", "审计日志"))
+    if scope.has_any({Role.SECURITY}):
+        items.append(("orgs:account_list", "账号安全"))
     return {"nav": items, "nav_active": _active(request.path, items)}
 
 

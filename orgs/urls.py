@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_import
+from . import views, views_audit, views_import
 
 app_name = "orgs"
 
@@ -31,4 +31,10 @@ urlpatterns = [
     path("users/<int:pk>/password/", views.user_set_password, name="user_set_password"),
     path("users/<int:pk>/active/", views.user_set_active, name="user_set_active"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant_revoke"),
+    path("audit/", views_audit.audit_list, name="audit_list"),
+    path("audit/<int:pk>/", views_audit.audit_detail, name="audit_detail"),
+    path("audit/export.xlsx", views_audit.audit_export, name="audit_export"),
+    path("accounts/security/", views.account_list, name="account_list"),
+    path("accounts/security/<int:pk>/", views.account_detail, name="account_detail"),
+    path("accounts/security/<int:pk>/unlock/", views.account_unlock, name="account_unlock"),
 ]
