@@ -2,10 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from orgs import views as org_views
+from orgs.forms import LoginForm
 
 urlpatterns = [
     path("", org_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html",
+                                                         authentication_form=LoginForm,
                                                          redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", org_views.password_change, name="password_change"),

@@ -3,6 +3,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 
 from .models import Gender, Member, MemberCategory, MemberStatus, Organisation, OrgKind, Role
 from .selectors import MEMBER_SORTS
@@ -200,7 +202,8 @@ class UserCreateForm(forms.Form):
                                 error_messages={"invalid": "用户名只能包含字母、数字和 _ . @ + - 符号。"})
     full_name = forms.CharField(label="姓名", max_length=150)
     password = forms.CharField(label="初始密码", widget=forms.PasswordInput(render_value=False),
-                               help_text="至少8位，不能全为数字，不能过于常见")
+                               help_text="至少8位，包含大写字母、小写字母、数字和符号中的至少3类；"
+                                         "本人首次登录时须修改")
     organisation = OrgChoiceField(label="所在党组织", queryset=Organisation.objects.none())
     role = forms.ChoiceField(label="角色", choices=Role.choices)
     member = forms.ModelChoiceField(label="关联党员档案", queryset=Member.objects.none(), required=False,
@@ -245,3 +248,33 @@ class SetPasswordForm(forms.Form):
 class ChangeOwnPasswordForm(SetPasswordForm):
     old_password = forms.CharField(label="原密码", widget=forms.PasswordInput)
     field_order = ["old_password", "password1", "password2"]
+
+
+class LoginForm(AuthenticationForm):
+    """The login form with the failed-login lockout (orgs.accounts): a locked username or client
+    is refused before the password is checked, even a right one."""
+
+    error_messages = {
+        "invalid_login": "用户名或密码不正确，请重新输入。",
+        "inactive": "用户名或密码不正确，请重新输入。",
+    }
+
+    def clean(self):
+        from . import accounts
+
+        username = self.cleaned_data.get("username") or ""
+        password = self.cleaned_data.get("password")
+        address = self.request.META.get("REMOTE_ADDR") if self.request is not None else None
+        if username and password:
+            refusal = accounts.login_refusal(username, address)
+            if refusal:
+                raise ValidationError(refusal, code="locked")
+            try:
+                super().clean()
+            except ValidationError:
+                accounts.login_failed(username, address)
+                if accounts.is_locked(accounts.username_key(username)):
+                    raise ValidationError(accounts.lockout_message(), code="locked") from None
+                raise
+            accounts.login_succeeded(username)
+        return self.cleaned_data

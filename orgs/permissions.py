@@ -132,12 +132,44 @@ def can_manage_accounts(user, org: Organisation | None = None) -> bool:
     return scope.reaches(org.path, {Role.ADMIN})
 
 
-def can_manage_user(user, target, target_paths: list[str]) -> bool:
-    """An administrator manages an account whose every grant and member record lies in reach.
+# 三员分立: the accounts of security and audit administrators are looked after (password, status,
+# lock) by security administrators only, never by a system administrator.
+SECURITY_MANAGED_ROLES = frozenset({Role.SECURITY, Role.AUDITOR})
 
-    `target_paths` are the organisation paths of the target's grants and member record.
-    """
+
+def can_manage_security(user, org: Organisation | None = None) -> bool:
+    """Security administrators see locked accounts, unlock them, reset passwords and disable or
+    re-enable accounts within their subtree."""
+    scope = scope_for(user)
+    if org is None:
+        return scope.has_any({Role.SECURITY})
+    return scope.reaches(org.path, {Role.SECURITY})
+
+
+def can_secure_user(user, target, target_paths: list[str]) -> bool:
+    """A security administrator looks after an account (not their own) whose every grant and
+    member record lies in their subtree."""
     if not target_paths or target.pk == user.pk:
         return False
     scope = scope_for(user)
-    return all(scope.reaches(path, {Role.ADMIN}) for path in target_paths)
+    return all(scope.reaches(path, {Role.SECURITY}) for path in target_paths)
+
+
+def can_manage_user(user, target, target_paths: list[str], target_roles=None) -> bool:
+    """A system administrator manages an account whose every grant and member record lies in
+    reach, unless it is a security or audit administrator's; a security administrator manages
+    any account in reach (password, status). Never one's own.
+
+    `target_paths` are the organisation paths of the target's grants and member record;
+    `target_roles` the roles it holds (read from the database when not given).
+    """
+    if not target_paths or target.pk == user.pk:
+        return False
+    if can_secure_user(user, target, target_paths):
+        return True
+    scope = scope_for(user)
+    if not all(scope.reaches(path, {Role.ADMIN}) for path in target_paths):
+        return False
+    if target_roles is None:
+        target_roles = RoleGrant.objects.filter(user=target).values_list("role", flat=True)
+    return not set(target_roles) & SECURITY_MANAGED_ROLES

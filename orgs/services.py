@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from . import audit
 from .errors import Conflict
-from .models import (BRANCH_KINDS, Member, MemberStatus, MemberTransfer, OrgKind, Organisation,
-                     Role, RoleGrant, path_segment)
+from .models import (BRANCH_KINDS, SEPARATED_ROLES, AccountSecurity, Member, MemberStatus,
+                     MemberTransfer, OrgKind, Organisation, Role, RoleGrant, path_segment)
 from .permissions import (can_add_member, can_edit_member, can_manage_accounts, can_manage_org,
-                          can_manage_user, can_move_org, can_transfer_member, forget_scope)
+                          can_manage_user, can_move_org, can_secure_user, can_transfer_member,
+                          forget_scope)
 from .validators import normalise_phone
 
 User = get_user_model()
@@ -238,12 +239,37 @@ def _check_manage_user(actor, target) -> None:
         raise PermissionDenied
 
 
+def _check_separation(user, role: str) -> None:
+    """三员分立: no account holds two of the system, security and audit administrator roles."""
+    if role not in SEPARATED_ROLES or user.pk is None:
+        return
+    held = sorted(set(RoleGrant.objects.filter(user=user, role__in=SEPARATED_ROLES)
+                      .exclude(role=role).values_list("role", flat=True)))
+    if held:
+        labels = "、".join(Role(r).label for r in held)
+        raise ValidationError({"role": f"三员分立：系统管理员、安全管理员和审计管理员须由不同账号担任。"
+                                       f"该账号已是{labels}，不能再授予{Role(role).label}。"})
+
+
+def _require_password_change(user) -> None:
+    """The account must choose its own password at its next login (orgs.middleware)."""
+    AccountSecurity.objects.update_or_create(user=user, defaults={"must_change_password": True})
+
+
 @transaction.atomic
 def user_create(*, actor, username: str, full_name: str, password: str, organisation: Organisation,
                 role: str, member: Member | None = None):
-    """An administrator over `organisation` opens an account with a first role there."""
+    """An administrator over `organisation` opens an account with a first role there; the
+    initial password must be changed at the first login."""
     if not can_manage_accounts(actor, organisation):
         raise PermissionDenied
+    return _open_account(actor=actor, username=username, full_name=full_name, password=password,
+                         organisation=organisation, role=role, member=member)
+
+
+def _open_account(*, actor, username, full_name, password, organisation, role, member=None):
+    if role not in Role.values:
+        raise ValidationError({"role": "未知角色。"})
     username = username.strip()
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": "该用户名已被使用。"})
@@ -258,6 +284,8 @@ def user_create(*, actor, username: str, full_name: str, password: str, organisa
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
+    _check_separation(user, role)
+    _require_password_change(user)
     grant = RoleGrant.objects.create(user=user, organisation=organisation, role=role, granted_by=actor)
     if member is not None:
         member.user = user
@@ -277,6 +305,9 @@ def role_grant(*, actor, user, organisation: Organisation, role: str) -> RoleGra
         raise ValidationError({"role": "未知角色。"})
     if user.pk == actor.pk:
         raise ValidationError({"user": "不能给自己授权。"})
+    # The account row is locked so that two grants at once cannot both pass the separation check.
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    _check_separation(user, role)
     grant, created = RoleGrant.objects.get_or_create(
         user=user, organisation=organisation, role=role, defaults={"granted_by": actor})
     if not created:
@@ -309,7 +340,13 @@ def user_set_password(*, actor, target, password: str) -> None:
     validate_password(password, target)
     target.set_password(password)
     target.save(update_fields=["password"])
-    audit.record(actor=actor, action="user.set_password", obj=target)
+    _require_password_change(target)
+    # The holder chooses a new password at the next login; sessions signed in with the old one end,
+    # and a lockout is lifted (the reset is the answer to it).
+    from . import accounts
+    unlocked = accounts.reset(accounts.username_key(target.get_username()))
+    accounts.end_sessions_of(target.pk)
+    audit.record(actor=actor, action="user.set_password", obj=target, detail={"unlocked": unlocked})
 
 
 @transaction.atomic
@@ -321,6 +358,9 @@ def user_set_active(*, actor, target, active: bool) -> None:
         return
     target.is_active = active
     target.save(update_fields=["is_active"])
+    if not active:
+        from . import accounts
+        accounts.end_sessions_of(target.pk)  # any session left ends at its next request anyway
     audit.record(actor=actor, action="user.activate" if active else "user.deactivate", obj=target)
 
 
@@ -333,4 +373,32 @@ def user_change_own_password(*, user, old_password: str, new_password: str) -> N
     validate_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
+    AccountSecurity.objects.update_or_create(
+        user=user, defaults={"must_change_password": False, "password_changed_at": timezone.now()})
     audit.record(actor=user, action="user.change_password", obj=user)
+
+
+@transaction.atomic
+def account_unlock(*, actor, target) -> None:
+    """A security administrator over the account lifts its failed-login lockout."""
+    from . import accounts
+
+    target = User.objects.select_for_update().get(pk=target.pk)
+    if not can_secure_user(actor, target, user_org_paths(target)):
+        raise PermissionDenied
+    if not accounts.reset(accounts.username_key(target.get_username())):
+        raise ValidationError("该账号未被锁定。")
+    audit.record(actor=actor, action="auth.unlock", obj=target)
+
+
+@transaction.atomic
+def bootstrap_admin_accounts(*, organisation: Organisation, accounts: list[dict]) -> list:
+    """Set-up (actor=None, from manage.py bootstrap_admins): the three administrators of a fresh
+    installation, each with an initial password to be changed at the first login. Each dict
+    gives username, full_name, password and role."""
+    users = []
+    for spec in accounts:
+        user = _open_account(actor=None, username=spec["username"], full_name=spec["full_name"],
+                             password=spec["password"], organisation=organisation, role=spec["role"])
+        users.append(user)
+    return users

@@ -6,8 +6,10 @@ state change is a POST that ends in a redirect.
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,15 +20,17 @@ from commitments import selectors as commitment_selectors
 from commitments.reminders import reminders_today
 from commitments.permissions import can_handle_opinions, can_publish_references, can_start_org_commitment
 
-from . import selectors, services
+from . import accounts, selectors, services
 from .errors import Conflict
+from .middleware import password_change_required
 from .forms import (ChangeOwnPasswordForm, MemberForm, MemberSearchForm, MemberTransferForm,
                     OrganisationForm, OrganisationMoveForm, RoleGrantForm, SetPasswordForm,
                     UserCreateForm)
 from .models import BRANCH_KINDS, Role, RoleGrant
 from .permissions import (OFFICER_ROLES, READER_ROLES, can_add_member, can_edit_member,
-                          can_manage_accounts, can_manage_org, can_manage_user, can_move_org,
-                          can_transfer_member, can_view_members, scope_for)
+                          can_manage_accounts, can_manage_org, can_manage_security, can_manage_user,
+                          can_move_org, can_secure_user, can_transfer_member, can_view_members,
+                          scope_for)
 
 User = get_user_model()
 
@@ -299,17 +303,10 @@ def user_create(request):
                 actor=request.user, username=d["username"], full_name=d["full_name"],
                 password=d["password"], organisation=d["organisation"], role=d["role"],
                 member=d["member"]))):
-            messages.success(request, f"已开通账号“{d['username']}”。请将初始密码当面告知本人。")
+            messages.success(request, f"已开通账号“{d['username']}”。请将初始密码当面告知本人，"
+                                      "本人首次登录时须修改密码。")
             return redirect("orgs:user_detail", pk=result["u"].pk)
     return render(request, "orgs/user_form.html", {"form": form})
-
-
-def _managed_user(request, pk):
-    """An account the administrator may change (all its ties lie in reach); otherwise 404."""
-    target = selectors.user_get_for(request.user, pk)
-    if not can_manage_user(request.user, target, services.user_org_paths(target)):
-        raise Http404
-    return target
 
 
 def _user_page(request, target, grant_form=None, password_form=None):
@@ -363,31 +360,49 @@ def grant_revoke(request, pk):
     return redirect("orgs:user_detail", pk=grant.user_id)
 
 
+def _password_or_status_target(request, pk):
+    """An account whose password and status the user looks after: a system administrator's
+    ordinary accounts, a security administrator's accounts in reach; otherwise 404."""
+    target = User.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+    if target is None or not can_manage_user(request.user, target, services.user_org_paths(target)):
+        raise Http404
+    return target
+
+
+def _back_to_account(request, target):
+    """Security administrators work from the account-security pages, system administrators from
+    the account pages."""
+    if can_manage_security(request.user):
+        return redirect("orgs:account_detail", pk=target.pk)
+    return redirect("orgs:user_detail", pk=target.pk)
+
+
 @require_POST
 def user_set_password(request, pk):
-    _require_admin(request.user)
-    target = _managed_user(request, pk)
+    target = _password_or_status_target(request, pk)
     form = SetPasswordForm(request.POST)
     if form.is_valid() and run_service(form, lambda: services.user_set_password(
             actor=request.user, target=target, password=form.cleaned_data["password1"])):
-        messages.success(request, "密码已重置。请将新密码当面告知本人。")
-        return redirect("orgs:user_detail", pk=target.pk)
+        messages.success(request, "密码已重置，本人下次登录时须修改。请将新密码当面告知本人。")
+        return _back_to_account(request, target)
+    if can_manage_security(request.user):
+        return _account_page(request, target, password_form=form)
     return _user_page(request, target, password_form=form)
 
 
 @require_POST
 def user_set_active(request, pk):
-    _require_admin(request.user)
-    target = _managed_user(request, pk)
+    target = _password_or_status_target(request, pk)
     active = request.POST.get("active") == "1"
     services.user_set_active(actor=request.user, target=target, active=active)
-    messages.success(request, "账号已启用。" if active else "账号已停用。")
-    return redirect("orgs:user_detail", pk=target.pk)
+    messages.success(request, "账号已启用。" if active else "账号已停用，其登录已结束。")
+    return _back_to_account(request, target)
 
 
 @require_http_methods(["GET", "POST"])
 def password_change(request):
-    """Any signed-in user changes their own password."""
+    """Any signed-in user changes their own password (and must, after an initial or reset
+    password, or when an administrator's password has expired: orgs.middleware)."""
     form = ChangeOwnPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if run_service(form, lambda: services.user_change_own_password(
@@ -397,4 +412,76 @@ def password_change(request):
             update_session_auth_hash(request, request.user)
             messages.success(request, "密码已修改。")
             return redirect(reverse("home"))
-    return render(request, "orgs/password_change.html", {"form": form})
+    return render(request, "orgs/password_change.html", {
+        "form": form, "reason": password_change_required(request.user),
+        "max_age_days": settings.PASSWORD_MAX_AGE_DAYS,
+        "help_text": " ".join(password_validators_help_texts())})
+
+
+# --- account security (安全管理员) ------------------------------------------------------------
+
+def _require_security(user) -> None:
+    if not can_manage_security(user):
+        raise Http404
+
+
+def _secured_user(request, pk):
+    """An account in the security administrator's reach (not their own); otherwise 404."""
+    target = (User.objects.filter(pk=pk).select_related("security").first()
+              if str(pk).isdigit() else None)
+    if target is None or not can_secure_user(request.user, target, services.user_org_paths(target)):
+        raise Http404
+    return target
+
+
+@require_GET
+def account_list(request):
+    """Accounts in the security administrator's subtrees: lock, forced change, status."""
+    _require_security(request.user)
+    q = request.GET.get("q", "").strip()
+    only_locked = bool(request.GET.get("locked"))
+    roots = scope_for(request.user).roots({Role.SECURITY})
+    qs = User.objects.filter(accounts.in_reach(roots))
+    if q:
+        qs = qs.filter(Q(username__icontains=q) | Q(last_name__icontains=q))
+    ids = qs.exclude(pk=request.user.pk).values("pk").distinct()
+    users = User.objects.filter(pk__in=ids)
+    if only_locked:
+        users = users.filter(pk__in=accounts.locked_usernames(users.values_list("pk", "username")))
+    users = (users.select_related("security")
+             .prefetch_related(Prefetch("role_grants", queryset=RoleGrant.objects.select_related("organisation")))
+             .order_by("username"))
+    page = paginate(request, users)
+    locked = accounts.locked_usernames([(u.pk, u.username) for u in page])
+    return render(request, "orgs/account_list.html", {"page": page, "q": q, "only_locked": only_locked,
+                                                      "locked": locked})
+
+
+def _account_page(request, target, password_form=None):
+    security = getattr(target, "security", None)
+    return render(request, "orgs/account_detail.html", {
+        "target": target,
+        "security": security,
+        "grants": list(target.role_grants.select_related("organisation")),
+        "locked": bool(accounts.locked_usernames([(target.pk, target.username)])),
+        "password_form": password_form or SetPasswordForm(),
+    })
+
+
+@require_GET
+def account_detail(request, pk):
+    _require_security(request.user)
+    return _account_page(request, _secured_user(request, pk))
+
+
+@require_POST
+def account_unlock(request, pk):
+    _require_security(request.user)
+    target = _secured_user(request, pk)
+    try:
+        services.account_unlock(actor=request.user, target=target)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, f"已解除“{target.username}”的登录锁定。")
+    return redirect("orgs:account_detail", pk=target.pk)

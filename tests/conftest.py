@@ -1,6 +1,6 @@
 """Personas shared by all tests: a small tree with every kind of user.
 
-    市直机关工委 (root)            admin, city reviewer (staff), city secretary, auditor
+    市直机关工委 (root)            admin, city reviewer (staff), city secretary, auditor, security
     └── 某局机关党委 (committee)     committee secretary
         ├── 第一党支部 (branch A)     secretary A, staff A, member A (with login), members
         ├── 第二党支部 (branch B)     secretary B
@@ -118,6 +118,7 @@ def world(db):
     w.reviewer = make_user("reviewer", w.root, Role.STAFF, name="市直审核员")
     w.city_secretary = make_user("city_secretary", w.root, Role.SECRETARY, name="工委书记")
     w.auditor = make_user("auditor", w.root, Role.AUDITOR, name="审计员")
+    w.security = make_user("security", w.root, Role.SECURITY, name="安全管理员")
     w.committee_secretary = make_user("dw_secretary", w.committee, Role.SECRETARY, name="机关党委书记")
     w.secretary_a = make_user("secretary_a", w.branch_a, Role.SECRETARY, name="一支部书记")
     w.staff_a = make_user("staff_a", w.branch_a, Role.STAFF, name="一支部组织委员")

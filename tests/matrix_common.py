@@ -1,7 +1,7 @@
 """Shared vocabulary of the permission matrix: personas, their groups, and the Spec of one URL."""
 
 PERSONAS = ["admin", "reviewer", "committee_secretary", "secretary_a", "staff_a", "member_a",
-            "secretary_b", "auditor", "anonymous"]
+            "secretary_b", "auditor", "security", "anonymous"]
 READERS = {"admin", "reviewer", "committee_secretary", "secretary_a", "staff_a", "secretary_b"}
 OFFICERS = READERS - {"admin"}
 LOGGED_IN = set(PERSONAS) - {"anonymous"}

@@ -47,7 +47,10 @@ MATRIX = {
     "orgs:user_create": Spec(NO_ARGS, allow(["admin"])),
     "orgs:user_detail": Spec(USER_TARGETS, {"admin": set(USER_TARGETS)}, methods=("GET",)),
     "orgs:user_grant": Spec(USER_TARGETS, {"admin": set(USER_TARGETS)}, methods=("POST",)),
-    "orgs:user_set_password": Spec(USER_TARGETS, {"admin": set(USER_TARGETS)}, methods=("POST",)),
-    "orgs:user_set_active": Spec(USER_TARGETS, {"admin": set(USER_TARGETS)}, methods=("POST",)),
+    # The security administrator (安全管理员) also resets passwords and disables accounts.
+    "orgs:user_set_password": Spec(USER_TARGETS, {"admin": set(USER_TARGETS), "security": set(USER_TARGETS)},
+                                   methods=("POST",)),
+    "orgs:user_set_active": Spec(USER_TARGETS, {"admin": set(USER_TARGETS), "security": set(USER_TARGETS)},
+                                 methods=("POST",)),
     "orgs:grant_revoke": Spec(GRANT_TARGETS, {"admin": set(GRANT_TARGETS)}, methods=("POST",)),
 }
