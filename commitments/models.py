@@ -11,6 +11,33 @@ from django.db.models import Q
 from orgs.models import Member, Organisation
 
 
+# --- records that are never deleted (等保二级: no hard deletes) ----------------------------------
+
+class KeptQuerySet(models.QuerySet):
+    """Refuses bulk deletes: a commitment's record from 定诺 to 评诺 stays. What was wrong is
+    marked removed, voided or superseded with a reason, never deleted."""
+
+    def delete(self):
+        raise PermissionError(f"{self.model._meta.verbose_name}不能删除")
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+
+class KeptRecord(models.Model):
+    """A row that is never deleted, one at a time (delete()) or in bulk (QuerySet.delete())."""
+
+    objects = KeptQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{self._meta.verbose_name}不能删除")
+
+    delete.alters_data = True
+
+
 class Campaign(models.Model):
     """One campaign year (活动年度) with its own deadlines and settings."""
 
@@ -103,7 +130,7 @@ class CommitmentStatus(models.TextChoices):
 EDITABLE_STATUSES = (CommitmentStatus.DRAFT, CommitmentStatus.RETURNED)
 
 
-class Commitment(models.Model):
+class Commitment(KeptRecord):
     """One owner's commitment in one campaign: an organisation's (附件1) or a member's pledge (附件2)."""
 
     campaign = models.ForeignKey(Campaign, verbose_name="活动年度", on_delete=models.PROTECT,
@@ -268,7 +295,7 @@ class ReferenceItem(models.Model):
         return self.content[:30]
 
 
-class Item(models.Model):
+class Item(KeptRecord):
     """One commitment item. Its id is stable across versions, so later progress entries, ballots
     and verdicts survive a revision; a removed item is marked, not deleted."""
 
@@ -294,7 +321,7 @@ class Item(models.Model):
         return self.content[:30]
 
 
-class CommitmentVersion(models.Model):
+class CommitmentVersion(KeptRecord):
     """The text as submitted, frozen: never updated once written. Review decisions judge one."""
 
     commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="versions")
@@ -328,7 +355,7 @@ class PublishChannel(models.TextChoices):
     INTERNET = "internet", "网络"
 
 
-class Publication(models.Model):
+class Publication(KeptRecord):
     """One act of 亮诺: which version went public, when, through which channels. Never changed."""
 
     commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="publications")
@@ -399,7 +426,7 @@ class ItemProgress(models.TextChoices):
     OVERDUE = "overdue", "逾期"
 
 
-class ProgressEntry(models.Model):
+class ProgressEntry(KeptRecord):
     """One dated progress entry on one item of a published commitment: what was done and its
     actual effect (四（四）：对进展情况和实际效果逐一登记备案). Public entries are 公示."""
 
@@ -430,7 +457,7 @@ class ProgressEntry(models.Model):
         return "公示" if self.is_public else "仅组织内部"
 
 
-class Attachment(models.Model):
+class Attachment(KeptRecord):
     """Evidence (a photo or a document) of a progress entry. The file lives under a generated
     name; the uploaded name is kept, sanitised, only to be shown."""
 
@@ -483,3 +510,67 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+# --- background jobs (commitments/jobs.py, commitments/tasks.py) ---------------------------------
+
+class JobKind(models.TextChoices):
+    BATCH_PDF = "batch_pdf", "批量打印公开承诺书"
+    LEDGER_XLSX = "ledger_xlsx", "承诺台账"
+    COVERAGE_XLSX = "coverage_xlsx", "覆盖情况报表"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "生成中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+
+
+class Job(models.Model):
+    """A long export made in the background (django.tasks, run by manage.py db_worker) for the
+    user who asked; only they see it and download its result, a generated file under
+    MEDIA_ROOT/jobs/ that a sweep removes a day later."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.CASCADE,
+                             related_name="jobs")
+    kind = models.CharField("类别", max_length=20, choices=JobKind.choices)
+    title = models.CharField("名称", max_length=200)
+    params = models.JSONField("参数", default=dict)
+    status = models.CharField("状态", max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    stage = models.CharField("当前步骤", max_length=100, blank=True)
+    progress_done = models.PositiveIntegerField("已完成", default=0)
+    progress_total = models.PositiveIntegerField("总数", default=0)
+    result_path = models.CharField("结果文件", max_length=200, blank=True)  # relative to MEDIA_ROOT
+    result_name = models.CharField("下载文件名", max_length=200, blank=True)
+    result_detail = models.JSONField("结果说明", default=dict)  # what the download's audit row records
+    error = models.CharField("失败原因", max_length=300, blank=True)
+    task_id = models.CharField("任务编号", max_length=64, blank=True)
+    created_at = models.DateTimeField("提交时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "导出任务"
+        verbose_name_plural = "导出任务"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="job_user_recent")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, self.progress_done * 100 // self.progress_total)
+
+    @property
+    def downloadable(self) -> bool:
+        return self.status == JobStatus.DONE and bool(self.result_path)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)

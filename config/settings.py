@@ -4,10 +4,12 @@ One module, read from the environment with safe defaults: a laptop gets SQLite a
 unless asked; production sets DATABASE_URL (PostgreSQL), SECRET_KEY and ALLOWED_HOSTS.
 """
 import os
+import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,6 +72,42 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# --- Production hardening (网络安全等级保护二级) ---------------------------------------------
+# Production is DEBUG off and HTTPS=1 (the site is served over TLS, directly or by a proxy).
+# There: a real SECRET_KEY is required, plain http is redirected to https, HSTS is sent and the
+# cookies are Secure; `manage.py check --deploy --fail-level WARNING` passes. A laptop (`make
+# run`, DEBUG=1, http on 127.0.0.1) and the tests (HTTPS unset) get none of this.
+HTTPS = env_bool("HTTPS", False)
+PRODUCTION = not DEBUG and HTTPS
+if PRODUCTION:
+    _key = env_str("SECRET_KEY")
+    if len(_key) < 50 or len(set(_key)) < 5 or _key.startswith(("django-insecure", "insecure-")):
+        raise ImproperlyConfigured("生产环境（HTTPS=1）必须设置 SECRET_KEY：至少50个字符的随机字符串")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# One year by default; an operator trying HTTPS out first may set e.g. SECURE_HSTS_SECONDS=3600.
+SECURE_HSTS_SECONDS = int(env_str("SECURE_HSTS_SECONDS", str(31536000 if PRODUCTION else 0)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+# `preload` only makes the domain eligible for the browsers' preload list (submitted by hand);
+# SECURE_HSTS_PRELOAD=0 leaves it out, and the deploy check's warning about it is then silenced.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+SILENCED_SYSTEM_CHECKS = ["security.W021"] if PRODUCTION and not SECURE_HSTS_PRELOAD else []
+# Behind nginx or another TLS-terminating proxy that sets X-Forwarded-Proto (and strips it
+# from clients): BEHIND_PROXY=1 lets Django see the request as https.
+if env_bool("BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (django.middleware.csp): no inline script, style or handler anywhere;
+# behaviour lives in static/js, styles in static/css. ECharts styles through CSSOM, which CSP allows.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -83,10 +121,14 @@ INSTALLED_APPS = [
     "commitments",
     "reviews",
     "evaluations",
+    "django_tasks_db",  # background jobs: the ORM task backend and manage.py db_worker
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Static files straight from gunicorn, hashed names with a far-future cache header.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -95,6 +137,8 @@ MIDDLEWARE = [
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Session timeouts, ended sessions of disabled accounts, forced password change.
+    "orgs.middleware.AccountSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "orgs.middleware.AuditContextMiddleware",
 ]
@@ -124,7 +168,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    # Length and character classes (PASSWORD_MIN_LENGTH, PASSWORD_MIN_CLASSES), then no reuse.
+    {"NAME": "orgs.password_validation.ComplexityValidator"},
+    {"NAME": "orgs.password_validation.HistoryValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -147,6 +193,24 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
+# --- Production serving (gunicorn -c config/gunicorn.conf.py config.wsgi; config/deploy/) ---
+# In production `manage.py collectstatic` writes content-hashed, compressed copies to STATIC_ROOT
+# and WhiteNoise serves them with a far-future cache header ({% static %} names the hashed file).
+# With DEBUG or under the tests the plain storage and the source folders serve them instead, so
+# nothing has to be collected first. PDFs read static files from the source folders either way
+# (commitments/pdf.py: static_file).
+TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG or TESTING
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+# The CJK fonts (28 MB, read only by the PDF renderer) and source maps are copied, not compressed:
+# brotli on them would make collectstatic take minutes.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp", "ico", "zip", "gz", "tgz", "bz2", "xz",
+                                       "br", "woff", "woff2", "otf", "ttf", "map", "pdf"]
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -166,7 +230,10 @@ PAGE_SIZE = 50
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # One line per record on stdout (journald or the container log keeps it), with time and level.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
+                             "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
@@ -188,3 +255,41 @@ EVIDENCE_MAX_FILES = int(env_str("EVIDENCE_MAX_FILES", "6"))
 # (an office behind one NAT address rates at its 民主测评 meeting instead), and per hour overall.
 BALLOTS_PER_CLIENT = int(env_str("BALLOTS_PER_CLIENT", "1"))
 BALLOTS_PER_CLIENT_HOUR = int(env_str("BALLOTS_PER_CLIENT_HOUR", "60"))
+
+# --- Accounts and sessions (GB/T 22239-2019 level 2: 身份鉴别, 访问控制; see orgs/accounts.py)
+# Failed logins: a username is locked after LOGIN_FAILURE_LIMIT failures within
+# LOGIN_FAILURE_WINDOW_MINUTES, for LOGIN_LOCKOUT_MINUTES; one client address after
+# LOGIN_FAILURES_PER_CLIENT failures (higher: colleagues behind one NAT address share it).
+LOGIN_FAILURE_LIMIT = int(env_str("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_FAILURE_WINDOW_MINUTES = int(env_str("LOGIN_FAILURE_WINDOW_MINUTES", "15"))
+LOGIN_LOCKOUT_MINUTES = int(env_str("LOGIN_LOCKOUT_MINUTES", "15"))
+LOGIN_FAILURES_PER_CLIENT = int(env_str("LOGIN_FAILURES_PER_CLIENT", "20"))
+# Passwords (orgs/password_validation.py): length, character classes out of upper, lower,
+# digit and symbol, how many earlier passwords may not be reused, and the maximum age of the
+# passwords of the three administrators (0 = never expires).
+PASSWORD_MIN_LENGTH = int(env_str("PASSWORD_MIN_LENGTH", "8"))
+PASSWORD_MIN_CLASSES = int(env_str("PASSWORD_MIN_CLASSES", "3"))
+PASSWORD_HISTORY_COUNT = int(env_str("PASSWORD_HISTORY_COUNT", "3"))
+PASSWORD_MAX_AGE_DAYS = int(env_str("PASSWORD_MAX_AGE_DAYS", "90"))
+# Sessions end after this much inactivity, and this long after login whatever happens.
+SESSION_IDLE_TIMEOUT_MINUTES = int(env_str("SESSION_IDLE_TIMEOUT_MINUTES", "30"))
+SESSION_ABSOLUTE_HOURS = int(env_str("SESSION_ABSOLUTE_HOURS", "12"))
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# --- Audit trail
+# Days the audit trail (orgs.AuditEvent) must stay available; 网络安全法 第二十一条 asks for at
+# least six months, and a system check (orgs/checks.py) refuses less than 180. The application
+# never deletes audit rows: archiving older ones is an operator's task outside the application.
+AUDIT_RETENTION_DAYS = int(env_str("AUDIT_RETENTION_DAYS", "180"))
+
+# --- Background tasks (django.tasks; commitments/jobs.py, commitments/tasks.py)
+# Long exports run as jobs: the request enqueues a task in the database (django-tasks-db) and
+# `manage.py db_worker` runs it; the user follows the progress on /jobs/<id>/ and downloads the
+# result. No extra server. Above these sizes a request is turned into a job instead of being
+# answered at once: forms in a batch PDF, commitments in a ledger.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+BACKGROUND_PDF_THRESHOLD = int(env_str("BACKGROUND_PDF_THRESHOLD", "100"))
+LEDGER_BACKGROUND_THRESHOLD = int(env_str("LEDGER_BACKGROUND_THRESHOLD", "5000"))
+# A job's result file (MEDIA_ROOT/jobs/) is removed this many hours after it was made.
+JOB_RESULT_HOURS = int(env_str("JOB_RESULT_HOURS", "24"))

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from commitments.models import Commitment
+from commitments.models import Commitment, KeptRecord
 from orgs.models import Organisation
 
 
@@ -38,7 +38,9 @@ class Grade(models.TextChoices):
     POOR = "poor", "较差"
 
 
-class _AppendOnly(models.Model):
+class _AppendOnly(KeptRecord):
+    """Never changed once written, and never deleted (KeptRecord)."""
+
     class Meta:
         abstract = True
 
@@ -48,7 +50,7 @@ class _AppendOnly(models.Model):
         super().save(*args, **kwargs)
 
 
-class Evaluation(models.Model):
+class Evaluation(KeptRecord):
     """The 评诺 state of one commitment: a compare-and-set counter for assessment and release,
     and whether the results have been released to the public."""
 
@@ -67,7 +69,7 @@ class Evaluation(models.Model):
         return f"评诺：{self.commitment_id}"
 
 
-class LeaderComment(models.Model):
+class LeaderComment(KeptRecord):
     """领导点评: a secretary of the owner organisation or of one above it comments on the
     commitment. One per leader; the leader may rewrite it until the results are released."""
 
@@ -182,7 +184,7 @@ class RectificationStatus(models.TextChoices):
     CLOSED = "closed", "已完成整改"
 
 
-class RectificationOrder(models.Model):
+class RectificationOrder(KeptRecord):
     """责令整改: an order to rectify a commitment by a deadline, with the required actions. The
     owner responds; the issuing organisation closes it or extends the deadline."""
 

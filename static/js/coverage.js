@@ -17,6 +17,17 @@
   var RED = "#a51c1c", RUST = "#c8553d", GOLD = "#d4a017", SAND = "#ecd9a8", GREY = "#b9b4ad";
   var FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif';
   var charts = [];
+  // Tooltips drawn inside the SVG as rich text, not as HTML: ECharts' HTML tooltips carry
+  // style="" attributes (the colour markers), which the Content-Security-Policy forbids.
+  var TOOLTIP = { renderMode: "richText", confine: true };
+
+  function tooltip(option) {
+    var merged = {};
+    [TOOLTIP, option].forEach(function (o) {
+      Object.keys(o).forEach(function (k) { merged[k] = o[k]; });
+    });
+    return merged;
+  }
 
   function draw(name, height, option) {
     var box = document.querySelector('[data-chart="' + name + '"]');
@@ -43,7 +54,7 @@
       color: series.map(function (s) { return s.color; }),
       legend: { top: 0, itemWidth: 14, itemHeight: 10 },
       grid: { left: 8, right: 16, top: 34, bottom: 8, containLabel: true },
-      tooltip: {
+      tooltip: tooltip({
         trigger: "axis", axisPointer: { type: "shadow" },
         formatter: function (items) {
           var i = items[0].dataIndex;
@@ -51,9 +62,9 @@
           items.forEach(function (it) {
             lines.push(it.marker + it.seriesName + "：" + series[it.seriesIndex].values[i]);
           });
-          return lines.join("<br>");
+          return lines.join("\n");
         }
-      },
+      }),
       xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
       yAxis: {
         type: "category", inverse: true, data: names,
@@ -97,7 +108,7 @@
     var top = Math.max.apply(null, data.funnel.map(function (f) { return f.value; }).concat([1]));
     draw("funnel", 300, {
       color: [RED, RUST, "#d9722f", GOLD, "#c9a13a", "#8a6d1f"],
-      tooltip: { trigger: "item", formatter: "{b}：{c} 份" },
+      tooltip: tooltip({ trigger: "item", formatter: "{b}：{c} 份" }),
       series: [{
         name: "五步推进", type: "funnel", sort: "none", min: 0, max: top, minSize: "6%",
         left: "2%", width: "58%", top: 8, bottom: 8, gap: 2,
@@ -112,7 +123,7 @@
   if (data.satisfaction) {
     draw("satisfaction", 240, {
       color: [RED, GOLD, GREY],
-      tooltip: { trigger: "item", formatter: function (p) { return p.name + "：" + p.value + " 票（" + p.percent.toFixed(1) + "%）"; } },
+      tooltip: tooltip({ trigger: "item", formatter: function (p) { return p.name + "：" + p.value + " 票（" + p.percent.toFixed(1) + "%）"; } }),
       legend: { bottom: 0 },
       series: [{
         name: "群众评议", type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"],
