@@ -74,3 +74,36 @@ test: deps-test
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache artifacts
+
+# --- Production (README "Production on PostgreSQL"; config/gunicorn.conf.py, config/deploy/) ----
+# make prod   install what is missing (without the test tools), check the settings, migrate,
+#             collect the static files, then run gunicorn in the foreground (systemd runs the same
+#             steps through config/deploy/commitments.service). Needs DATABASE_URL, SECRET_KEY and
+#             ALLOWED_HOSTS in the environment; HTTPS=1 and BEHIND_PROXY=1 behind nginx with TLS.
+.PHONY: prod
+prod:
+	$(call ensure_debs,$(DEBS_RUN),optional)
+	@missing=""; for v in DATABASE_URL SECRET_KEY ALLOWED_HOSTS; do [ -n "$${!v:-}" ] || missing="$$missing $$v"; done; \
+	if [ -n "$$missing" ]; then echo "缺少生产环境设置：$$missing（见 README“生产部署”）"; exit 1; fi
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+	  { echo "==> installing uv"; $(PYTHON) -m pip install --quiet --disable-pip-version-check uv; }
+	@UV="$$(command -v uv || echo $(PYTHON) -m uv)"; $$UV sync --frozen --no-dev --quiet
+	$(PY) manage.py check --deploy
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 1
+	exec $(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi
+
+# Benchmark of issue 8 (bench/run.py; docs/PERFORMANCE.md): PostgreSQL only. TIER=city (20,000
+# members, the default) or TIER=province (1,000,000; seeded once, about 10 minutes). The database is
+# BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/bench_$(TIER); it
+# is created, migrated and seeded when needed. Prints the table, writes bench/results/$(TIER).json.
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--only pages --reps 10".
+TIER ?= city
+BENCH_ARGS ?=
+.PHONY: bench
+bench:
+	$(call ensure_debs,$(DEBS_RUN) wrk,optional)
+	@$(MAKE) --no-print-directory python-deps
+	@# Never DATABASE_URL: the bench seeds a million rows into the database it is given.
+	@DATABASE_URL="$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench_$(TIER)}" \
+	  $(PY) -m bench.run --tier $(TIER) $(BENCH_ARGS)
