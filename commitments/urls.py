@@ -3,6 +3,7 @@ from django.urls import path
 from .views import coverage
 from .views import campaigns, drafting, ledger, exemptions, forms_pdf, opinions, progress, public
 from .views import coverage_export  # coverage exports
+from .views import jobs  # background jobs
 
 app_name = "commitments"
 
@@ -64,4 +65,10 @@ urlpatterns = [
     # --- coverage exports ---
     path("coverage/report.xlsx", coverage_export.coverage_xlsx, name="coverage_xlsx"),
     # --- end of coverage exports ---
+    # --- background jobs (commitments/views/jobs.py) ---
+    path("jobs/", jobs.job_list, name="job_list"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job_detail"),
+    path("jobs/<int:pk>/status.json", jobs.job_status, name="job_status"),
+    path("jobs/<int:pk>/download/", jobs.job_download, name="job_download"),
+    # --- end of background jobs ---
 ]

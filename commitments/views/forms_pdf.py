@@ -4,8 +4,10 @@ Printing is an audited event: each download writes one audit row, the only write
 make (the forms carry personal data, and who printed which copy is asked after). The PDFs
 themselves are made, and cached, in commitments/pdf.py.
 """
+from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
@@ -14,6 +16,8 @@ from orgs.permissions import OFFICER_ROLES, scope_for
 from orgs.selectors import organisation_get_for
 
 from .. import pdf, selectors
+
+JOB_MESSAGE = "已转入后台生成，完成后可在此下载。"
 
 
 def _pdf_response(data: bytes, filename: str) -> HttpResponse:
@@ -58,6 +62,13 @@ def batch_pdf(request, pk):
     if not forms:
         return render(request, "commitments/pdf/batch_empty.html",
                       {"org": org, "campaign": campaign, "own_only": own_only})
+    if len(forms) > settings.BACKGROUND_PDF_THRESHOLD:
+        # Too many to lay out within a request: a background job (commitments/tasks.py).
+        from ..tasks import enqueue_batch_pdf
+
+        job = enqueue_batch_pdf(user=request.user, org=org, campaign=campaign, own_only=own_only)
+        messages.info(request, JOB_MESSAGE)
+        return redirect("commitments:job_detail", job.pk)
     title = f"公开承诺书-{org.name}{'（本级）' if own_only else ''}-{campaign.year}"
     data = pdf.forms_pdf(forms, title=title)
     audit.record(actor=request.user, action="commitment.print", obj=org, organisation=org,

@@ -1,5 +1,8 @@
 """承诺台账 download: every commitment of a subtree in one campaign, as .xlsx."""
+from django.conf import settings
+from django.contrib import messages
 from django.http import Http404
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
 from orgs.permissions import READER_ROLES, can_view_org, scope_for
@@ -26,5 +29,12 @@ def ledger_xlsx(request):
         from orgs.models import Organisation
 
         org = Organisation.objects.get(path=roots[0])
+    from ..tasks import enqueue_ledger, ledger_count
+
+    if ledger_count(org, campaign) > settings.LEDGER_BACKGROUND_THRESHOLD:
+        # A big subtree: the workbook is made in the background (commitments/tasks.py).
+        job = enqueue_ledger(user=request.user, org=org, campaign=campaign)
+        messages.info(request, "已转入后台生成，完成后可在此下载。")
+        return redirect("commitments:job_detail", job.pk)
     handle = ledger_export(actor=request.user, org=org, campaign=campaign)
     return xlsx_response(handle, f"{org.name}{campaign.year}年承诺台账.xlsx")
