@@ -1,0 +1,1 @@
+"""Benchmark harness for issue 8 (`make bench`, TIER=city|province); see bench/run.py."""
