@@ -93,8 +93,13 @@ def member_import_preview(request, token):
         stored = _stored_plan(request, token)
     except roster_import.PlanGone as exc:
         return render(request, "orgs/import_preview.html", {"gone": exc.message})
+    return render(request, "orgs/import_preview.html", _preview_context(request, stored, token, PREVIEW_FILTERS))
+
+
+def _preview_context(request, stored: dict, token: str, filters_def: dict) -> dict:
+    """The preview page of a stored plan (members or organisations): counts, errors, one page of rows."""
     show = request.GET.get("show", "")
-    if show not in PREVIEW_FILTERS:
+    if show not in filters_def:
         show = ""
     results = stored["results"]
     if show == "namesake":
@@ -104,13 +109,13 @@ def member_import_preview(request, token):
     page = Paginator(results, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
     counts = stored["counts"]
     filters = [(key, label, counts.get(key, len(stored["results"]) if key == "" else 0))
-               for key, label in PREVIEW_FILTERS.items()]
-    return render(request, "orgs/import_preview.html", {
+               for key, label in filters_def.items()]
+    return {
         "plan": stored, "token": token, "page": page, "show": show, "filters": filters,
         "counts": counts, "errors": stored["errors"][:ERRORS_SHOWN],
         "more_errors": max(0, len(stored["errors"]) - ERRORS_SHOWN),
         "can_apply": not stored["errors"] and (counts["create"] or counts["update"]),
-    })
+    }
 
 
 @require_POST
@@ -199,21 +204,9 @@ def org_import_preview(request, token):
         return render(request, "orgs/org_import_preview.html", {"gone": exc.message})
     except (FileNotFoundError, ValueError):
         raise Http404 from None
-    show = request.GET.get("show", "")
+    # Organisations have no 同名 filter: same names are told apart by parent, never flagged.
     filters_def = {k: v for k, v in PREVIEW_FILTERS.items() if k != "namesake"}
-    if show not in filters_def:
-        show = ""
-    results = [r for r in stored["results"] if r["action"] == show] if show else stored["results"]
-    page = Paginator(results, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = stored["counts"]
-    filters = [(key, label, counts.get(key, len(stored["results"]) if key == "" else 0))
-               for key, label in filters_def.items()]
-    return render(request, "orgs/org_import_preview.html", {
-        "plan": stored, "token": token, "page": page, "show": show, "filters": filters,
-        "counts": counts, "errors": stored["errors"][:ERRORS_SHOWN],
-        "more_errors": max(0, len(stored["errors"]) - ERRORS_SHOWN),
-        "can_apply": not stored["errors"] and (counts["create"] or counts["update"]),
-    })
+    return render(request, "orgs/org_import_preview.html", _preview_context(request, stored, token, filters_def))
 
 
 @require_POST
