@@ -31,8 +31,8 @@ from .errors import Conflict
 from .models import BRANCH_KINDS, PATH_SEP, Organisation, OrgKind, Role, path_segment
 from .permissions import scope_for
 from .roster_import import (ERROR_CODES, CellError, Column, Layout, Roster, RowError, _FULLWIDTH, _header_key,
-                            _org_key, _ranges, _write_updates, apply_plan, check_upload, clean_text, parse_phone,
-                            read_sheet, save_plan)
+                            _org_key, _ranges, _write_updates, add_notes_sheet, apply_plan, check_upload, clean_text,
+                            parse_phone, read_sheet, save_plan)
 from .selectors import organisation_list_for
 from .validators import ORG_CODE_RE
 
@@ -634,25 +634,17 @@ def template_workbook(*, parent_name: str = "") -> bytes:
     ws.add_data_validation(kinds)
     ws.freeze_panes = "A3"
 
-    notes = wb.create_sheet("填写说明")
-    notes.append(["列名", "必填", "也可以写作", "填写要求"])
-    for c in COLUMNS:
-        notes.append([c.label, "是" if c.required else "", "、".join(c.synonyms[1:]), c.hint])
-    notes.append([])
-    notes.append(["示例（本工作表不会被导入）"])
     parent = parent_name or "某某机关党委"
-    notes.append(["党组织名称", "上级党组织", "组织类型", "组织编码"])
-    notes.append(["综合党总支", parent, "党总支", ""])
-    notes.append(["综合党总支第一党支部", "综合党总支", "党支部", ""])
-    notes.append([])
-    notes.append(["说明", "", "", "表头可以在前10行内任意一行，上方可以有标题行；其他列（如序号）会被忽略。"])
-    notes.append(["", "", "", "组织编码相同，或上级和全称都相同的，视为同一党组织并更新其信息；留空的项目不会清除已有信息；"
-                              "已有党组织不会因导入而调整隶属关系。"])
-    notes.append(["", "", "", "有任何一行出错，整个表格都不会导入；预览页会列出出错的行和列。"])
-    for letter, width in zip("ABCD", (24, 24, 30, 70)):
-        notes.column_dimensions[letter].width = width
-    for cell in notes[1]:
-        cell.font = Font(bold=True)
+    add_notes_sheet(wb, COLUMNS, examples=(
+        ["示例（本工作表不会被导入）"],
+        ["党组织名称", "上级党组织", "组织类型", "组织编码"],
+        ["综合党总支", parent, "党总支", ""],
+        ["综合党总支第一党支部", "综合党总支", "党支部", ""],
+        [],
+    ), rules=(
+        "组织编码相同，或上级和全称都相同的，视为同一党组织并更新其信息；留空的项目不会清除已有信息；"
+        "已有党组织不会因导入而调整隶属关系。",
+        "有任何一行出错，整个表格都不会导入；预览页会列出出错的行和列。"), widths=(24, 24, 30, 70))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

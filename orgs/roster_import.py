@@ -1049,18 +1049,30 @@ def template_workbook(*, branch_name: str = "") -> bytes:
     ws.add_data_validation(category)
     ws.freeze_panes = "A3"
 
-    notes = wb.create_sheet("填写说明")
-    notes.append(["列名", "必填", "也可以写作", "填写要求"])
-    for c in COLUMNS:
-        notes.append([c.label, "是" if c.required else "", "、".join(c.synonyms[1:]), c.hint])
-    notes.append([])
-    notes.append(["说明", "", "", "表头可以在前10行内任意一行，上方可以有标题行；其他列（如序号）会被忽略。"])
-    notes.append(["", "", "", "同一党支部中姓名和出生年月都相同的，视为同一人并更新其信息；留空的项目不会清除系统中已有的信息。"])
-    notes.append(["", "", "", "有任何一行出错，整个名册都不会导入；预览页会列出出错的行和列。"])
-    for letter, width in zip("ABCD", (12, 6, 40, 70)):
-        notes.column_dimensions[letter].width = width
-    for cell in notes[1]:
-        cell.font = Font(bold=True)
+    add_notes_sheet(wb, COLUMNS, rules=(
+        "同一党支部中姓名和出生年月都相同的，视为同一人并更新其信息；留空的项目不会清除系统中已有的信息。",
+        "有任何一行出错，整个名册都不会导入；预览页会列出出错的行和列。"), widths=(12, 6, 40, 70))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def add_notes_sheet(wb, columns, *, rules, widths, examples=()) -> None:
+    """The 填写说明 sheet of an import template: every column with its synonyms and hint, any
+    example rows, then the rules of matching (after the common one about headers)."""
+    from openpyxl.styles import Font
+
+    notes = wb.create_sheet("填写说明")
+    notes.append(["列名", "必填", "也可以写作", "填写要求"])
+    for c in columns:
+        notes.append([c.label, "是" if c.required else "", "、".join(c.synonyms[1:]), c.hint])
+    notes.append([])
+    for row in examples:
+        notes.append(row)
+    notes.append(["说明", "", "", "表头可以在前10行内任意一行，上方可以有标题行；其他列（如序号）会被忽略。"])
+    for rule in rules:
+        notes.append(["", "", "", rule])
+    for letter, width in zip("ABCD", widths):
+        notes.column_dimensions[letter].width = width
+    for cell in notes[1]:
+        cell.font = Font(bold=True)
