@@ -3,41 +3,24 @@
 Each task takes only the job's id; the job row holds the user who asked and the parameters, and
 jobs.run() checks again, with that user, that they may have the result before any work is done.
 
-The batch PDF is laid out CHUNK forms at a time (WeasyPrint's render() of one HTML document per
-chunk), with the progress written after each chunk, and the pages of all chunks are written as
-one PDF in a single write_pdf call (WeasyPrint's documented way of combining documents). The
+The batch PDF puts every form into the per-form cache of commitments/pdf.py first (only the
+forms not rendered yet are laid out, pdf.RENDER_CHUNK at a time), with the progress written as
+it goes, then writes the cached forms' PDFs one after the other into the result file
+(pdf.write_forms_pdf): memory is bounded by one chunk of forms, whatever the batch. The
 ledger streams its rows into a write-only workbook, with the progress written every ledger.CHUNK
 commitments.
 """
 from __future__ import annotations
 
 from django.tasks import task
-from django.template.loader import render_to_string
 
 from . import jobs, ledger, pdf
 from .models import Campaign, Job
 
-PDF_CHUNK = 20  # forms laid out per WeasyPrint render
+PDF_PROGRESS_EVERY = 20  # forms between two progress updates of a batch PDF
 
 
 # --- batch PDF -----------------------------------------------------------------------------------
-
-def render_forms_in_chunks(forms: list[dict], *, title: str, on_chunk) -> bytes:
-    """forms_pdf(), chunk by chunk: the same template, fetcher and fonts (commitments/pdf.py)."""
-    from weasyprint import HTML
-
-    pages, first = [], None
-    with pdf._render_lock:
-        for start in range(0, len(forms), PDF_CHUNK):
-            chunk = forms[start:start + PDF_CHUNK]
-            html = render_to_string(pdf.DOCUMENT_TEMPLATE, pdf._document_context(chunk, title=title))
-            document = HTML(string=html, base_url=pdf.STATIC_SCHEME, url_fetcher=pdf.safe_fetcher()).render(
-                font_config=pdf._font_config())
-            first = first or document
-            pages.extend(document.pages)
-            on_chunk(start + len(chunk))
-        return first.copy(pages).write_pdf()
-
 
 def batch_title(org, campaign, own_only: bool) -> str:
     return f"公开承诺书-{org.name}{'（本级）' if own_only else ''}-{campaign.year}"
@@ -57,14 +40,20 @@ def _batch_pdf(job: Job, progress: jobs.Progress) -> jobs.Result:
     progress(0, total, f"正在排版（共{total}份）")
     title = batch_title(org, campaign, own_only)
 
-    def on_chunk(done):
-        stage = f"已排版{done}/{total}份" if done < total else "正在合成PDF文件"
-        progress(done, total, stage)
+    last = 0
 
-    data = render_forms_in_chunks(forms, title=title, on_chunk=on_chunk)
+    def on_progress(done):
+        nonlocal last
+        if done < total and done - last < PDF_PROGRESS_EVERY:
+            return
+        last = done
+        progress(done, total, f"已排版{done}/{total}份" if done < total else "正在合成PDF文件")
+
+    pdf.render_missing(forms, on_progress=on_progress)
     detail = {"batch": True, "scope": "own" if own_only else "subtree", "campaign": campaign.year,
               "forms": total, "commitments": [f["commitment_id"] for f in forms]}
-    return jobs.Result(f"{title}.pdf", lambda f: f.write(data), detail)
+    # Written straight into the result file, form by form, from the cache just filled.
+    return jobs.Result(f"{title}.pdf", lambda f: pdf.write_forms_pdf(forms, f, title=title), detail)
 
 
 @task

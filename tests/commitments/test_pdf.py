@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 
 from commitments import pdf
 from commitments.models import Commitment, Item
@@ -515,7 +515,13 @@ def test_blank_forms_for_any_signed_in_user(world, as_user, client):
 
 def test_batch_query_count_does_not_grow_with_the_forms(world, as_user, monkeypatch):
     client = as_user(world.committee_secretary)
-    monkeypatch.setattr(pdf, "html_to_pdf", lambda html: b"%PDF-1.7 stub")
+    stub = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.write(stub)
+    # No layout: every form is a blank page (the batch concatenates the forms' PDFs).
+    monkeypatch.setattr(pdf, "html_to_pdf", lambda html: stub.getvalue())
+    monkeypatch.setattr(pdf, "render_forms", lambda forms: None)
     url = reverse("commitments:batch_pdf", args=[world.committee.pk])
 
     def add(n):
