@@ -33,17 +33,20 @@ Definitions (the dashboard's 口径说明 repeats them in Chinese):
   campaign's public window has closed (running tallies are secret while it is open).
 """
 import datetime
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (Case, CharField, Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet,
                               Subquery, Sum, Value, When)
 from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 from django.utils import timezone
 
-from evaluations.models import Assessment, Ballot, Fulfilment, MeetingTally, Rating
+from evaluations.models import Ballot, Fulfilment, MeetingTally, Rating
 from evaluations.scoring import Tally
 from orgs.models import PATH_STEP, Member, MemberStatus, Organisation
 from orgs.permissions import can_view_org
@@ -211,6 +214,9 @@ class Coverage:
     rows: list[Row]
     rating_state: str  # "before", "open" or "closed"
     deadlines: list[Deadline]
+    # When the figures come from the cache (a big subtree, see figures_of): the time they were
+    # counted; None when counted for this request.
+    counted_at: datetime.datetime | None = None
 
     @property
     def public_counted(self) -> bool:
@@ -250,9 +256,10 @@ class Coverage:
         return [r for r in self.rows if r.figures.satisfaction_rate is not None
                 and r.figures.satisfaction_rate < limit]
 
-    def chart_data(self) -> dict:
-        """The figures the charts draw (the tables on the page show the same numbers)."""
-        rows = self.child_rows
+    def chart_data(self, rows: list[Row] | None = None) -> dict:
+        """The figures the charts draw (the tables on the page show the same numbers): of `rows`
+        (the page of children shown), by default of every child."""
+        rows = self.child_rows if rows is None else rows
         t = self.total
         return {
             "children": {
@@ -289,7 +296,7 @@ def _key(expression, org: Organisation):
 
 def _owner_path(prefix: str = ""):
     """The path of a commitment's owner: the organisation's, or the member's branch's."""
-    return Coalesce(f"{prefix}organisation__path", f"{prefix}member__branch__path")
+    return F(f"{prefix}owner_path")
 
 
 def must_commit_orgs(org: Organisation) -> QuerySet[Organisation]:
@@ -303,11 +310,12 @@ def register(org: Organisation) -> QuerySet[Member]:
 
 
 def owners_under(org: Organisation, prefix: str = "") -> Q:
-    """Commitments (reached through `prefix`) of the organisations and members above."""
-    return (Q(**{f"{prefix}organisation__path__startswith": org.path, f"{prefix}organisation__is_active": True,
-                 f"{prefix}organisation__parent__isnull": False})
-            | Q(**{f"{prefix}member__branch__path__startswith": org.path,
-                   f"{prefix}member__status": MemberStatus.ACTIVE}))
+    """Commitments (reached through `prefix`) of the organisations and members above: the owner's
+    path (denormalised on the commitment, indexed) under org's, and the owner still counted."""
+    return Q(**{f"{prefix}owner_path__startswith": org.path}) & (
+        Q(**{f"{prefix}member__isnull": True, f"{prefix}organisation__is_active": True,
+             f"{prefix}organisation__parent__isnull": False})
+        | Q(**{f"{prefix}member__status": MemberStatus.ACTIVE}))
 
 
 def orgs_with_commitment(org: Organisation, campaign: Campaign) -> QuerySet[Organisation]:
@@ -332,8 +340,6 @@ def members_with_state(org: Organisation, campaign: Campaign, today: datetime.da
 
 
 _PUBLIC = Q(public_version__isnull=False)
-_LATEST_RESULT = Subquery(Assessment.objects.filter(commitment=OuterRef("pk"))
-                          .order_by("-assessed_at", "-id").values("result")[:1])
 _HAS_PROGRESS = Exists(ProgressEntry.objects.filter(commitment=OuterRef("pk")))
 # Conditions of the funnel steps and fulfilment results on annotated commitments (see the module
 # docstring); also the filters of the commitment list behind each figure.
@@ -351,9 +357,8 @@ COMMITMENT_STATES = {
 
 def commitments_under(org: Organisation, campaign: Campaign) -> QuerySet[Commitment]:
     """The campaign's commitments of must-commit organisations and registered members under org,
-    annotated with `latest_result` (latest assessment) and `has_progress`."""
-    return (Commitment.objects.filter(owners_under(org), campaign=campaign)
-            .annotate(latest_result=_LATEST_RESULT, has_progress=_HAS_PROGRESS))
+    annotated with `has_progress` (`latest_result` is a column, kept by assessment_record)."""
+    return Commitment.objects.filter(owners_under(org), campaign=campaign).annotate(has_progress=_HAS_PROGRESS)
 
 
 def overdue_items(org: Organisation, campaign: Campaign, today: datetime.date) -> QuerySet[Item]:
@@ -404,6 +409,36 @@ def _by_key(org: Organisation, campaign: Campaign, today: datetime.date, public_
     return figures
 
 
+def counted(key: str, count, *, fresh: bool = False):
+    """count(), through the shared cache when it is slow: (value, when counted if from the cache).
+
+    Counting a province's subtree reads every commitment and member in it (seconds at a million
+    members, docs/PERFORMANCE.md), so a count that took at least COVERAGE_CACHE_MIN_SECONDS is kept
+    COVERAGE_CACHE_SECONDS and the page says when it was counted (with a link to count again:
+    `fresh`). Small subtrees are counted on every request and always current. Keys hold the
+    organisation's path (a move gives new keys) and the day.
+    """
+    ttl = settings.COVERAGE_CACHE_SECONDS
+    if ttl and not fresh:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    started = time.monotonic()
+    value = count()
+    if ttl and time.monotonic() - started >= settings.COVERAGE_CACHE_MIN_SECONDS:
+        cache.set(key, (value, timezone.now()), ttl)
+    elif ttl and fresh:
+        cache.delete(key)
+    return value, None
+
+
+def figures_of(org: Organisation, campaign: Campaign, today: datetime.date, public_counted: bool, *,
+               fresh: bool = False) -> tuple[dict, datetime.datetime | None]:
+    """_by_key through `counted`: (figures, when counted if from the cache)."""
+    return counted(f"coverage:{campaign.pk}:{org.path}:{today.isoformat()}:{int(public_counted)}",
+                   lambda: _by_key(org, campaign, today, public_counted), fresh=fresh)
+
+
 def deadlines_of(campaign: Campaign, today: datetime.date) -> list[Deadline]:
     """The campaign's deadlines and the public window, with the days left to each."""
     dates = [(f"{step}截止", date) for step, date in campaign.deadlines[:2]]
@@ -411,7 +446,8 @@ def deadlines_of(campaign: Campaign, today: datetime.date) -> list[Deadline]:
     return [Deadline(label, date, (date - today).days) for label, date in dates if date]
 
 
-def coverage_for(user, org: Organisation, campaign: Campaign, *, today: datetime.date | None = None) -> Coverage:
+def coverage_for(user, org: Organisation, campaign: Campaign, *, today: datetime.date | None = None,
+                 fresh: bool = False) -> Coverage:
     """The coverage dashboard of org's subtree for one campaign; 404 unless the user reads org.
 
     Seven queries at most whatever the size of the tree (besides the user's grants, read once per
@@ -423,7 +459,7 @@ def coverage_for(user, org: Organisation, campaign: Campaign, *, today: datetime
     today = today or timezone.localdate()
     rating_state = campaign.rating_state(today)
     children = list(Organisation.objects.filter(parent=org, is_active=True).order_by("sort_order", "name"))
-    by_key = _by_key(org, campaign, today, rating_state == "closed")
+    by_key, counted_at = figures_of(org, campaign, today, rating_state == "closed", fresh=fresh)
     total = Figures()
     for figures in by_key.values():
         total.add(figures)
@@ -432,7 +468,7 @@ def coverage_for(user, org: Organisation, campaign: Campaign, *, today: datetime
     if own is not None:
         rows.insert(0, Row(org, own, is_self=True))
     return Coverage(org=org, campaign=campaign, today=today, total=total, rows=rows, rating_state=rating_state,
-                    deadlines=deadlines_of(campaign, today))
+                    deadlines=deadlines_of(campaign, today), counted_at=counted_at)
 
 
 def organisations_at(paths: list[str]) -> list[Organisation]:
@@ -448,12 +484,17 @@ def member_state_label(state: str) -> str:
             "overdue_makeup": "补课逾期", "blank": "空白点（未承诺）"}.get(state, state)
 
 
-def member_state_counts(org: Organisation, campaign: Campaign, today: datetime.date, *, own: bool = False) -> Counter:
-    """Members of org's register (org's own with `own`) per state, in one query, for the member list's filter."""
-    qs = members_with_state(org, campaign, today)
-    if own:
-        qs = qs.filter(branch=org)
-    return Counter(dict(qs.values_list("state").annotate(n=Count("id")).order_by()))
+def member_state_counts(org: Organisation, campaign: Campaign, today: datetime.date, *, own: bool = False,
+                        fresh: bool = False) -> tuple[Counter, datetime.datetime | None]:
+    """Members of org's register (org's own with `own`) per state, in one query, for the member
+    list's filter and its length; through `counted`: (counts, when counted if from the cache)."""
+    def count():
+        qs = members_with_state(org, campaign, today)
+        if own:
+            qs = qs.filter(branch=org)
+        return Counter(dict(qs.values_list("state").annotate(n=Count("id")).order_by()))
+
+    return counted(f"coverage-members:{campaign.pk}:{org.path}:{today.isoformat()}:{int(own)}", count, fresh=fresh)
 
 
 # --- the lists behind the figures -----------------------------------------------------------

@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
-from orgs.models import Member, Organisation
+from orgs.models import PATH_MAX_LENGTH, Member, Organisation
 
 
 # --- records that are never deleted (等保二级: no hard deletes) ----------------------------------
@@ -130,6 +130,13 @@ class CommitmentStatus(models.TextChoices):
 EDITABLE_STATUSES = (CommitmentStatus.DRAFT, CommitmentStatus.RETURNED)
 
 
+def owner_path_of(commitment: "Commitment") -> str:
+    """The path of a commitment's owner: the organisation's, or the member's branch's."""
+    if commitment.member_id:
+        return commitment.member.branch.path
+    return commitment.organisation.path
+
+
 class Commitment(KeptRecord):
     """One owner's commitment in one campaign: an organisation's (附件1) or a member's pledge (附件2)."""
 
@@ -163,6 +170,13 @@ class Commitment(KeptRecord):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Denormalised for the lists and dashboards over a subtree (docs/PERFORMANCE.md): the owner's
+    # path (the organisation's, or the member's branch's), so "commitments under X" is one indexed
+    # prefix match instead of two joins, kept by save() on creation, organisation_move and
+    # member_transfer; and the result of the latest 组织考核 (Assessment is append-only), kept by
+    # assessment_record, so the fulfilment figures need no subquery per commitment.
+    owner_path = models.CharField("所属组织路径", max_length=PATH_MAX_LENGTH, editable=False, default="")
+    latest_result = models.CharField("最新考核结果", max_length=20, null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "公开承诺"
@@ -180,10 +194,25 @@ class Commitment(KeptRecord):
             models.CheckConstraint(condition=Q(is_oral=False) | Q(member__isnull=False),
                                    name="only_member_pledges_are_oral"),
         ]
-        indexes = [models.Index(fields=["reviewer_org", "status", "submitted_at"])]
+        indexes = [
+            models.Index(fields=["reviewer_org", "status", "submitted_at"]),
+            # Prefix matches (LIKE 'path%') need the pattern operator class on PostgreSQL unless
+            # the database's collation is C; other databases ignore opclasses.
+            models.Index(fields=["campaign", "owner_path"], name="commitment_campaign_owner",
+                         opclasses=["int8_ops", "varchar_pattern_ops"]),
+            # ... and, for lists in tree order (ORDER BY owner_path), the ordinary operator class,
+            # which a pattern index cannot give.
+            models.Index(fields=["campaign", "owner_path", "id"], name="commitment_campaign_owner_ord"),
+            models.Index(fields=["campaign", "-updated_at"], name="commitment_campaign_updated"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.owner_name}{self.kind_label}"
+
+    def save(self, *args, **kwargs):
+        if not self.owner_path:
+            self.owner_path = owner_path_of(self)
+        super().save(*args, **kwargs)
 
     @property
     def is_member_pledge(self) -> bool:

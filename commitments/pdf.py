@@ -289,7 +289,7 @@ def batch_commitments(org, campaign, *, own_only: bool = False) -> list[Commitme
     if own_only:
         owner = Q(organisation=org) | Q(member__branch=org)
     else:
-        owner = Q(organisation__path__startswith=org.path) | Q(member__branch__path__startswith=org.path)
+        owner = Q(owner_path__startswith=org.path)
     rows = list(Commitment.objects.filter(owner, _may_print_q(), campaign=campaign)
                 .select_related("organisation", "member", "member__branch", "public_version"))
 

@@ -293,7 +293,8 @@ class _Generator:
                                       makeup_due=datetime.date(self.year, 11, 30) if kind == "defer" else None,
                                       made_up_on=None, decided_by_id=secretary, created_at=NOW)
                 continue
-            self.commitment(member_id=pk, reviewer=branch, author=staff, reviewer_user=secretary,
+            self.commitment(member_id=pk, owner_path=branch["path"], reviewer=branch, author=staff,
+                            reviewer_user=secretary,
                             oral=category in (MemberCategory.ELDERLY, MemberCategory.RETIRED) and rng.random() < 0.5,
                             leader=category == MemberCategory.LEADER)
 
@@ -301,11 +302,12 @@ class _Generator:
 
     def commitment_for_org(self, org: dict, reviewer: dict, author: int | None = None,
                            reviewer_user: int | None = None) -> None:
-        self.commitment(organisation_id=org["id"], reviewer=reviewer, author=author or self.root_user,
+        self.commitment(organisation_id=org["id"], owner_path=org["path"], reviewer=reviewer,
+                        author=author or self.root_user,
                         reviewer_user=reviewer_user or self.root_user)
 
-    def commitment(self, *, reviewer: dict, author: int, reviewer_user: int, organisation_id=None, member_id=None,
-                   oral=False, leader=False) -> None:
+    def commitment(self, *, reviewer: dict, author: int, reviewer_user: int, owner_path: str, organisation_id=None,
+                   member_id=None, oral=False, leader=False) -> None:
         rng = self.rng
         state = rng.choices([s for s, _ in STATE_WEIGHTS], [w for _, w in STATE_WEIGHTS])[0]
         if state == "none":
@@ -351,7 +353,10 @@ class _Generator:
         status = {"published": CommitmentStatus.PUBLISHED, "approved": CommitmentStatus.APPROVED,
                   "submitted": CommitmentStatus.SUBMITTED, "returned": CommitmentStatus.RETURNED,
                   "draft": CommitmentStatus.DRAFT}[state]
-        self.s[Commitment].add(
+        # Foreign keys are checked at commit, so the 评诺 rows may come before the commitment's.
+        latest_result = (self.evaluate(cpk, [i["id"] for i in items], author, reviewer, reviewer_user, at)
+                         if state == "published" else None)
+        self.s[Commitment].add(owner_path=owner_path, latest_result=latest_result,
             id=cpk, campaign_id=self.campaign.pk, organisation_id=organisation_id, member_id=member_id,
             reviewer_org_id=reviewer["id"], status=status, goal=goal, is_oral=oral,
             recorder_id=author if oral else None, version=1 + versions + (1 if state != "submitted" and submitted else 0),
@@ -365,9 +370,11 @@ class _Generator:
             vpk = version_ids[-1]
             self.s[Publication].add(commitment_id=cpk, version_id=vpk, published_on=datetime.date(self.year, 10, 20),
                                     channels=["meeting", "noticeboard"], published_by_id=author, created_at=at)
-            self.evaluate(cpk, [i["id"] for i in items], author, reviewer, reviewer_user, at)
 
-    def evaluate(self, cpk: int, item_ids: list[int], author: int, reviewer: dict, reviewer_user: int, at) -> None:
+    def evaluate(self, cpk: int, item_ids: list[int], author: int, reviewer: dict, reviewer_user: int,
+                 at) -> str | None:
+        """Progress, ballots, tallies and perhaps an assessment of a published commitment; the
+        assessment's result (Commitment.latest_result) or None."""
         rng = self.rng
         for ipk in item_ids:
             if rng.random() < 0.5:
@@ -394,6 +401,8 @@ class _Generator:
                                    reason="对照承诺事项逐项考核。", assessor_org_id=reviewer["id"],
                                    assessed_by_id=reviewer_user, assessed_at=at)
             self.s[Evaluation].add(commitment_id=cpk, version=2, released_at=None, released_by_id=None)
+            return result
+        return None
 
 
 def tier_members(value: str) -> int:

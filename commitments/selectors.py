@@ -8,7 +8,7 @@ from django.utils import timezone as _tz
 
 from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
-from orgs.selectors import _under_any, ancestors_of, get_visible_or_404
+from orgs.selectors import _under_any, ancestors_of, capped_count, get_visible_or_404
 
 from .models import (EDITABLE_STATUSES, Attachment, Campaign, Commitment, CommitmentStatus, CommitmentVersion,
                      Exemption, Item, ItemProgress, ProgressEntry, ReferenceItem, Suggestion)
@@ -70,8 +70,7 @@ def commitment_list_for(user, *, campaign: Campaign, status: str = "", kind: str
                         org: Organisation | None = None, q: str = "") -> QuerySet[Commitment]:
     """Commitments whose owner lies in the user's reading scope (or `org`'s subtree), filtered."""
     paths = [org.path] if org is not None else scope_for(user).roots(READER_ROLES)
-    owner_in = _under_any(paths, "organisation__path") | _under_any(paths, "member__branch__path")
-    qs = Commitment.objects.filter(owner_in, campaign=campaign).select_related(
+    qs = Commitment.objects.filter(_under_any(paths, "owner_path"), campaign=campaign).select_related(
         "organisation", "member", "member__branch", "reviewer_org")
     if status:
         qs = qs.filter(status=status)
@@ -117,21 +116,27 @@ def references_for(commitment: Commitment) -> list[ReferenceItem]:
 def todo_counts_for(user, campaign: Campaign | None) -> dict[str, int]:
     """Counts for the home page's to-do area: reviews waiting (own organisations, then the whole
     subtree, as the queue shows them) and returned drafts to revise."""
-    from reviews.selectors import queue_count_for
+    from reviews.selectors import _direct_paths, _queue_base
 
     if campaign is None:
         return {}
     scope = scope_for(user)
     counts = {}
     if scope.has_any(SECRETARY_ROLES):
-        counts["to_review"] = queue_count_for(user, campaign)
-        counts["to_review_below"] = queue_count_for(user, campaign, include_subtree=True) - counts["to_review"]
+        counts["to_review"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=False))
+        counts["to_review_below"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=True)
+                                                 .exclude(reviewer_org__path__in=_direct_paths(user)))
     officer_roots = scope.roots(OFFICER_ROLES)
-    returned = Q(member__user=user, is_oral=False)
+    returned = Commitment.objects.filter(campaign=campaign, status=CommitmentStatus.RETURNED).order_by()
+    # The user's own written pledges (by id: a member's user is indexed) and, for officers, those
+    # under their organisations (the owner-path index): a UNION, so each part uses its index.
+    own = Q(member_id__in=Member.objects.filter(user=user).values("id"), is_oral=False)
+    mine = returned.filter(own)
     if officer_roots:
-        returned |= _under_any(officer_roots, "organisation__path") | _under_any(officer_roots, "member__branch__path")
-    counts["returned"] = Commitment.objects.filter(returned, campaign=campaign,
-                                                   status=CommitmentStatus.RETURNED).count()
+        # UNION ALL of disjoint parts streams into the capped count (a UNION would de-duplicate all).
+        below = returned.filter(_under_any(officer_roots, "owner_path")).exclude(own)
+        mine = mine.values("id").union(below.values("id"), all=True)
+    counts["returned"] = capped_count(mine)
     return counts
 
 
@@ -141,34 +146,38 @@ def todos_for(user, campaign: Campaign | None) -> list:
     from django.urls import reverse
 
     from evaluations.selectors import assessment_todo_count, rectification_todo_counts
-    from orgs.selectors import Todo
+    from orgs.selectors import Todo, count_label
 
     counts = todo_counts_for(user, campaign)
     todos = []
     if counts.get("to_review"):
-        todos.append(Todo(f"{counts['to_review']} 条待审核", counts["to_review"], reverse("reviews:queue"),
+        todos.append(Todo(f"{count_label(counts['to_review'])} 条待审核", counts["to_review"],
+                          reverse("reviews:queue"),
                           "下级党组织或本支部党员提交的公开承诺，请审核把关"))
     if counts.get("to_review_below"):
-        todos.append(Todo(f"下级组织 {counts['to_review_below']} 条待审核", counts["to_review_below"],
+        todos.append(Todo(f"下级组织 {count_label(counts['to_review_below'])} 条待审核", counts["to_review_below"],
                           reverse("reviews:queue") + "?subtree=on", "由下级党组织审核，可督促其及时办理"))
     if counts.get("returned"):
-        todos.append(Todo(f"{counts['returned']} 条被退回", counts["returned"],
+        todos.append(Todo(f"{count_label(counts['returned'])} 条被退回", counts["returned"],
                           reverse("commitments:list") + "?status=returned", "请按审定意见修改后重新提交"))
     rect, rc = reverse("evaluations:rectifications"), rectification_todo_counts(user)
     if rc["to_answer_overdue"]:
-        todos.append(Todo(f"{rc['to_answer_overdue']} 条整改逾期", rc["to_answer_overdue"],
+        todos.append(Todo(f"{count_label(rc['to_answer_overdue'])} 条整改逾期", rc["to_answer_overdue"],
                           rect + "?tab=answer&status=open&overdue=on", "已超过整改期限，请尽快整改并反馈整改情况"))
     if rc["to_answer"]:
-        todos.append(Todo(f"{rc['to_answer']} 条待整改", rc["to_answer"], rect + "?tab=answer&status=open",
+        todos.append(Todo(f"{count_label(rc['to_answer'])} 条待整改", rc["to_answer"],
+                          rect + "?tab=answer&status=open",
                           "上级党组织责令限期整改，请按要求整改后反馈"))
     if rc["to_verify"]:
-        todos.append(Todo(f"{rc['to_verify']} 条整改待验收", rc["to_verify"], rect + "?tab=verify&status=responded",
+        todos.append(Todo(f"{count_label(rc['to_verify'])} 条整改待验收", rc["to_verify"],
+                          rect + "?tab=verify&status=responded",
                           "承诺单位已反馈整改情况，请验收"))
     if rc["overdue_issued"]:
-        todos.append(Todo(f"下达的整改 {rc['overdue_issued']} 条逾期", rc["overdue_issued"],
+        todos.append(Todo(f"下达的整改 {count_label(rc['overdue_issued'])} 条逾期", rc["overdue_issued"],
                           rect + "?tab=verify&overdue=on", "已超过整改期限仍未完成，可督促或延长期限"))
     if to_assess := assessment_todo_count(user, campaign):
-        todos.append(Todo(f"{to_assess} 条待考核", to_assess, reverse("evaluations:list") + "?state=unassessed",
+        todos.append(Todo(f"{count_label(to_assess)} 条待考核", to_assess,
+                          reverse("evaluations:list") + "?state=unassessed",
                           "已公开的承诺，请开展组织考核"))
     return todos
 
@@ -190,7 +199,7 @@ def visible_ancestors(user, org: Organisation) -> list[Organisation]:
 def adoption_targets_q(organisation: Organisation) -> Q:
     """Commitments a suggestion made to `organisation` may become an item of: the organisation's
     own commitment and the pledges of members in its subtree."""
-    return Q(organisation=organisation) | Q(member__branch__path__startswith=organisation.path)
+    return Q(organisation=organisation) | Q(member__isnull=False, owner_path__startswith=organisation.path)
 
 
 def suggestion_list_for(user, org: Organisation, *, channel: str = "", outcome: str = "") -> QuerySet[Suggestion]:
@@ -280,20 +289,55 @@ def _published(campaign: Campaign) -> QuerySet[Commitment]:
     return Commitment.objects.filter(campaign=campaign, public_version__isnull=False)
 
 
-def noticeboard_orgs(*, campaign: Campaign, q: str = "") -> QuerySet[Organisation]:
-    """Active organisations with something published in the campaign, in tree order, with counts."""
-    published = _published(campaign)
-    qs = (Organisation.objects.filter(is_active=True)
-          .filter(Q(pk__in=published.filter(organisation__isnull=False).values("organisation_id"))
-                  | Q(pk__in=published.filter(member__isnull=False).values("member__branch_id")))
-          .select_related("parent")
-          .annotate(org_published=Exists(published.filter(organisation=OuterRef("pk"))),
-                    pledges_published=Count("members__commitments", filter=Q(
-                        members__commitments__campaign=campaign,
-                        members__commitments__public_version__isnull=False))))
+def noticeboard_summary(campaign: Campaign) -> dict:
+    """What the noticeboard lists for a campaign: the ids of the active organisations with something
+    published, in tree order, and for each whether its own commitment is published and how many
+    member pledges are. Two queries whatever the size: the campaign's published commitments grouped
+    by their owner's path (Commitment.owner_path: no join, no per-organisation EXISTS) and the
+    active organisations' ids and paths in tree order. Kept in the public page cache for the
+    current generation (commitments/public_cache.py), so paging and searching reuse it."""
+    by_path = {path: (n_own, n_pledges) for path, n_own, n_pledges in _published(campaign).order_by()
+               .values("owner_path").annotate(own=Count("id", filter=Q(organisation__isnull=False)),
+                                              pledges=Count("id", filter=Q(member__isnull=False)))
+               .values_list("owner_path", "own", "pledges")}
+    order, own, pledges = [], set(), {}
+    for pk, path in Organisation.objects.filter(is_active=True).order_by("path").values_list("id", "path"):
+        counts = by_path.get(path)
+        if counts is None:
+            continue
+        order.append(pk)
+        if counts[0]:
+            own.add(pk)
+        if counts[1]:
+            pledges[pk] = counts[1]
+    return {"order": order, "own": own, "pledges": pledges}
+
+
+def noticeboard_page(*, campaign: Campaign, q: str = "", page_number=None, summary: dict | None = None):
+    """One page of the noticeboard's organisations (in tree order, with `org_published` and
+    `pledges_published`), matching `q` by name or short name. The paginator counts the summary's
+    list; only the page's organisations are read (with their parents)."""
+    from django.conf import settings
+    from django.core.paginator import Paginator
+
+    summary = summary if summary is not None else noticeboard_summary(campaign)
+    order = summary["order"]
     if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(short_name__icontains=q))
-    return qs.order_by("path")
+        matching = set(Organisation.objects.filter(is_active=True).filter(Q(name__icontains=q) | Q(short_name__icontains=q))
+                       .values_list("id", flat=True))
+        order = [pk for pk in order if pk in matching]
+    page = Paginator(order, settings.PAGE_SIZE).get_page(page_number)
+    orgs = Organisation.objects.select_related("parent").in_bulk(list(page.object_list))
+    rows = []
+    for pk in page.object_list:
+        org = orgs.get(pk)
+        if org is None:
+            continue
+        org.org_published = pk in summary["own"]
+        org.pledges_published = summary["pledges"].get(pk, 0)
+        rows.append(org)
+    page.object_list = rows
+    return page
 
 
 def noticeboard_people(*, campaign: Campaign, q: str) -> list[Commitment]:

@@ -37,8 +37,11 @@ timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GRACEFUL_TIMEOUT", 30)
 keepalive = 5
 # A worker is replaced after this many requests (with jitter, so not all at once): bounds the
-# memory a long-running process can gather (PDF rendering caches fonts per process).
-max_requests = _int("MAX_REQUESTS", 1000)
+# memory a long-running process can gather (PDF rendering caches fonts per process). Not much
+# lower: a new worker spends ~1.2 s of CPU importing the application, and at the ~1,000 req/s
+# the cached public pages reach, 1,000 requests would recycle each worker every second or two
+# (docs/PERFORMANCE.md).
+max_requests = _int("MAX_REQUESTS", 10000)
 max_requests_jitter = max(1, max_requests // 10) if max_requests else 0
 # Logs to the service's stdout and stderr (journald keeps them): access log on stdout with the
 # client address (after the real-address rewrite below), time taken in microseconds.

@@ -3,6 +3,7 @@
 One module, read from the environment with safe defaults: a laptop gets SQLite and DEBUG off
 unless asked; production sets DATABASE_URL (PostgreSQL), SECRET_KEY and ALLOWED_HOSTS.
 """
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -48,6 +49,9 @@ def database_from_url(url: str) -> dict:
         }
     if scheme in {"postgres", "postgresql", "pgsql"}:
         options = dict(parse_qsl(parts.query))
+        # No JIT: the dashboards' aggregates cross the planner's JIT cost line and then spend more
+        # time compiling than running (docs/PERFORMANCE.md). `?options=` in the URL overrides it.
+        options.setdefault("options", "-c jit=off")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
@@ -211,6 +215,59 @@ WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp", "ico", "zip", "gz", "tgz", "bz2", "xz",
                                        "br", "woff", "woff2", "otf", "ttf", "map", "pdf"]
 
+# --- Cache (the public noticeboard's pages: commitments/public_cache.py) ---------------------
+# CACHE_URL names the backend; it must be shared by every gunicorn worker and every app server,
+# since one shared value invalidates the public pages:
+#   file:///var/cache/commitments/pages  one machine (the default: XDG_CACHE_HOME/pages, which the
+#                                        systemd unit makes writable, else var/cache in the checkout)
+#   db://public_cache                    the database (run `manage.py createcachetable` once)
+#   redis://127.0.0.1:6379/1             Redis (several app servers)
+#   locmem://  dummy://                  one process only / no caching
+# `?max_entries=N&timeout=S` set OPTIONS.MAX_ENTRIES and TIMEOUT. Under the tests: per-process locmem,
+# and the public page cache is off unless a test turns it on (PUBLIC_PAGE_CACHE).
+def cache_from_url(url: str) -> dict:
+    parts = urlsplit(url)
+    scheme, options = parts.scheme.lower(), dict(parse_qsl(parts.query))
+    if scheme == "file":
+        path = unquote(parts.netloc + parts.path)
+        # Django's file cache, culled less often (commitments/public_cache.py).
+        backend, location = "commitments.public_cache.FileBasedCache", (
+            path if os.path.isabs(path) else str(BASE_DIR / path))
+    elif scheme in {"db", "database"}:
+        backend, location = "django.core.cache.backends.db.DatabaseCache", parts.netloc or parts.path.strip("/")
+    elif scheme in {"redis", "rediss"}:
+        backend, location = "django.core.cache.backends.redis.RedisCache", url.split("?", 1)[0]
+    elif scheme in {"memcached", "pymemcache"}:
+        backend, location = "django.core.cache.backends.memcached.PyMemcacheCache", parts.netloc
+    elif scheme == "locmem":
+        backend, location = "django.core.cache.backends.locmem.LocMemCache", parts.netloc
+    elif scheme == "dummy":
+        backend, location = "django.core.cache.backends.dummy.DummyCache", ""
+    else:
+        raise ImproperlyConfigured(f"CACHE_URL scheme {scheme!r} is not supported (file, db, redis, memcached, "
+                                   "locmem or dummy)")
+    # Two sites (or a site and its benchmark) sharing a cache never read each other's pages.
+    database = DATABASES["default"]
+    prefix = hashlib.sha1(f"{database['ENGINE']}|{database.get('HOST', '')}|{database['NAME']}".encode()).hexdigest()
+    cache = {"BACKEND": backend, "LOCATION": location, "KEY_PREFIX": prefix[:10]}
+    if "timeout" in options:
+        cache["TIMEOUT"] = int(options["timeout"])
+    if "max_entries" in options:
+        cache["OPTIONS"] = {"MAX_ENTRIES": int(options["max_entries"])}
+    elif scheme == "file":
+        # One file per page (and per noticeboard summary): room for a province's visited pages.
+        cache["OPTIONS"] = {"MAX_ENTRIES": 20000}
+    return cache
+
+
+_default_cache_dir = Path(env_str("XDG_CACHE_HOME", str(BASE_DIR / "var" / "cache"))) / "pages"
+CACHES = {"default": cache_from_url(env_str("CACHE_URL", "locmem://tests" if TESTING
+                                            else f"file://{_default_cache_dir}"))}
+# The public pages are cached (off under the tests unless a test turns it on); browsers and nginx
+# may keep them PUBLIC_PAGE_MAX_AGE seconds without asking (0: they revalidate with the ETag).
+PUBLIC_PAGE_CACHE = env_bool("PUBLIC_PAGE_CACHE", not TESTING)
+PUBLIC_PAGE_MAX_AGE = int(env_str("PUBLIC_PAGE_MAX_AGE", "0"))
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -291,5 +348,12 @@ AUDIT_RETENTION_DAYS = int(env_str("AUDIT_RETENTION_DAYS", "180"))
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 BACKGROUND_PDF_THRESHOLD = int(env_str("BACKGROUND_PDF_THRESHOLD", "100"))
 LEDGER_BACKGROUND_THRESHOLD = int(env_str("LEDGER_BACKGROUND_THRESHOLD", "5000"))
+# Coverage dashboards whose figures took at least COVERAGE_CACHE_MIN_SECONDS to count (a city's or
+# a province's subtree) are kept this long in the cache and show when they were counted; 0 turns
+# it off (the tests count every time unless a test turns it on).
+COVERAGE_CACHE_SECONDS = int(env_str("COVERAGE_CACHE_SECONDS", "0" if TESTING else "300"))
+COVERAGE_CACHE_MIN_SECONDS = float(env_str("COVERAGE_CACHE_MIN_SECONDS", "0.3"))
+# Lists count at most this many rows (orgs.views.CappedPaginator); 0 counts everything.
+LIST_COUNT_CAP = int(env_str("LIST_COUNT_CAP", "20000"))
 # A job's result file (MEDIA_ROOT/jobs/) is removed this many hours after it was made.
 JOB_RESULT_HOURS = int(env_str("JOB_RESULT_HOURS", "24"))

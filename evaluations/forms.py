@@ -7,7 +7,8 @@ from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
-from orgs.forms import DATE_INPUT_FORMATS, DateInput, OrgChoiceField, form_helper
+from orgs.fields import OrgPickerField
+from orgs.forms import DATE_INPUT_FORMATS, DateInput, form_helper
 from reviews.forms import STALE_PAGE, TargetsField
 
 from .models import Fulfilment, Grade, Rating, RectificationStatus
@@ -182,7 +183,8 @@ KIND_CHOICES = [("", "全部"), ("org", "党组织承诺"), ("member", "党员�
 class EvaluationFilterForm(forms.Form):
     """The evaluation list's filters; an organisation outside the user's reach is a 404 (the view's)."""
 
-    org = OrgChoiceField(label="党组织", queryset=None, required=False, empty_label="全部",
+    # A short select plus a name/code box (orgs/fields.py): a city is 1,000+ organisations.
+    org = OrgPickerField(label="党组织", required=False, empty_label="全部",
                          help_text="承诺所属的党组织（党员承诺按所在党支部）及其下级组织")
     kind = forms.ChoiceField(label="类型", choices=KIND_CHOICES, required=False)
     state = forms.ChoiceField(label="评诺状态", required=False)
@@ -195,7 +197,7 @@ class EvaluationFilterForm(forms.Form):
         self.fields["state"].choices = [("", "全部")] + states
         self.fields["campaign"].choices = [(c.year, c.name) for c in campaigns]
         self.fields["q"].widget.attrs.update(placeholder="党组织或党员姓名", type="search")
-        for name in ("org", "kind", "state", "campaign"):
+        for name in ("kind", "state", "campaign"):
             self.fields[name].widget.attrs["class"] = "form-select"
         self.fields["q"].widget.attrs["class"] = "form-control"
 

@@ -177,6 +177,14 @@ class Assessment(_AppendOnly):
     def __str__(self) -> str:
         return f"{self.get_result_display()}（{self.get_grade_display()}）"
 
+    def save(self, *args, **kwargs):
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:
+            # A new assessment is the latest (append-only, assessed_at set now): the dashboards
+            # count by Commitment.latest_result, denormalised, in the same transaction.
+            Commitment.objects.filter(pk=self.commitment_id).update(latest_result=self.result)
+
 
 class RectificationStatus(models.TextChoices):
     OPEN = "open", "整改中"

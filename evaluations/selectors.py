@@ -3,14 +3,14 @@ verdicts computed from them, the lists secretaries work from, the awards basis a
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from commitments.models import Commitment
 from commitments.selectors import COMMITMENT_RELATED, progress_items_for
-from orgs.models import Organisation
+from orgs.models import Member, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
-from orgs.selectors import _under_any
+from orgs.selectors import _under_any, capped_count
 
 from .models import (Assessment, Ballot, Evaluation, Fulfilment, LeaderComment, MeetingTally,
                      RectificationOrder, RectificationStatus, RectificationStep)
@@ -153,16 +153,16 @@ _OPEN_ORDER = RectificationOrder.objects.filter(commitment=OuterRef("pk")).exclu
 _ASSESSED = Assessment.objects.filter(commitment=OuterRef("pk"))
 _RELEASED = Evaluation.objects.filter(commitment=OuterRef("pk"), released_at__isnull=False)
 STATES = {
-    "unassessed": ("待考核", lambda qs: qs.filter(~Exists(_ASSESSED))),
-    "unreleased": ("已考核待公布", lambda qs: qs.filter(Exists(_ASSESSED), ~Exists(_RELEASED))),
+    # Commitment.latest_result is set by every assessment (denormalised, indexed with the row).
+    "unassessed": ("待考核", lambda qs: qs.filter(latest_result__isnull=True)),
+    "unreleased": ("已考核待公布", lambda qs: qs.filter(latest_result__isnull=False).filter(~Exists(_RELEASED))),
     "rectifying": ("整改中", lambda qs: qs.filter(Exists(_OPEN_ORDER))),
     "released": ("已公布", lambda qs: qs.filter(Exists(_RELEASED))),
 }
 
 
 def _published_under(paths: list[str], campaign) -> QuerySet[Commitment]:
-    owner_in = _under_any(paths, "organisation__path") | _under_any(paths, "member__branch__path")
-    return Commitment.objects.filter(owner_in, campaign=campaign, public_version__isnull=False)
+    return Commitment.objects.filter(_under_any(paths, "owner_path"), campaign=campaign, public_version__isnull=False)
 
 
 def evaluation_list_for(user, *, campaign, org: Organisation | None = None, kind: str = "", state: str = "",
@@ -178,7 +178,9 @@ def evaluation_list_for(user, *, campaign, org: Organisation | None = None, kind
         qs = STATES[state][1](qs)
     if q:
         qs = qs.filter(Q(organisation__name__icontains=q) | Q(member__name__icontains=q))
-    return qs.order_by("reviewer_org__path", "organisation__path", "member__name", "id")
+    # Tree order: each owner's commitments together (the organisation's before its members'),
+    # on the indexed owner path, so a page is read in order rather than sorted whole.
+    return qs.order_by("owner_path", F("member__name").asc(nulls_first=True), "id")
 
 
 # --- awards basis (评选表彰依据) ---------------------------------------------------------------
@@ -232,8 +234,7 @@ def orders_to_answer(user) -> QuerySet[RectificationOrder]:
     roots = scope_for(user).roots(OFFICER_ROLES)
     mine = Q(commitment__member__user=user, commitment__is_oral=False)
     if roots:
-        mine |= (_under_any(roots, "commitment__organisation__path")
-                 | _under_any(roots, "commitment__member__branch__path"))
+        mine |= _under_any(roots, "commitment__owner_path")
     # The secretary who issued an order verifies the answer; they never answer it themselves.
     return _orders().filter(mine).exclude(issued_by=user)
 
@@ -268,7 +269,7 @@ def assessment_todo_count(user, campaign, today: datetime.date | None = None) ->
     roots = scope_for(user).roots(SECRETARY_ROLES)
     if not roots:
         return 0
-    return (Commitment.objects.filter(_under_any(roots, "reviewer_org__path"), campaign=campaign,
-                                      public_version__isnull=False)
-            .exclude(member__user=user).filter(~Exists(_ASSESSED)).count())
+    return capped_count(Commitment.objects.filter(_under_any(roots, "reviewer_org__path"), campaign=campaign,
+                                                  public_version__isnull=False, latest_result__isnull=True)
+                        .exclude(member_id__in=Member.objects.filter(user=user).values("id")))
 

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from commitments import public_cache
 from commitments.models import Commitment
 from commitments.services.opinions import client_hash_of
 from orgs import audit
@@ -279,9 +280,11 @@ def assess(*, actor, commitment: Commitment, version: int, result: str, grade: s
     assessor_org = acting_org(actor, commitment.reviewer_org, SECRETARY_ROLES)
     assessment = Assessment.objects.create(commitment=commitment, result=result, grade=grade, reason=reason,
                                            assessor_org=assessor_org, assessed_by=actor)
+    commitment.latest_result = result  # Assessment.save() stored it
     _bump(evaluation)
     audit.record(actor=actor, action="evaluation.assess", obj=commitment, organisation=assessor_org,
                  detail={"result": result, "grade": grade, "released": bool(evaluation.released_at)})
+    public_cache.changed()
     return assessment
 
 
@@ -306,6 +309,7 @@ def results_release(*, actor, commitment: Commitment, version: int, today: datet
     v = summary_for(commitment, today=today).verdict
     audit.record(actor=actor, action="evaluation.release", obj=commitment, organisation=commitment.reviewer_org,
                  detail={"score": v.score, "result": v.result, "satisfaction_rate": v.satisfaction_rate})
+    public_cache.changed()
     return evaluation
 
 

@@ -8,8 +8,9 @@ Tamper evidence (网络安全等级保护 level 2, 安全审计): every row carr
 where prev_hash is the row_hash of the row appended before it (GENESIS for the first). The
 newest hash is kept in AuditChainHead (one row, id=1), locked with SELECT ... FOR UPDATE while a
 row is appended, so concurrent writers queue up and the chain stays linear; the row is stored
-with both hashes in one INSERT. Changing, inserting or removing any row breaks the chain from
-there on, which verify_chain() (manage.py verify_audit) reports.
+with both hashes in one INSERT (record_many() appends a batch the same way: one lock, the rows
+chained in order and inserted together, the head moved once). Changing, inserting or removing
+any row breaks the chain from there on, which verify_chain() (manage.py verify_audit) reports.
 
 The canonical form uses only what survives every way the rows are moved: SQLite and PostgreSQL,
 pg_dump, and dumpdata/loaddata (whose JSON keeps datetimes to the millisecond only, so times are
@@ -40,26 +41,8 @@ def record(*, actor, action: str, obj: models.Model | None = None, organisation=
            result: str = "success", detail: dict | None = None) -> AuditEvent:
     """Append one audit row. Call it inside the transaction of the action it records: if the
     row cannot be written, the action is rolled back with it."""
-    if organisation is None and obj is not None:
-        organisation = _organisation_of(obj)
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    field = AuditEvent._meta.get_field
-    event = AuditEvent(
-        created_at=_to_millisecond(timezone.now()),
-        actor=user,
-        actor_name=(_display_name(user) if user else "匿名")[:field("actor_name").max_length],
-        organisation=organisation,
-        # Stored as the database gives it back (IPv6 in its short form), so the hash matches.
-        client_ip=field("client_ip").get_prep_value(client_ip_var.get()) or None,
-        action=action,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
-        result=result,
-        # Round-tripped through JSON now (tuples become lists, keys strings), as it will be read back.
-        detail=json.loads(json.dumps(detail or {})),
-        role=roles_of(user)[:field("role").max_length],
-    )
+    event = _new_event(_Actor.of(actor), action=action, obj=obj, organisation=organisation, result=result,
+                       detail=detail)
     # No savepoint: inside the caller's transaction a failure here must roll the action back too.
     with transaction.atomic(savepoint=False):
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=HEAD_ID)
@@ -70,6 +53,101 @@ def record(*, actor, action: str, obj: models.Model | None = None, organisation=
         event.save_base(raw=True, force_insert=True)
         AuditChainHead.objects.filter(id=HEAD_ID).update(last_id=event.pk, last_hash=event.row_hash)
     return event
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of record_many(): what record() takes besides the actor."""
+    action: str
+    obj: models.Model | None = None
+    organisation: models.Model | None = None
+    result: str = "success"
+    detail: dict | None = None
+
+
+def record_many(*, actor, entries: list[Entry]) -> list[AuditEvent]:
+    """Append one audit row per entry, in order, as one step of the chain: the head is locked
+    once, the rows are chained in memory and stored with a few multi-row INSERTs, the head moved
+    once. The rows are exactly what record() would have written one after the other (same
+    content, same hashes), so verify_chain() cannot tell them apart. Call it inside the
+    transaction of the actions it records."""
+    entries = list(entries)
+    if not entries:
+        return []
+    who = _Actor.of(actor)
+    events = [_new_event(who, action=e.action, obj=e.obj, organisation=e.organisation, result=e.result,
+                         detail=e.detail) for e in entries]
+    connection = connections[AuditEvent.objects.db]
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    returning = (AuditEvent._meta.db_returning_fields
+                 if connection.features.can_return_rows_from_bulk_insert else None)
+    batch_size = max(connection.ops.bulk_batch_size(fields, events), 1)
+    with transaction.atomic(savepoint=False):
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=HEAD_ID)
+        prev = head.last_hash or GENESIS
+        for event in events:
+            event.prev_hash = prev
+            event.row_hash = prev = row_hash(prev, content_of(event))
+        for start in range(0, len(events), batch_size):
+            batch = events[start:start + batch_size]
+            # raw=True as in record(): keep created_at as hashed (bulk_create would let
+            # auto_now_add restamp it). The rows go in list order, so their ids follow the chain.
+            rows = AuditEvent.objects._insert(batch, fields=fields, returning_fields=returning, raw=True)
+            for event, row in zip(batch, rows or ()):
+                for field, value in zip(returning, row):
+                    setattr(event, field.attname, value)
+                event._state.adding, event._state.db = False, connection.alias
+        ids = [event.pk for event in events]
+        if None in ids:  # a backend that cannot return ids: ours are the newest rows (the head is locked)
+            ids = sorted(AuditEvent.objects.order_by("-id").values_list("id", flat=True)[:len(events)])
+            for event, pk in zip(events, ids):
+                event.pk = pk
+        if ids != sorted(ids) or len(set(ids)) != len(ids):
+            # verify_chain walks in id order; a batch stored out of order would read as tampering.
+            raise RuntimeError("audit rows of one batch were not numbered in insertion order")
+        AuditChainHead.objects.filter(id=HEAD_ID).update(last_id=events[-1].pk, last_hash=events[-1].row_hash)
+    return events
+
+
+@dataclass(frozen=True)
+class _Actor:
+    """Who acts, as every row of theirs records it (read once for a batch)."""
+    user: object
+    name: str
+    role: str
+    client_ip: str | None
+
+    @classmethod
+    def of(cls, actor) -> "_Actor":
+        user = actor if getattr(actor, "is_authenticated", False) else None
+        field = AuditEvent._meta.get_field
+        return cls(
+            user=user,
+            name=(_display_name(user) if user else "匿名")[:field("actor_name").max_length],
+            role=roles_of(user)[:field("role").max_length],
+            # Stored as the database gives it back (IPv6 in its short form), so the hash matches.
+            client_ip=field("client_ip").get_prep_value(client_ip_var.get()) or None,
+        )
+
+
+def _new_event(who: _Actor, *, action: str, obj, organisation, result: str, detail: dict | None) -> AuditEvent:
+    if organisation is None and obj is not None:
+        organisation = _organisation_of(obj)
+    return AuditEvent(
+        created_at=_to_millisecond(timezone.now()),
+        actor=who.user,
+        actor_name=who.name,
+        organisation=organisation,
+        client_ip=who.client_ip,
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        result=result,
+        # Round-tripped through JSON now (tuples become lists, keys strings), as it will be read back.
+        detail=json.loads(json.dumps(detail or {})),
+        role=who.role,
+    )
 
 
 def roles_of(user) -> str:

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from .fields import OrgPickerField
 from .models import Gender, Member, MemberCategory, MemberStatus, Organisation, OrgKind, Role
 from .selectors import MEMBER_SORTS
 
@@ -147,15 +148,10 @@ class MemberForm(forms.ModelForm):
         super()._post_clean()
 
 
-# Past this many organisations the filter is a search box, not a select.
-ORG_SELECT_LIMIT = 400
-
-
 class MemberSearchForm(forms.Form):
     q = forms.CharField(label="搜索", required=False,
                         widget=forms.TextInput(attrs={"placeholder": "姓名、电话或职务"}))
-    org = OrgChoiceField(label="党组织", required=False, queryset=Organisation.objects.none(),
-                         empty_label="全部党组织")
+    org = OrgPickerField(label="党组织", required=False, empty_label="全部党组织")
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in MEMBER_SORTS], widget=forms.HiddenInput)
     category = forms.ChoiceField(label="党员类别", required=False,
                                  choices=[("", "全部类别")] + list(MemberCategory.choices))
@@ -168,12 +164,10 @@ class MemberSearchForm(forms.Form):
 
     def __init__(self, *args, organisations=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # A short select plus a name/code box (orgs/fields.py), whatever the size of the tree.
+        self.org_as_select = True
         if organisations is not None:
             self.fields["org"].queryset = organisations
-            # A city-wide tree is too long for a select: keep the filter but hide the control.
-            self.org_as_select = organisations[:ORG_SELECT_LIMIT + 1].count() <= ORG_SELECT_LIMIT
-            if not self.org_as_select:
-                self.fields["org"].widget = forms.HiddenInput()
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, forms.Select):

@@ -7,7 +7,8 @@ from django.apps import apps
 from django.db.models import Q
 from django.utils import timezone
 
-from .forms import DATE_INPUT_FORMATS, ORG_SELECT_LIMIT, OrgChoiceField
+from .fields import OrgPickerField
+from .forms import DATE_INPUT_FORMATS
 from .models import Organisation
 
 # Actions written by the services (orgs.audit.record callers), grouped as the select shows them.
@@ -83,8 +84,7 @@ class AuditSearchForm(forms.Form):
     user = forms.CharField(label="操作人", required=False, max_length=150,
                            widget=forms.TextInput(attrs={"placeholder": "姓名或用户名"}))
     action = forms.ChoiceField(label="操作", required=False)
-    org = OrgChoiceField(label="党组织（含下级）", required=False, queryset=Organisation.objects.none(),
-                         empty_label="全部党组织")
+    org = OrgPickerField(label="党组织（含下级）", required=False, empty_label="全部党组织", suggest_scope="audit")
     result = forms.ChoiceField(label="结果", required=False,
                                choices=[("", "全部")] + list(RESULT_LABELS.items()))
     object_type = forms.ChoiceField(label="对象类型", required=False)
@@ -98,12 +98,10 @@ class AuditSearchForm(forms.Form):
             (group, [(f"group:{n}", f"{group}（全部）")] + items) for n, (group, items) in enumerate(ACTION_GROUPS)]
         self.fields["object_type"].choices = [("", "全部类型")] + sorted(
             object_type_labels().items(), key=lambda kv: kv[0])
+        # A short select plus a name/code box (orgs/fields.py), whatever the size of the tree.
         self.org_as_select = True
         if organisations is not None:
             self.fields["org"].queryset = organisations
-            self.org_as_select = organisations[:ORG_SELECT_LIMIT + 1].count() <= ORG_SELECT_LIMIT
-            if not self.org_as_select:
-                self.fields["org"].widget = forms.HiddenInput()
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.Select):

@@ -26,6 +26,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from commitments import public_cache
+
 from . import audit
 from .errors import Conflict
 from .models import BRANCH_KINDS, PATH_SEP, Organisation, OrgKind, Role, path_segment
@@ -537,6 +539,7 @@ def _apply(*, actor, stored: dict) -> dict:
                          "rows": len(plan.results), "created": counts["create"], "updated": counts["update"],
                          "unchanged": counts["same"], "created_ids": _ranges(o.pk for o in created.values()),
                          "updated_fields": {str(org.pk): sorted(data) for org, data in plan.updates}})
+    public_cache.changed()
     return {"created": counts["create"], "updated": counts["update"], "unchanged": counts["same"],
             "top_id": top.pk if top else None}
 

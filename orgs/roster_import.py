@@ -36,6 +36,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from commitments import public_cache
+
 from . import audit
 from .errors import Conflict
 from .models import PATH_SEP, Gender, Member, MemberCategory, MemberStatus, Organisation
@@ -944,6 +946,7 @@ def _apply(*, actor, stored: dict) -> dict:
                          "rows": len(plan.results), "created": counts["create"], "updated": counts["update"],
                          "unchanged": counts["same"], "created_ids": _ranges(m.pk for m in created),
                          "updated_fields": {str(m.pk): c for m, c in plan.updates}})
+    public_cache.changed()
     return {"created": counts["create"], "updated": counts["update"], "unchanged": counts["same"],
             "branch_ids": sorted(plan.branch_ids)}
 

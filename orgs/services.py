@@ -14,6 +14,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 
+from commitments import public_cache
+
 from . import audit
 from .errors import Conflict
 from .models import (BRANCH_KINDS, SEPARATED_ROLES, AccountSecurity, Member, MemberStatus,
@@ -69,6 +71,7 @@ def organisation_create(*, actor, parent: Organisation | None, name: str, kind: 
     org.save(update_fields=["path", "code"])
     audit.record(actor=actor, action="org.create", obj=org,
                  detail={"parent": parent.pk if parent else None, "kind": kind})
+    public_cache.changed()
     return org
 
 
@@ -101,6 +104,7 @@ def organisation_update(*, actor, org: Organisation, version: int, data: dict) -
     org.version += 1
     org.save()
     audit.record(actor=actor, action="org.update", obj=org, detail={"changes": changes})
+    public_cache.changed()
     return org
 
 
@@ -127,9 +131,15 @@ def organisation_move(*, actor, org: Organisation, new_parent: Organisation, ver
         depth=F("depth") + delta,
     )
     Organisation.objects.filter(pk=org.pk).update(parent=new_parent, version=F("version") + 1)
+    # Commitments keep their owner's path (Commitment.owner_path): rewrite the same prefix.
+    from commitments.models import Commitment
+
+    Commitment.objects.filter(owner_path__startswith=old_path).update(
+        owner_path=Concat(Value(new_path), Substr("owner_path", len(old_path) + 1, Length("owner_path"))))
     org.refresh_from_db()
     audit.record(actor=actor, action="org.move", obj=org,
                  detail={"from_parent": old_parent_id, "to_parent": new_parent.pk})
+    public_cache.changed()
     return org
 
 
@@ -186,6 +196,7 @@ def member_update(*, actor, member: Member, version: int, data: dict) -> Member:
     member.version += 1
     member.save()
     audit.record(actor=actor, action="member.update", obj=member, detail={"changes": changes})
+    public_cache.changed()
     return member
 
 
@@ -220,8 +231,13 @@ def member_transfer(*, actor, member: Member, to_branch: Organisation, version: 
     member.branch = to_branch
     member.version += 1
     member.save(update_fields=["branch", "version", "updated_at"])
+    # A member's pledges go with them (Commitment.owner_path follows the branch).
+    from commitments.models import Commitment
+
+    Commitment.objects.filter(member=member).update(owner_path=to_branch.path)
     audit.record(actor=actor, action="member.transfer", obj=member,
                  detail={"from": from_branch.pk, "to": to_branch.pk, "on": transferred_on.isoformat()})
+    public_cache.changed()
     return member
 
 

@@ -6,12 +6,14 @@ app_name = "orgs"
 
 urlpatterns = [
     path("orgs/", views.org_tree, name="tree"),
+    path("orgs/suggest/", views.org_suggest, name="org_suggest"),
     path("orgs/import/", views_import.org_import, name="org_import"),
     path("orgs/import/template.xlsx", views_import.org_import_template, name="org_import_template"),
     path("orgs/import/<str:token>/", views_import.org_import_preview, name="org_import_preview"),
     path("orgs/import/<str:token>/confirm/", views_import.org_import_confirm, name="org_import_confirm"),
     path("orgs/<int:pk>/", views.org_detail, name="detail"),
     path("orgs/<int:pk>/edit/", views.org_edit, name="edit"),
+    path("orgs/<int:pk>/children/", views.org_tree_children, name="tree_children"),
     path("orgs/<int:pk>/children/new/", views.org_create_child, name="create_child"),
     path("orgs/<int:pk>/move/", views.org_move, name="move"),
     path("members/", views.member_list, name="member_list"),

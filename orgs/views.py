@@ -9,19 +9,21 @@ from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
-from django.http import Http404
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from commitments import selectors as commitment_selectors
 from commitments.reminders import reminders_today
 from commitments.permissions import can_handle_opinions, can_publish_references, can_start_org_commitment
 
-from . import accounts, selectors, services
+from . import accounts, selectors, services, tree
 from .errors import Conflict
+from .fields import SUGGEST_SCOPES, picker_label
 from .middleware import password_change_required
 from .forms import (ChangeOwnPasswordForm, MemberForm, MemberSearchForm, MemberTransferForm,
                     OrganisationForm, OrganisationMoveForm, RoleGrantForm, SetPasswordForm,
@@ -35,9 +37,41 @@ from .permissions import (OFFICER_ROLES, READER_ROLES, can_add_member, can_edit_
 User = get_user_model()
 
 
-def paginate(request, queryset, per_page: int | None = None):
-    """The requested page of a list; out-of-range numbers show the last page."""
-    paginator = Paginator(queryset, per_page or settings.PAGE_SIZE)
+class CappedPaginator(Paginator):
+    """Counts at most LIST_COUNT_CAP rows: past that a list says "共 20000+ 条" and offers that many
+    rows' pages (narrow it with the filters), instead of counting a province's million rows on
+    every page view (docs/PERFORMANCE.md)."""
+
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        cap = settings.LIST_COUNT_CAP
+        if not cap or not isinstance(self.object_list, QuerySet):
+            return super().count
+        n = selectors.capped_count(self.object_list, cap)
+        self.capped = n > cap
+        return min(n, cap)
+
+
+class CountedPaginator(Paginator):
+    """A paginator told the list's length (already counted, e.g. by a GROUP BY) instead of counting."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count
+
+
+def paginate(request, queryset, per_page: int | None = None, *, count: int | None = None):
+    """The requested page of a list; out-of-range numbers show the last page. `count`: the list's
+    length when the caller knows it already."""
+    per_page = per_page or settings.PAGE_SIZE
+    paginator = (CappedPaginator(queryset, per_page) if count is None
+                 else CountedPaginator(queryset, per_page, count=count))
     return paginator.get_page(request.GET.get("page"))
 
 
@@ -86,7 +120,12 @@ def home(request):
 
 @require_GET
 def org_tree(request):
-    """The tree browser with member counts, or a flat list when searching by name."""
+    """The tree browser with member counts, or a flat list when searching by name or code.
+
+    Only the top organisations and their children are drawn; deeper levels load on demand
+    (org_tree_children, static/js/org-tree.js). Without JavaScript each expand control is a
+    link to ?open=<id>, which draws the chain down to that organisation with its children.
+    """
     q = request.GET.get("q", "").strip()
     missing_phone = bool(request.GET.get("missing_phone"))
     if not scope_for(request.user).has_any(READER_ROLES):
@@ -94,11 +133,57 @@ def org_tree(request):
     can_import = scope_for(request.user).has_any({Role.ADMIN})
     if q or missing_phone:
         page = paginate(request, selectors.organisation_list_for(
-            request.user, q=q, missing_phone=missing_phone).select_related("parent"))
-        return render(request, "orgs/org_tree.html", {"q": q, "page": page, "missing_phone": missing_phone,
-                                                      "can_import": can_import})
-    tree = selectors.organisation_tree_for(request.user)
-    return render(request, "orgs/org_tree.html", {"q": q, "tree": tree, "can_import": can_import})
+            request.user, q=q, missing_phone=missing_phone))
+        paths = tree.path_names(page.object_list)
+        rows = [{"org": org, "path": paths.get(org.pk, [])} for org in page.object_list]
+        return render(request, "orgs/org_tree.html", {"q": q, "page": page, "rows": rows,
+                                                      "missing_phone": missing_phone, "can_import": can_import})
+    open_org = None
+    if request.GET.get("open"):
+        open_org = selectors.organisation_get_for(request.user, request.GET["open"])
+    drawn = tree.tree_for(request.user, open_org=open_org, fresh=request.GET.get("fresh") == "1")
+    return render(request, "orgs/org_tree.html", {
+        "q": q, "tree": drawn.roots, "counted_at": drawn.counted_at, "can_import": can_import,
+        "open_org": open_org, "cache_minutes": max(1, settings.COVERAGE_CACHE_SECONDS // 60)})
+
+
+@require_GET
+def org_tree_children(request, pk):
+    """One page of an organisation's children: list items for the tree page's script, or,
+    on a plain visit (no JavaScript), the tree opened at that organisation (page 1) or a page
+    listing those children (the "显示更多" link of an organisation with many)."""
+    org = selectors.organisation_get_for(request.user, pk)
+    try:
+        number = int(request.GET.get("page", 1))
+    except ValueError:
+        number = 1
+    xhr = request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    if not xhr and number <= 1:
+        return redirect(f"{reverse('orgs:tree')}?open={org.pk}#org-{org.pk}")
+    children = tree.children_for(org, page=number)
+    if xhr:
+        return render(request, "orgs/partials/tree_children.html", {"org": org, "children": children})
+    return render(request, "orgs/tree_children_page.html", {
+        "org": org, "children": children, "ancestors": selectors.ancestors_of(org) + [org]})
+
+
+SUGGESTIONS = 20
+
+
+@require_GET
+def org_suggest(request):
+    """Organisations in the user's scope whose name or code matches ?q=, for an org picker's
+    suggestions (orgs/fields.py): JSON, at most 20, each with its path. ?scope= picks the roles."""
+    roles = SUGGEST_SCOPES.get(request.GET.get("scope", "read"))
+    if roles is None or not scope_for(request.user).has_any(roles):
+        raise Http404
+    q = request.GET.get("q", "").strip()[:100]
+    orgs = list(selectors.organisation_list_for(request.user, roles=roles, q=q,
+                                                include_inactive=roles == SUGGEST_SCOPES["audit"])
+                [:SUGGESTIONS]) if q else []
+    paths = tree.path_names(orgs)
+    return JsonResponse({"results": [
+        {"value": picker_label(org), "label": " › ".join(paths.get(org.pk, []) + [org.name])} for org in orgs]})
 
 
 @require_GET
@@ -182,8 +267,8 @@ def member_list(request):
         data["status"] = "active"  # the register shows members on the roll unless asked otherwise
     form = MemberSearchForm(data, organisations=selectors.organisation_list_for(request.user))
     if not form.is_valid():
-        if "org" in form.errors:
-            raise Http404  # an organisation outside the user's reach, or none at all
+        if form.has_error("org", "invalid_choice"):
+            raise Http404  # an organisation outside the user's reach (a name matching none is a field error)
         params = {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
     else:
         params = form.cleaned_data

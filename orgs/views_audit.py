@@ -53,8 +53,8 @@ def _search(request):
     qs = visible_events(request.user)
     if form.is_bound:
         if not form.is_valid():
-            if "org" in form.errors:
-                raise Http404  # an organisation outside the auditor's reach
+            if form.has_error("org", "invalid_choice"):
+                raise Http404  # an organisation outside the auditor's reach (a name matching none: field error)
             qs = qs.none()
         else:
             qs = form.filter(qs)

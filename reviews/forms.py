@@ -6,7 +6,7 @@ reviews.services; these forms only check that the input has the right shape.
 from django import forms
 
 from commitments.selectors import campaign_list
-from orgs.forms import OrgChoiceField
+from orgs.fields import OrgPickerField
 
 from .models import CRITERIA, Decision
 from .selectors import KIND_CHOICES
@@ -15,7 +15,8 @@ STALE_PAGE = "页面已过期，请刷新页面后重试。"
 
 
 class QueueFilterForm(forms.Form):
-    org = OrgChoiceField(label="党组织", queryset=None, required=False, empty_label="全部",
+    # A short select plus a name/code box: a select of every organisation in a city is 1,000+ options.
+    org = OrgPickerField(label="党组织", required=False, empty_label="全部", suggest_scope="review",
                          help_text="承诺所属的党组织（党员承诺按所在党支部）及其下级组织")
     kind = forms.ChoiceField(label="类型", choices=[("", "全部")] + KIND_CHOICES, required=False)
     campaign = forms.TypedChoiceField(label="活动年度", coerce=int, required=False)
@@ -25,7 +26,7 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["org"].queryset = organisations
         self.fields["campaign"].choices = [(c.year, c.name) for c in campaign_list()]
-        for name in ("org", "kind", "campaign"):
+        for name in ("kind", "campaign"):
             self.fields[name].widget.attrs["class"] = "form-select"
         self.fields["subtree"].widget.attrs["class"] = "form-check-input"
 

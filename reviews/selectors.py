@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from commitments.models import Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item
 from commitments.permissions import can_review, can_view_commitment
 from commitments.selectors import commitment_get_for
-from orgs.models import Organisation
+from orgs.models import Member, Organisation
 from orgs.permissions import SECRETARY_ROLES, scope_for
 from orgs.selectors import _under_any, organisation_list_for
 
@@ -47,8 +47,9 @@ def _queue_base(user, *, campaign: Campaign | None, include_subtree: bool) -> Qu
         # default a secretary sees what their own organisation is asked to review.
         paths = _direct_paths(user)
         where = Q(reviewer_org__path__in=paths) if paths else Q(pk__in=[])
+    # The user's own pledges by id (Member.user is indexed), not a join to every member.
     return (Commitment.objects.filter(where, campaign=campaign, status=CommitmentStatus.SUBMITTED)
-            .exclude(member__user=user).exclude(last_submitted_by=user))
+            .exclude(member_id__in=Member.objects.filter(user=user).values("id")).exclude(last_submitted_by=user))
 
 
 def review_queue_for(user, *, campaign: Campaign | None, include_subtree: bool = False,
@@ -60,7 +61,7 @@ def review_queue_for(user, *, campaign: Campaign | None, include_subtree: bool =
     """
     qs = _queue_base(user, campaign=campaign, include_subtree=include_subtree)
     if org is not None:
-        qs = qs.filter(Q(organisation__path__startswith=org.path) | Q(member__branch__path__startswith=org.path))
+        qs = qs.filter(owner_path__startswith=org.path)
     if kind == KIND_ORG:
         qs = qs.filter(organisation__isnull=False)
     elif kind == KIND_MEMBER:

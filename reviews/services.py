@@ -1,11 +1,15 @@
 """审诺: approve or return a submitted commitment, one at a time or in bulk."""
+from functools import partial
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from commitments.models import Commitment, CommitmentStatus
+from commitments import public_cache
+from commitments.models import Commitment, CommitmentStatus, CommitmentVersion
 from commitments.permissions import can_review
-from commitments.services.lifecycle import notify, transition
+from commitments.services.lifecycle import ALLOWED, InvalidTransition, notify, transition
 from orgs import audit
 from orgs.errors import Conflict
 
@@ -60,29 +64,68 @@ def review_decide(*, actor, commitment: Commitment, version: int, decision: str,
 def review_bulk_approve(*, actor, targets: list[tuple[int, int]], opinion: str) -> tuple[list[int], dict[int, str]]:
     """Approve several clean submissions with one opinion, the reviewer affirming all five criteria.
 
-    Each (commitment id, version) is decided in its own transaction, so one that someone else
-    handled first is reported and the rest still go through. Returns (approved ids, {id: reason}).
+    Each (commitment id, version) is judged on its own, as review_decide would: one that does not
+    exist, that the actor may not review, that someone else handled first or that is no longer
+    submitted is reported and the rest still go through. Returns (approved ids, {id: reason}).
+
+    The approvals are written together, in one transaction and a fixed number of queries however
+    many there are: the commitments are locked and read with their latest versions in one query,
+    moved by one compare-and-set UPDATE, and get their decisions in one INSERT and their audit
+    rows (one each) in one batched chain append.
     """
-    if not opinion.strip():
+    opinion = (opinion or "").strip()
+    if not opinion:
         raise ValidationError({"opinion": "请填写审定意见。"})
     approved, failed = [], {}
     everything = {key: True for key, _ in CRITERIA}
-    commitments = {c.pk: c for c in Commitment.objects.filter(pk__in=[pk for pk, _ in targets])}
-    for pk, version in targets:
-        commitment = commitments.get(pk)
-        if commitment is None:
-            failed[pk] = "该承诺不存在。"
-            continue
-        try:
-            review_decide(actor=actor, commitment=commitment, version=version, decision=Decision.APPROVE,
-                          criteria=everything, opinion=opinion, is_bulk=True)
-        except PermissionDenied:
-            failed[pk] = "您无权审核该承诺。"
-        except Conflict as exc:
-            failed[pk] = exc.message
-        except ValidationError as exc:
-            # One bad row must not stop the rest (those before it are already committed).
-            failed[pk] = "；".join(exc.messages)
-        else:
-            approved.append(pk)
+    sources = [state for state, moves in ALLOWED.items() if S.APPROVED in moves]
+    latest = CommitmentVersion.objects.filter(commitment=OuterRef("pk")).order_by("-number")
+    with transaction.atomic():
+        # Locked in id order (two bulk approvals cannot deadlock), so the versions checked here
+        # are the ones the UPDATE below finds; the scope is read once (cached on the actor).
+        commitments = {c.pk: c for c in (
+            Commitment.objects.select_for_update(of=("self",))
+            .select_related("organisation", "member__branch", "reviewer_org")
+            .filter(pk__in={pk for pk, _ in targets})
+            .annotate(latest_version_id=Subquery(latest.values("pk")[:1]),
+                      latest_version_number=Subquery(latest.values("number")[:1]))
+            .order_by("pk"))}
+        chosen: list[tuple[Commitment, int]] = []
+        for pk, version in targets:
+            commitment = commitments.get(pk)
+            if commitment is None:
+                failed[pk] = "该承诺不存在。"
+            elif not can_review(actor, commitment):
+                failed[pk] = "您无权审核该承诺。"
+            elif commitment.version != version:
+                failed[pk] = STALE
+            elif commitment.status not in sources or commitment.latest_version_id is None:
+                failed[pk] = InvalidTransition(commitment.status, S.APPROVED).message
+            else:
+                chosen.append((commitment, version))
+                approved.append(pk)
+                # As the UPDATE leaves it: the same id listed twice is stale the second time.
+                commitment.status, commitment.version = S.APPROVED, version + 1
+        if not chosen:
+            return approved, failed
+        now = timezone.now()
+        # Compare-and-set per row, in one statement.
+        expected = Q.create([Q(pk=c.pk, version=v) for c, v in chosen], connector=Q.OR)
+        updated = (Commitment.objects.filter(expected, pk__in=[c.pk for c, _ in chosen], status__in=sources)
+                   .update(status=S.APPROVED, version=F("version") + 1, updated_at=now, decided_at=now))
+        if updated != len(chosen):
+            # Cannot happen while the rows are locked; never record decisions that did not apply.
+            raise Conflict(STALE)
+        public_cache.changed()  # as transition() does: the noticeboard shows the status
+        ReviewDecision.objects.bulk_create([
+            ReviewDecision(commitment=c, version_id=c.latest_version_id, reviewer=actor,
+                           reviewer_org=c.reviewer_org, decision=Decision.APPROVE, opinion=opinion,
+                           is_bulk=True, **everything)
+            for c, _ in chosen])
+        audit.record_many(actor=actor, entries=[
+            audit.Entry(action="commitment.approve", obj=c, organisation=c.reviewer_org,
+                        detail={"version": c.latest_version_number, "criteria": everything, "bulk": True})
+            for c, _ in chosen])
+        for c, _ in chosen:
+            transaction.on_commit(partial(notify, c.pk, "approved"))
     return approved, failed

@@ -44,8 +44,8 @@ def _queue_page(request, bulk_form: BulkApproveForm | None = None, selected=()):
         data["campaign"] = str(campaign.year)  # an unknown year falls back to the current one
     form = QueueFilterForm(data, organisations=selectors.queue_org_choices_for(user))
     valid = form.is_valid()
-    if not valid and "org" in form.errors:
-        raise Http404  # an organisation outside the user's reach
+    if not valid and form.has_error("org", "invalid_choice"):
+        raise Http404  # an organisation outside the user's reach (a name matching none is a field error)
     params = form.cleaned_data if valid else {
         k: form.cleaned_data.get(k) for k in form.fields if k not in form.errors}
     include_subtree = bool(params.get("subtree"))

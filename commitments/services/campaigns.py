@@ -4,6 +4,7 @@ from django.db import transaction
 
 from orgs import audit
 
+from .. import public_cache
 from ..models import Campaign
 from ..permissions import can_manage_campaigns
 
@@ -24,6 +25,7 @@ def campaign_create(*, actor, data: dict) -> Campaign:
     campaign.full_clean()
     campaign.save()
     audit.record(actor=actor, action="campaign.create", obj=campaign, detail={"year": campaign.year})
+    public_cache.changed()
     return campaign
 
 
@@ -43,4 +45,5 @@ def campaign_update(*, actor, campaign: Campaign, data: dict) -> Campaign:
     campaign.full_clean()
     campaign.save()
     audit.record(actor=actor, action="campaign.update", obj=campaign, detail={"changes": changes})
+    public_cache.changed()
     return campaign

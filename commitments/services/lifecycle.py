@@ -19,6 +19,7 @@ from orgs import audit
 from orgs.errors import Conflict
 from orgs.models import MemberCategory, MemberStatus, Role, RoleGrant
 
+from .. import public_cache
 from ..models import (EDITABLE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item,
                       Publication, PublishChannel, ReferenceItem, Suggestion)
 from ..permissions import can_edit_commitment, can_publish, can_start_org_commitment, can_start_pledge
@@ -58,6 +59,7 @@ def transition(*, commitment: Commitment, expected_version: int, to: str, **fiel
         if current is None or current[1] != expected_version:
             raise Conflict("该承诺已被他人处理，请刷新页面查看最新状态。")
         raise InvalidTransition(current[0], to)
+    public_cache.changed()  # the noticeboard shows the status (修订中) and the public version
     commitment.refresh_from_db()
     return commitment
 

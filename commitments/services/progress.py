@@ -26,6 +26,7 @@ from django.utils import timezone
 from orgs import audit
 from orgs.errors import Conflict
 
+from .. import public_cache
 from ..models import Attachment, Commitment, Item, ProgressEntry
 from ..permissions import can_download_attachment, can_record_progress
 
@@ -199,6 +200,7 @@ def progress_record(*, actor, commitment: Commitment, item_id, happened_on: date
                          detail={"commitment": commitment.pk, "item": item_id, "on": happened_on.isoformat(),
                                  "completes_item": completes_item, "public": is_public,
                                  "attachments": [f["sha256"] for f in checked]})
+            public_cache.changed()
     except BaseException:
         # The rows are gone with the transaction; the files must go too. (If an outer transaction
         # rolls back later, orphan files remain: harmless, no row points at them.)

@@ -3,6 +3,8 @@ the lists behind each of its figures. Readers of an organisation (its officers a
 administrators over it) see its subtree; anything else is a 404."""
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -17,6 +19,9 @@ from orgs.views import paginate
 from .. import coverage, selectors
 from ..models import CommitmentStatus
 from ..permissions import can_defer, can_start_org_commitment, can_start_pledge
+
+
+COVERAGE_ROWS_PER_PAGE = 50
 
 
 def _org_from_request(request):
@@ -56,13 +61,18 @@ def coverage_dashboard(request):
     org, campaign, ctx = _context(request)
     if campaign is None:
         return render(request, "commitments/coverage/dashboard.html", ctx)
-    cov = coverage.coverage_for(request.user, org, campaign)
-    for row in cov.rows:
+    cov = coverage.coverage_for(request.user, org, campaign, fresh=request.GET.get("fresh") == "1")
+    # A province's top level has hundreds of children: the table and the charts show a page of them
+    # (the totals cover all).
+    rows = Paginator(cov.rows, COVERAGE_ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    for row in rows:
         # The organisation's own line links to lists of its own rows, not of its whole subtree.
         row.query = _query(row.org, campaign, own=1) if row.is_self else _query(row.org, campaign)
     roots = scope_for(request.user).roots(READER_ROLES)
     return render(request, "commitments/coverage/dashboard.html", {
-        **ctx, "cov": cov, "t": cov.total, "chart_data": cov.chart_data(),
+        **ctx, "cov": cov, "t": cov.total, "rows": rows,
+        "chart_data": cov.chart_data(rows=[r for r in rows if not r.is_self]),
+        "cache_minutes": max(1, settings.COVERAGE_CACHE_SECONDS // 60),
         # Users with several separate subtrees switch between their tops here.
         "tops": coverage.organisations_at(roots) if len(roots) > 1 else [],
     })
@@ -80,9 +90,15 @@ def coverage_members(request):
     category = request.GET.get("category", "")
     category = category if category in MemberCategory.values else ""
     qs = coverage.member_list(org, campaign, state=state, own=ctx["own"], today=today)
+    counts, counted_at = coverage.member_state_counts(org, campaign, today, own=ctx["own"],
+                                                      fresh=request.GET.get("fresh") == "1")
     if category:
         qs = qs.filter(category=category)
-    page = paginate(request, qs)
+        page = paginate(request, qs)
+    else:
+        # The per-state counts already say how long the list is (no second count of the register).
+        states = coverage.MEMBER_STATE_GROUPS[state][1] if state else counts.keys()
+        page = paginate(request, qs, count=sum(counts[s] for s in states))
     is_current = campaign.pk == getattr(selectors.current_campaign(), "pk", None)
     for m in page:
         # The pledge and exemption pages act on the current campaign only.
@@ -90,7 +106,6 @@ def coverage_members(request):
         m.can_excuse = is_current and can_defer(request.user, m) and m.state == "blank"
         m.can_make_up = m.state in ("pending_makeup", "overdue_makeup") and can_defer(request.user, m)
         m.state_label = coverage.member_state_label(m.state)
-    counts = coverage.member_state_counts(org, campaign, today, own=ctx["own"])
     return render(request, "commitments/coverage/members.html", {
         **ctx, "page": page, "state": state, "category": category, "categories": MemberCategory.choices,
         "filters": [(key, label, sum(counts[s] for s in states))
@@ -98,6 +113,7 @@ def coverage_members(request):
                     if key not in CommitmentStatus.values],
         "total": sum(counts.values()),
         "title": coverage.MEMBER_STATE_GROUPS[state][0] if state else "全部在册党员",
+        "counted_at": counted_at, "cache_minutes": max(1, settings.COVERAGE_CACHE_SECONDS // 60),
         "today": today,
     })
 

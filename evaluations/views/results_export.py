@@ -28,8 +28,8 @@ def results_xlsx(request):
                                 states=[(k, label) for k, (label, _) in selectors.STATES.items()],
                                 campaigns=campaign_list())
     valid = form.is_valid()
-    if not valid and "org" in form.errors:
-        raise Http404  # an organisation outside the user's reach
+    if not valid and form.has_error("org", "invalid_choice"):
+        raise Http404  # an organisation outside the user's reach (a name matching none is a field error)
     params = form.cleaned_data if valid else {k: form.cleaned_data.get(k) for k in form.fields
                                               if k not in form.errors}
     org = params.get("org")

@@ -412,3 +412,92 @@ def test_commitment_rows_are_not_duplicated_by_the_joins(world):
     funnel = {f["key"]: f["total"] for f in cov.funnel}
     assert funnel["published"] == 1 and funnel["progressed"] == 1 and funnel["assessed"] == 1
     assert {f["key"]: f["total"] for f in cov.fulfilment}["partly"] == 1
+
+
+def test_big_subtrees_figures_are_cached_and_say_when_they_were_counted(tree, client, settings):
+    """Figures that took COVERAGE_CACHE_MIN_SECONDS or more (here: any) are served from the cache
+    until they expire; the page says when they were counted and can count again (?fresh=1)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.COVERAGE_CACHE_SECONDS, settings.COVERAGE_CACHE_MIN_SECONDS = 300, 0
+    first = _get(client, tree.committee_secretary, DASHBOARD)
+    assert first.context["cov"].counted_at is None and 'data-testid="counted-at"' not in first.content.decode()
+    blank = first.context["t"].members_blank
+    make_member(tree.branch_b, "新来的")  # one more blank spot
+    cached = client.get(DASHBOARD)
+    assert cached.context["t"].members_blank == blank
+    html = cached.content.decode()
+    assert 'data-testid="counted-at"' in html and "每5分钟更新" in html and "fresh=1" in html
+    again = client.get(DASHBOARD + f"?org={tree.committee.pk}&fresh=1")
+    assert again.context["t"].members_blank == blank + 1 and again.context["cov"].counted_at is None
+    assert client.get(DASHBOARD).context["t"].members_blank == blank + 1  # the recount replaced it
+    # Small subtrees (counted faster than the threshold) are never cached.
+    cache.clear()
+    settings.COVERAGE_CACHE_MIN_SECONDS = 60
+    client.get(DASHBOARD)
+    make_member(tree.branch_b, "又来的")
+    assert client.get(DASHBOARD).context["t"].members_blank == blank + 2
+    cache.clear()
+
+
+def test_warm_coverage_counts_the_top_levels_into_the_cache(tree, client, settings):
+    import io
+
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    cache.clear()
+    settings.COVERAGE_CACHE_SECONDS, settings.COVERAGE_CACHE_MIN_SECONDS = 300, 0
+    out = io.StringIO()
+    call_command("warm_coverage", stdout=out)
+    assert "已统计" in out.getvalue()
+    blank = coverage.coverage_for(tree.city_secretary, tree.root, tree.campaign).total.members_blank
+    make_member(tree.branch_b, "新来的")
+    # The root's figures were counted by the command: served from the cache, with their time.
+    cov = coverage.coverage_for(tree.city_secretary, tree.root, tree.campaign)
+    assert cov.total.members_blank == blank and cov.counted_at is not None
+    call_command("warm_coverage", stdout=out)
+    assert coverage.coverage_for(tree.city_secretary, tree.root, tree.campaign).total.members_blank == blank + 1
+    cache.clear()
+    settings.COVERAGE_CACHE_SECONDS = 0
+    call_command("warm_coverage", stdout=out)
+    assert "未启用缓存" in out.getvalue()
+
+
+def test_the_children_table_is_paged_and_the_totals_cover_all(tree, client, monkeypatch):
+    monkeypatch.setattr("commitments.views.coverage.COVERAGE_ROWS_PER_PAGE", 2)
+    first = _get(client, tree.committee_secretary, DASHBOARD)
+    rows = list(first.context["rows"])
+    assert len(rows) == 2 and first.context["rows"].paginator.count == len(first.context["cov"].rows) == 4
+    assert rows[0].is_self  # the 本级 line leads the first page
+    html = first.content.decode()
+    assert "第 1/2 页" in html and 'rel="next"' in html
+    second = client.get(DASHBOARD + "?page=2")
+    names = [r.org.name for r in second.context["rows"]]
+    assert names and not set(names) & {r.org.name for r in rows}
+    # The charts draw the page's children; the totals are the whole subtree's either way.
+    assert second.context["chart_data"]["children"]["names"] == [r.org.short_name or r.org.name
+                                                                  for r in second.context["rows"]]
+    assert second.context["t"].members_total == first.context["t"].members_total
+
+
+def test_the_member_lists_counts_come_from_the_cache_for_big_subtrees(tree, client, settings):
+    """The per-state counts (the filter's badges and the list's length) of a slow subtree are kept
+    like the dashboard's; the rows themselves are read live."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.COVERAGE_CACHE_SECONDS, settings.COVERAGE_CACHE_MIN_SECONDS = 300, 0
+    first = _get(client, tree.committee_secretary, MEMBERS, state="blank")
+    n = first.context["page"].paginator.count
+    assert n == len(first.context["page"].object_list) and first.context["counted_at"] is None
+    make_member(tree.branch_b, "新来的")
+    cached = client.get(MEMBERS, {"state": "blank"})
+    assert cached.context["page"].paginator.count == n and cached.context["counted_at"] is not None
+    html = cached.content.decode()
+    assert 'data-testid="counted-at"' in html and "名单为实时数据" in html and "fresh=1" in html
+    fresh = client.get(MEMBERS, {"state": "blank", "fresh": "1"})
+    assert fresh.context["page"].paginator.count == n + 1
+    assert "新来的" in fresh.content.decode()
+    cache.clear()

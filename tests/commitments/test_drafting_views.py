@@ -180,6 +180,21 @@ def test_home_shows_review_and_returned_counts(world, as_user):
     assert "1 条待审核" in html and "1 条被退回" in html
 
 
+def test_home_counts_stop_at_the_cap(world, as_user, monkeypatch):
+    """Past TODO_COUNT_CAP a to-do says "999+" (here the cap is 2) instead of counting every row."""
+    monkeypatch.setattr("orgs.selectors.TODO_COUNT_CAP", 2)
+    for member in (world.member_a, world.member_a2):
+        make_commitment(world.campaign, member=member, status="submitted", actor=world.staff_a)
+    client = as_user(world.secretary_a)
+    assert "2 条待审核" in client.get(reverse("home")).content.decode()
+    extra = make_member(world.branch_a, "赵六")
+    make_commitment(world.campaign, member=extra, status="submitted", actor=world.staff_a)
+    html = client.get(reverse("home")).content.decode()
+    assert "2+ 条待审核" in html and ">2+</span>" in html
+    # The queue behind the link still lists all three.
+    assert client.get(reverse("reviews:queue")).context["page"].paginator.count == 3
+
+
 def _grow(world, n):
     for i in range(n):
         m = make_member(world.branch_a, f"党员{i}", category=MemberCategory.GENERAL)

@@ -34,6 +34,8 @@ MATRIX = {
     "password_change": Spec(NO_ARGS, allow(LOGGED_IN)),
     "orgs:tree": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
     "orgs:detail": Spec(ORG_TARGETS, ORG_READ, methods=("GET",)),
+    "orgs:tree_children": Spec(ORG_TARGETS, ORG_READ, methods=("GET",)),
+    "orgs:org_suggest": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
     "orgs:edit": Spec(ORG_TARGETS, {"admin": set(ORG_TARGETS)}),
     # Branches take no children; the root has no parent to move from.
     "orgs:create_child": Spec(ORG_TARGETS, {"admin": {"parent", "child", "root"}}),

@@ -23,10 +23,14 @@ def test_member_home_shows_own_record(world, as_user):
 
 
 def test_tree_shows_subtree_counts(world, as_user):
-    html = as_user(world.committee_secretary).get(reverse("orgs:tree")).content.decode()
-    assert "市某局机关党委" in html and "第三党支部" in html
+    client = as_user(world.committee_secretary)
+    html = client.get(reverse("orgs:tree")).content.decode()
+    assert "市某局机关党委" in html and "综合党总支" in html
     assert "4 名党员" in html  # committee: a, a2, b, c
     assert "第四党支部" not in html
+    # Deeper levels load on demand (tests/orgs/test_tree_lazy.py); ?open= draws them without JavaScript.
+    html = client.get(reverse("orgs:tree"), {"open": world.general.pk}).content.decode()
+    assert "第三党支部" in html and "第四党支部" not in html
 
 
 def test_tree_search_and_missing_phone_filter(world, as_user):
@@ -262,3 +266,20 @@ def test_member_list_shows_members_on_the_roll_unless_asked(world, as_user):
     assert "张伟" not in client.get(reverse("orgs:member_list"), {"sort": "name"}).content.decode()
     assert "张伟" in client.get(reverse("orgs:member_list"), {"status": ""}).content.decode()
     assert "张伟" in client.get(reverse("orgs:member_list"), {"status": "transferred_out"}).content.decode()
+
+
+def test_long_lists_count_up_to_the_cap(world, as_user, settings):
+    """Past LIST_COUNT_CAP rows a list stops counting: "共 N+ 条" and pages up to the cap."""
+    settings.LIST_COUNT_CAP = 3
+    for i in range(4):
+        make_member(world.branch_b, f"党员{i}")
+    client = as_user(world.admin)
+    response = client.get(reverse("orgs:member_list"))
+    page = response.context["page"]
+    assert page.paginator.capped and page.paginator.count == 3
+    assert "3+ 条" in response.content.decode() and "请用筛选条件缩小范围" in response.content.decode()
+    # A narrower filter is counted exactly.
+    narrow = client.get(reverse("orgs:member_list"), {"org": world.branch_a.pk}).context["page"].paginator
+    assert not narrow.capped and narrow.count == 2
+    settings.LIST_COUNT_CAP = 0
+    assert client.get(reverse("orgs:member_list")).context["page"].paginator.count == 9
