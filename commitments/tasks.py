@@ -12,12 +12,33 @@ commitments.
 """
 from __future__ import annotations
 
+from django.conf import settings
+from django.db import transaction
 from django.tasks import task
 
 from . import jobs, ledger, pdf
-from .models import Campaign, Job
+from .models import Campaign, Commitment, Job
 
 PDF_PROGRESS_EVERY = 20  # forms between two progress updates of a batch PDF
+
+
+# --- forms rendered ahead of printing --------------------------------------------------------------
+
+@task
+def prerender_forms_task(commitment_ids: list[int]) -> int:
+    """Lay out the forms of just approved or published commitments into the per-form cache, so
+    that the staff's printing (one form, or a batch of a branch's) finds them rendered: a batch
+    is then a merge of cached files (seconds) instead of ~0.2 s of layout per form."""
+    commitments = list(Commitment.objects.filter(pk__in=commitment_ids)
+                       .select_related("organisation", "member", "member__branch", "public_version"))
+    return pdf.render_missing(pdf.forms_for(commitments))
+
+
+def prerender_forms(commitment_ids) -> None:
+    """Queue prerender_forms_task once the current transaction commits (settings.PDF_PRERENDER)."""
+    ids = sorted(set(commitment_ids))
+    if settings.PDF_PRERENDER and ids:
+        transaction.on_commit(lambda: prerender_forms_task.enqueue(ids))
 
 
 # --- batch PDF -----------------------------------------------------------------------------------

@@ -43,6 +43,11 @@ keepalive = 5
 # (docs/PERFORMANCE.md).
 max_requests = _int("MAX_REQUESTS", 10000)
 max_requests_jitter = max(1, max_requests // 10) if max_requests else 0
+# The application is imported once, in the master, and every worker is forked from it: a recycled
+# worker starts in milliseconds instead of ~1.2 s of imports during which its queued requests wait
+# (the public page's p99 under load, docs/PERFORMANCE.md). Django opens no database connection at
+# import, so none is shared between workers. PRELOAD_APP=0 turns it off.
+preload_app = os.environ.get("PRELOAD_APP", "1") not in ("0", "false", "no", "")
 # Logs to the service's stdout and stderr (journald keeps them): access log on stdout with the
 # client address (after the real-address rewrite below), time taken in microseconds.
 accesslog = "-"

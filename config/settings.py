@@ -347,12 +347,15 @@ AUDIT_RETENTION_DAYS = int(env_str("AUDIT_RETENTION_DAYS", "180"))
 # answered at once: forms in a batch PDF, commitments in a ledger.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 BACKGROUND_PDF_THRESHOLD = int(env_str("BACKGROUND_PDF_THRESHOLD", "100"))
+# Approving or publishing a commitment queues the layout of its printable form (db_worker), so
+# printing finds it rendered; off under the tests unless a test turns it on.
+PDF_PRERENDER = env_bool("PDF_PRERENDER", not TESTING)
 LEDGER_BACKGROUND_THRESHOLD = int(env_str("LEDGER_BACKGROUND_THRESHOLD", "5000"))
 # Coverage dashboards whose figures took at least COVERAGE_CACHE_MIN_SECONDS to count (a city's or
 # a province's subtree) are kept this long in the cache and show when they were counted; 0 turns
 # it off (the tests count every time unless a test turns it on).
 COVERAGE_CACHE_SECONDS = int(env_str("COVERAGE_CACHE_SECONDS", "0" if TESTING else "300"))
-COVERAGE_CACHE_MIN_SECONDS = float(env_str("COVERAGE_CACHE_MIN_SECONDS", "0.3"))
+COVERAGE_CACHE_MIN_SECONDS = float(env_str("COVERAGE_CACHE_MIN_SECONDS", "0.05"))
 # Lists count at most this many rows (orgs.views.CappedPaginator); 0 counts everything.
 LIST_COUNT_CAP = int(env_str("LIST_COUNT_CAP", "20000"))
 # A job's result file (MEDIA_ROOT/jobs/) is removed this many hours after it was made.

@@ -10,6 +10,7 @@ from commitments import public_cache
 from commitments.models import Commitment, CommitmentStatus, CommitmentVersion
 from commitments.permissions import can_review
 from commitments.services.lifecycle import ALLOWED, InvalidTransition, notify, transition
+from commitments.tasks import prerender_forms
 from orgs import audit
 from orgs.errors import Conflict
 
@@ -128,4 +129,5 @@ def review_bulk_approve(*, actor, targets: list[tuple[int, int]], opinion: str) 
             for c, _ in chosen])
         for c, _ in chosen:
             transaction.on_commit(partial(notify, c.pk, "approved"))
+        prerender_forms([c.pk for c, _ in chosen])  # one task lays out all their printable forms
     return approved, failed

@@ -60,6 +60,10 @@ def transition(*, commitment: Commitment, expected_version: int, to: str, **fiel
             raise Conflict("该承诺已被他人处理，请刷新页面查看最新状态。")
         raise InvalidTransition(current[0], to)
     public_cache.changed()  # the noticeboard shows the status (修订中) and the public version
+    if to in (CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED):
+        from ..tasks import prerender_forms
+
+        prerender_forms([commitment.pk])  # its printable form changed: lay it out ahead of printing
     commitment.refresh_from_db()
     return commitment
 

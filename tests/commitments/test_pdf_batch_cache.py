@@ -16,6 +16,7 @@ from commitments.services.lifecycle import snapshot_of
 from tests.commitments.test_pdf import (
     VENDORED_FONTS, approve, approved_org_commitment, approved_pledge, embedded_fonts, flat, pages,
 )
+from tests.commitments.test_jobs import run_worker  # noqa: F401 - a fixture
 from tests.conftest import make_commitment, make_member
 
 
@@ -221,3 +222,33 @@ def test_the_background_job_writes_the_batch_from_the_cache(world, printable, re
     assert jobs.run(job.pk, tasks._batch_pdf) == JobStatus.DONE
     assert renders["forms"]() == rendered
     assert len(pages((media / Job.objects.get(pk=job.pk).result_path).read_bytes())) == len(pages(data))
+
+
+def test_approving_queues_the_layout_of_the_printable_form(world, settings, renders, run_worker,
+                                                            django_capture_on_commit_callbacks):
+    """An approval (one by one or in bulk) queues one task that lays the forms out into the cache
+    (settings.PDF_PRERENDER), so the staff's printing finds them rendered."""
+    from django_tasks_db.models import DBTaskResult
+
+    from reviews.services import review_bulk_approve
+
+    settings.PDF_PRERENDER = True
+    with django_capture_on_commit_callbacks(execute=True):
+        single = approved_pledge(world, world.member_a)
+    pledges = [make_commitment(world.campaign, member=m, status="submitted", actor=world.staff_a, items=2)
+               for m in (world.member_a2, make_member(world.branch_a, "钱七"))]
+    with django_capture_on_commit_callbacks(execute=True):
+        approved, failed = review_bulk_approve(actor=world.secretary_a, opinion="同意。",
+                                               targets=[(c.pk, c.version) for c in pledges])
+    assert len(approved) == 2 and not failed
+    queued = DBTaskResult.objects.filter(task_path="commitments.tasks.prerender_forms_task")
+    assert [row.args_kwargs["args"][0] for row in queued.order_by("enqueued_at")] == [
+        [single.pk], sorted(c.pk for c in pledges)]
+    assert renders["forms"]() == 0
+    run_worker()
+    assert renders["forms"]() == 3 and set(queued.values_list("status", flat=True)) == {"SUCCESSFUL"}
+    # Printing the branch's batch now lays nothing out.
+    forms = batch_forms(world, world.branch_a)
+    assert len(forms) == 3
+    pdf.forms_pdf(forms, title="批量")
+    assert renders["forms"]() == 3
