@@ -577,16 +577,43 @@ def _org_key(text: str) -> str:
     return "".join(clean_text(text).translate(_FULLWIDTH).split()).casefold()
 
 
+class _Branches:
+    """The importer's branches by id, each read (once) when first asked for: a province has
+    48,000 branches in scope, a roster names a few hundred at most."""
+
+    def __init__(self, queryset, ids):
+        self._queryset, self._ids, self._loaded = queryset, ids, {}
+
+    def __contains__(self, pk) -> bool:
+        return pk in self._ids
+
+    def __getitem__(self, pk) -> Organisation:
+        if pk not in self._ids:
+            raise KeyError(pk)
+        if pk not in self._loaded:
+            self._loaded[pk] = self._queryset.get(pk=pk)
+        return self._loaded[pk]
+
+    def get(self, pk, default=None):
+        return self[pk] if pk in self._ids else default
+
+
 class BranchResolver:
-    """Branches the importer may register members in, looked up by name, short name or code."""
+    """Branches the importer may register members in, looked up by name, short name or code.
+
+    The lookup index is built from (id, name, short name, code) tuples of every branch in the
+    importer's scope; model instances are read only for the branches the sheet names."""
 
     def __init__(self, actor):
-        self.branches = {b.pk: b for b in branch_choices_for(actor)}
+        scope = branch_choices_for(actor)
         self.index: dict[str, set[int]] = defaultdict(set)
-        for b in self.branches.values():
-            for key in (b.name, b.short_name, b.code):
+        self._codes: dict[int, str] = {}
+        for pk, name, short_name, code in scope.values_list("pk", "name", "short_name", "code"):
+            self._codes[pk] = code
+            for key in (name, short_name, code):
                 if key:
-                    self.index[_org_key(key)].add(b.pk)
+                    self.index[_org_key(key)].add(pk)
+        self.branches = _Branches(scope, self._codes)
         self._unusable = None
         self._actor = actor
 
@@ -608,7 +635,7 @@ class BranchResolver:
         if len(ids) == 1:
             return self.branches[next(iter(ids))]
         if len(ids) > 1:
-            codes = "、".join(sorted(self.branches[i].code for i in ids))
+            codes = "、".join(sorted(self._codes[i] for i in ids))
             raise CellError(f"有{len(ids)}个党支部名为“{text}”（组织编码 {codes}），请改填组织编码")
         other = self.unusable().get(_org_key(text))
         if other is not None and not other.is_active:
