@@ -37,12 +37,17 @@ def _dataset(members: int, year: int) -> dict:
 
 
 def pages(d):
-    """(label, user key or None for the public, URL)."""
+    """(label, user key or None for the public, URL[, request headers])."""
     root, branch = d["root"].pk, d["branch"].pk
     return [
         ("首页待办（工委书记）", "root_user", reverse("home")),
         ("首页待办（支部书记）", "branch_user", reverse("home")),
         ("组织树", "root_user", reverse("orgs:tree")),
+        ("组织树（展开到支部）", "root_user", reverse("orgs:tree") + f"?open={branch}"),
+        ("组织树搜索", "root_user", reverse("orgs:tree") + "?q=党支部"),
+        ("组织查找建议", "root_user", reverse("orgs:org_suggest") + "?q=党支部&scope=read"),
+        ("下级组织分页", "root_user", reverse("orgs:tree_children", args=[root]) + "?page=1",
+         {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"}),
         ("组织详情", "root_user", reverse("orgs:detail", args=[d["committee"].pk])),
         ("党员名册第1页", "root_user", reverse("orgs:member_list")),
         ("党员名册第3页", "root_user", reverse("orgs:member_list") + "?page=3"),
@@ -65,13 +70,14 @@ def pages(d):
 
 def _count(d) -> dict[str, int]:
     counts = {}
-    for label, who, url in pages(d):
+    for label, who, url, *headers in pages(d):
+        headers = headers[0] if headers else {}
         client = Client()
         if who:
             client.force_login(d[who])
-        client.get(url)  # warm: session, caches that are meant to be warm
+        client.get(url, **headers)  # warm: session, caches that are meant to be warm
         with CaptureQueriesContext(connection) as ctx:
-            response = client.get(url)
+            response = client.get(url, **headers)
         assert response.status_code == 200, (label, url, response.status_code)
         counts[label] = len(ctx)
     return counts
