@@ -56,7 +56,12 @@ class Organisation(models.Model):
         verbose_name = "党组织"
         verbose_name_plural = "党组织"
         ordering = ["path"]
-        indexes = [models.Index(fields=["parent", "sort_order"])]
+        indexes = [
+            models.Index(fields=["parent", "sort_order"]),
+            # The organisation pickers' shortlist (orgs/fields.py): the shallowest levels of a
+            # subtree, read from the top instead of scanning a province's 57,000 organisations.
+            models.Index(fields=["depth", "path"], name="organisation_depth_path"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(parent__isnull=True) | ~Q(parent=models.F("pk")),
                                    name="org_not_own_parent"),
