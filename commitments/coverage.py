@@ -33,6 +33,7 @@ Definitions (the dashboard's 口径说明 repeats them in Chinese):
   campaign's public window has closed (running tallies are secret while it is open).
 """
 import datetime
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ from orgs.models import PATH_STEP, Member, MemberStatus, Organisation
 from orgs.permissions import can_view_org
 
 from .models import Campaign, Commitment, CommitmentStatus, Exemption, Item, ProgressEntry
+
+log = logging.getLogger(__name__)
 
 NONE = "none"
 ORG_STATES = (NONE, *CommitmentStatus.values)
@@ -357,7 +360,7 @@ COMMITMENT_STATES = {
 
 def commitments_under(org: Organisation, campaign: Campaign) -> QuerySet[Commitment]:
     """The campaign's commitments of must-commit organisations and registered members under org,
-    annotated with `has_progress` (`latest_result` is a column, kept by assessment_record)."""
+    annotated with `has_progress` (`latest_result` is a column, kept by Assessment.save())."""
     return Commitment.objects.filter(owners_under(org), campaign=campaign).annotate(has_progress=_HAS_PROGRESS)
 
 
@@ -420,15 +423,22 @@ def counted(key: str, count, *, fresh: bool = False):
     """
     ttl = settings.COVERAGE_CACHE_SECONDS
     if ttl and not fresh:
-        hit = cache.get(key)
+        try:
+            hit = cache.get(key)
+        except Exception:  # noqa: BLE001 - a cache that fails (Redis down, full disk) only costs time
+            log.exception("coverage cache: could not read %s", key)
+            hit = None
         if hit is not None:
             return hit
     started = time.monotonic()
     value = count()
-    if ttl and time.monotonic() - started >= settings.COVERAGE_CACHE_MIN_SECONDS:
-        cache.set(key, (value, timezone.now()), ttl)
-    elif ttl and fresh:
-        cache.delete(key)
+    try:
+        if ttl and time.monotonic() - started >= settings.COVERAGE_CACHE_MIN_SECONDS:
+            cache.set(key, (value, timezone.now()), ttl)
+        elif ttl and fresh:
+            cache.delete(key)
+    except Exception:  # noqa: BLE001
+        log.exception("coverage cache: could not store %s", key)
     return value, None
 
 

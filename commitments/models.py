@@ -174,7 +174,7 @@ class Commitment(KeptRecord):
     # path (the organisation's, or the member's branch's), so "commitments under X" is one indexed
     # prefix match instead of two joins, kept by save() on creation, organisation_move and
     # member_transfer; and the result of the latest 组织考核 (Assessment is append-only), kept by
-    # assessment_record, so the fulfilment figures need no subquery per commitment.
+    # Assessment.save(), so the fulfilment figures need no subquery per commitment.
     owner_path = models.CharField("所属组织路径", max_length=PATH_MAX_LENGTH, editable=False, default="")
     latest_result = models.CharField("最新考核结果", max_length=20, null=True, blank=True, editable=False)
 

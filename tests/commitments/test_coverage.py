@@ -501,3 +501,18 @@ def test_the_member_lists_counts_come_from_the_cache_for_big_subtrees(tree, clie
     assert fresh.context["page"].paginator.count == n + 1
     assert "新来的" in fresh.content.decode()
     cache.clear()
+
+
+def test_a_failing_cache_only_costs_time(tree, client, settings, monkeypatch):
+    """Redis down or a full disk: the figures are counted for the request, the page still works."""
+    from django.core.cache import cache
+
+    def broken(*args, **kwargs):
+        raise OSError("cache down")
+
+    settings.COVERAGE_CACHE_SECONDS, settings.COVERAGE_CACHE_MIN_SECONDS = 300, 0
+    monkeypatch.setattr(cache, "get", broken)
+    monkeypatch.setattr(cache, "set", broken)
+    response = _get(client, tree.committee_secretary, DASHBOARD)
+    assert response.status_code == 200 and response.context["cov"].counted_at is None
+    assert response.context["t"].members_total > 0
