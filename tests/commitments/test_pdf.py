@@ -200,19 +200,26 @@ def test_only_the_vendored_fonts_are_embedded(world):
     assert embedded_fonts(render(pledge)) == VENDORED_FONTS - {"NotoSerifCJKsc-Regular-Names"}
 
 
-def test_long_commitment_flows_onto_continuation_pages(world):
-    member = make_member(world.branch_a, "赵长文")
+def long_pledge(world, name="赵长文", items=12):
+    """An approved pledge of `items` long items: each copy runs over more than one page."""
+    from commitments.models import CommitmentVersion
+    from commitments.services.lifecycle import snapshot_of
+
+    member = make_member(world.branch_a, name)
     c = make_commitment(world.campaign, member=member, status="draft", items=0, actor=world.staff_a)
-    for n in range(1, 16):
+    for n in range(1, items + 1):
         Item.objects.create(commitment=c, position=n, deadline=datetime.date(2010, 12, 31),
                             content=f"第{n}项承诺：" + "认真学习党章党规，积极参加组织生活，带头为群众办实事好事，" * 3,
                             measures=f"第{n}项措施：" + "每月走访联系群众不少于两次，" * 3)
-    from commitments.models import CommitmentVersion
-    from commitments.services.lifecycle import snapshot_of
     CommitmentVersion.objects.create(commitment=c, number=1, submitted_by=world.staff_a,
                                      snapshot=snapshot_of(c, list(c.items.order_by("position"))))
     Commitment.objects.filter(pk=c.pk).update(status="submitted", submitted_count=1, last_submitted_by=world.staff_a)
     approve(c, world.secretary_a)
+    return c
+
+
+def test_long_commitment_flows_onto_continuation_pages(world):
+    c = long_pledge(world, items=15)
 
     data = render(c)
     raw = [flat(p) for p in pages(data)]

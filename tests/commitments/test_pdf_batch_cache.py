@@ -3,7 +3,6 @@ only the forms not printed before, lays the missing ones out a chunk at a time, 
 forms' own PDFs (streamed into a file for the background job) and prints exactly what one
 WeasyPrint pass over the same forms prints. Read back with pdftotext and pypdf, never the bytes.
 """
-import datetime
 import io
 import re
 
@@ -11,12 +10,10 @@ import pytest
 from pypdf import PdfReader
 
 from commitments import jobs, pdf, tasks
-from commitments.models import Commitment, CommitmentVersion, Item, Job, JobStatus
-from commitments.services.lifecycle import snapshot_of
+from commitments.models import Job, JobStatus
 from tests.commitments.test_pdf import (
-    VENDORED_FONTS, approve, approved_org_commitment, approved_pledge, embedded_fonts, flat, pages,
+    VENDORED_FONTS, approved_org_commitment, approved_pledge, embedded_fonts, flat, long_pledge, pages,
 )
-from tests.commitments.test_jobs import run_worker  # noqa: F401 - a fixture
 from tests.conftest import make_commitment, make_member
 
 
@@ -50,21 +47,6 @@ def renders(monkeypatch):
 
 def batch_forms(world, org=None):
     return pdf.forms_for(pdf.batch_commitments(org or world.committee, world.campaign))
-
-
-def long_pledge(world, name="赵长文"):
-    """A pledge of 12 long items: each copy runs over more than one page."""
-    member = make_member(world.branch_a, name)
-    c = make_commitment(world.campaign, member=member, status="draft", items=0, actor=world.staff_a)
-    for n in range(1, 13):
-        Item.objects.create(commitment=c, position=n, deadline=datetime.date(2010, 12, 31),
-                            content=f"第{n}项承诺：" + "认真学习党章党规，积极参加组织生活，带头为群众办实事好事，" * 3,
-                            measures=f"第{n}项措施：" + "每月走访联系群众不少于两次，" * 3)
-    CommitmentVersion.objects.create(commitment=c, number=1, submitted_by=world.staff_a,
-                                     snapshot=snapshot_of(c, list(c.items.order_by("position"))))
-    Commitment.objects.filter(pk=c.pk).update(status="submitted", submitted_count=1, last_submitted_by=world.staff_a)
-    approve(c, world.secretary_a)
-    return c
 
 
 @pytest.fixture
