@@ -269,6 +269,20 @@ def test_bootstrap_admins_on_a_fresh_install(db, client):
     assert User.objects.count() == 3
 
 
+def test_bootstrap_draws_again_when_a_random_password_is_too_like_the_username(db, monkeypatch):
+    # A random draw can spell the account's own name (UserAttributeSimilarityValidator); the
+    # command printed such a password and then failed. It now draws again until every rule passes.
+    from orgs.management.commands import bootstrap_admins
+
+    letters = iter("sysadminXYZQ" + "Hw7Er5TyUpAs")  # the first draw spells the username
+    monkeypatch.setattr(bootstrap_admins.secrets, "choice",
+                        lambda seq: next(letters) if seq == bootstrap_admins.ALPHABET else seq[0])
+    monkeypatch.setattr(bootstrap_admins.secrets, "randbelow", lambda n: n - 1)
+    password = bootstrap_admins.random_password(username="sysadmin", full_name="系统管理员")
+    assert "sysadmin" not in password.lower()
+    validate_password(password, user=get_user_model()(username="sysadmin", last_name="系统管理员"))
+
+
 def test_bootstrap_admins_uses_an_existing_root_and_needs_a_name_otherwise(db):
     with pytest.raises(CommandError, match="--root-name"):
         call_command("bootstrap_admins", stdout=io.StringIO())

@@ -9,6 +9,7 @@ import secrets
 import string
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -29,15 +30,23 @@ ALPHABET = "".join(ch for ch in string.ascii_letters + string.digits if ch not i
 SYMBOLS = "@#%+=-_"
 
 
-def random_password(length: int = 14) -> str:
-    """A random password that passes the password rules (all four character classes)."""
+def random_password(length: int = 14, *, username: str = "", full_name: str = "") -> str:
+    """A random password that passes the password rules: all four character classes, and every
+    validator, including the one that refuses passwords too like the account's name (which a
+    random draw can hit, rarely)."""
+    account = User(username=username, last_name=full_name)
     while True:
         body = [secrets.choice(ALPHABET) for _ in range(length - 2)]
         body.insert(secrets.randbelow(len(body) + 1), secrets.choice(SYMBOLS))
         body.insert(secrets.randbelow(len(body) + 1), secrets.choice(string.digits[2:]))
         password = "".join(body)
-        if character_classes(password) == 4:
-            return password
+        if character_classes(password) < 4:
+            continue
+        try:
+            validate_password(password, user=account)
+        except ValidationError:
+            continue
+        return password
 
 
 class Command(BaseCommand):
@@ -69,7 +78,8 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 raise CommandError("；".join(exc.messages)) from None
         specs = [{"username": options[f"{role}_username"], "full_name": label, "role": role,
-                  "password": random_password()} for role, _username, label in ADMINS]
+                  "password": random_password(username=options[f"{role}_username"], full_name=label)}
+                 for role, _username, label in ADMINS]
         if len({s["username"].lower() for s in specs}) < len(specs):
             raise CommandError("三个管理员的用户名不能相同。")
         try:
