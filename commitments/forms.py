@@ -92,6 +92,8 @@ class ItemForm(forms.Form):
         for name, field in self.fields.items():
             if not isinstance(field.widget, forms.HiddenInput):
                 field.widget.attrs["class"] = "form-control"
+                # Beside the field, the message names what to fill in (the label is per kind).
+                field.error_messages["required"] = f"请填写{field.label}。"
 
 
 class BaseItemFormSet(forms.BaseFormSet):

@@ -44,7 +44,7 @@ def test_draft_errors_keep_input_and_name_the_field(world, as_user):
         c, rows=[{"content": "我写的内容", "measures": "", "deadline": "2010年13月1日"}]))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "我写的内容" in html and "完成时限" in html and "这个字段是必填项" in html
+    assert "我写的内容" in html and "完成时限" in html and "请填写完成措施。" in html
     assert not Item.objects.filter(commitment=c).exists()
 
 
