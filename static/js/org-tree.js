@@ -27,7 +27,8 @@
       list.hidden = false;
       toggle.setAttribute("aria-expanded", "true");
     }).catch(function () {
-      list.innerHTML = '<li class="tree-error" role="alert">下级组织加载失败，请再点一次或刷新页面。</li>';
+      // The alert is inside the <li>: a list holds only list items.
+      list.innerHTML = '<li class="tree-error"><span role="alert">下级组织加载失败，请再点一次或刷新页面。</span></li>';
       list.setAttribute("data-loaded", "0");
       list.hidden = false;
     }).then(function () {
