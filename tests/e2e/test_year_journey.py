@@ -79,25 +79,32 @@ class Person:
         dialog.accept()
 
     def go(self, path: str):
-        self.page.goto(self.base + path)
+        """Opens a page, which must answer 200 and pass axe before anything is done on it."""
+        response = self.page.goto(self.base + path)
+        assert response is not None and response.status == 200, (path, response and response.status)
+        self.accessible(path)
         return self.page
 
     def check(self, step: str) -> None:
-        """The page as it is now: no serious/critical axe violation, and a screenshot.
+        """The page as it is now (after whatever was done on it): axe, and a screenshot."""
+        self.accessible(step)
+        shot(self.page, f"year-{step}")
+
+    def accessible(self, where: str) -> None:
+        """No serious/critical axe violation on the page as it is now.
 
         Without JavaScript nothing can be evaluated in the page (Playwright's evaluate never
         returns), so axe checks the same address in a scripted context of the same size."""
         if self.javascript:
-            assert_accessible(self.page, f"{step} ({self.name}: {self.page.url})")
+            assert_accessible(self.page, f"{where} ({self.name}: {self.page.url})")
         else:
             twin = self.context.browser.new_context(viewport=self.page.viewport_size, locale="zh-CN")
             try:
                 page = twin.new_page()
                 page.goto(self.page.url)
-                assert_accessible(page, f"{step} ({self.name}: {self.page.url})")
+                assert_accessible(page, f"{where} ({self.name}: {self.page.url})")
             finally:
                 twin.close()
-        shot(self.page, f"year-{step}")
 
     def log_in(self, username: str, password: str, new_password: str | None = None) -> None:
         p = self.go("/accounts/login/")
