@@ -123,9 +123,10 @@ class Person:
         assert p.url == self.base + "/", p.url
 
     def confirmed(self, *words: str) -> None:
-        """The last confirmation asked named what will happen."""
+        """The action just taken asked first, naming what will happen."""
         assert self.confirmations, "no confirmation was asked"
-        last = self.confirmations[-1]
+        last = self.confirmations.pop()
+        self.confirmations.clear()
         for w in words:
             assert w in last, (w, last)
 
@@ -209,8 +210,6 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         admin.check("04-org-tree")
         p.get_by_role("link", name=PARTY_COMMITTEE).first.click()
         committee_pk = pk_in(p.url, "/orgs/")
-        p = admin.go("/orgs/")
-        p.get_by_role("link", name=PARTY_COMMITTEE).first.click()
         assert p.get_by_role("link", name=BRANCH).first.is_visible()
         p.get_by_role("link", name=BRANCH).first.click()
         branch_pk = pk_in(p.url, "/orgs/")
@@ -373,6 +372,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("具体措施").nth(1).fill("按民政低保、低边名单确定联系户，建立联系卡，每季度上门一次")
         p.get_by_role("button", name="保存并提交审核").click()
         p.wait_for_load_state()
+        secretary.confirmed("第2版")
         assert p.get_by_text("已提交第2版").first.is_visible()
 
         p = parent.go(f"/reviews/{branch_commitment_pk}/")
@@ -409,6 +409,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("审定意见").fill("同意。")
         p.get_by_role("button", name="审定通过").click()
         p.wait_for_load_state()
+        city.confirmed("审定通过")
         assert Commitment.objects.get(pk=committee_commitment_pk).status == CommitmentStatus.APPROVED
 
         # A member drafts a pledge; staff record an oral pledge for the retired member; the member
@@ -442,6 +443,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         assert p.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         p.get_by_role("button", name="保存并提交审核").click()
         p.wait_for_load_state()
+        wang.confirmed("第1版", BRANCH)
         assert p.get_by_text("已提交第1版").first.is_visible()
         wang_pledge_pk = pk_in(p.url, "/commitments/")
 
@@ -456,6 +458,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         staff.check("23-oral-pledge")
         p.get_by_role("button", name="保存并提交审核").click()
         p.wait_for_load_state()
+        staff.confirmed("第1版")
         oral_pk = pk_in(p.url, "/commitments/")
         assert Commitment.objects.get(pk=oral_pk).is_oral
 
@@ -476,6 +479,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
             p.get_by_label("审定意见").fill("同意。")
             p.get_by_role("button", name="审定通过").click()
             p.wait_for_load_state()
+            secretary.confirmed("审定通过")
             assert Commitment.objects.get(pk=pk).status == CommitmentStatus.APPROVED
 
         # --- 4. Staff print the triplicate of both forms and publish; the public finds both. ----
@@ -508,6 +512,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("会议").check()
         p.get_by_role("button", name="登记公开").click()
         p.wait_for_load_state()
+        parent.confirmed("公开")
         assert Commitment.objects.get(pk=committee_commitment_pk).status == CommitmentStatus.PUBLISHED
 
         # 张伟 is back from his assignment: staff register the make-up and write his pledge with him.
@@ -523,6 +528,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("完成时限").first.fill(f"{year}-12-31")
         p.get_by_role("button", name="保存并提交审核").click()
         p.wait_for_load_state()
+        staff.confirmed("第1版")
         zhang_pk = pk_in(p.url, "/commitments/")
         p = secretary.go(f"/reviews/{zhang_pk}/")
         for label in ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿", "切实可行"):
@@ -530,6 +536,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("审定意见").fill("同意。")
         p.get_by_role("button", name="审定通过").click()
         p.wait_for_load_state()
+        secretary.confirmed("审定通过")
         p = staff.go(f"/orgs/{branch_pk}/pledges/")
         assert "已审定" in p.get_by_role("row").filter(has_text="张伟").inner_text()
         staff.check("25b-branch-pledges-done")
@@ -608,6 +615,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("验收意见").fill("经核查，整改到位。")
         p.get_by_role("button", name="验收完成").click()
         p.wait_for_load_state()
+        parent.confirmed("验收")
         order.refresh_from_db()
         assert order.status == RectificationStatus.CLOSED
         p.get_by_label("已兑现", exact=True).check()
