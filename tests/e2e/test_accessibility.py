@@ -136,6 +136,15 @@ def test_pages_pass_axe_for_every_role_on_desktop_and_phone(live_server, page, p
                  "/coverage/commitments/", "/evaluations/", "/evaluations/rectifications/",
                  f"/evaluations/orgs/{root.pk}/awards/", f"/orgs/{root.pk}/references/", "/members/"):
         run.visit(page, path)
+    # A long list pages, and the next page keeps the order the secretary chose.
+    page.get_by_role("link", name="出生年月").click()
+    page.wait_for_load_state()
+    page.get_by_role("navigation", name="分页").get_by_role("link", name="下一页").click()
+    page.wait_for_load_state()
+    assert "sort=birth" in page.url and "page=2" in page.url, page.url
+    assert page.locator("nav[aria-label=分页] [aria-current=page]").inner_text().strip() == "2"
+    assert page.locator("th[aria-sort=ascending]").inner_text().startswith("出生年月")
+    run.check(page, "党员名册（第2页，按出生年月）")
     run.visit(page, run.first_link(page, "main table a[href^='/members/']"), "党员详情")
 
     # The committee and the branch: the review page, pledges, opinions, evaluation, progress.
