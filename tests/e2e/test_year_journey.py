@@ -574,6 +574,17 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_role("button", name="登记").click()
         assert p.get_by_text("践诺记录已登记").first.is_visible()
         secretary.check("29-progress")
+        # The member records his own progress from his phone, with a photo taken there.
+        p = wang.go(f"/commitments/{wang_pledge_pk}/progress/new/")
+        p.get_by_label("承诺事项").select_option(index=1)
+        p.locator("#id_happened_on").fill(today.isoformat())
+        p.get_by_label("做了什么").fill("走访困难家庭2户，帮助申请临时救助。")
+        p.get_by_label("公示", exact=True).check()
+        p.get_by_label("佐证材料").set_input_files(str(photo))
+        assert p.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        wang.check("29b-progress-form-phone")
+        p.get_by_role("button", name="登记").click()
+        assert p.get_by_text("践诺记录已登记").first.is_visible()
 
         p = public.go(f"/public/commitments/{branch_commitment_pk}/")
         assert p.get_by_text("走访独居老人12户").first.is_visible()
