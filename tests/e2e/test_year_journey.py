@@ -288,7 +288,12 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         names = [n.strip() for n in p.locator("tbody tr td:first-child").all_inner_texts()]
         assert names == ["李淑芬", "王建国", "张伟"], names
         assert p.locator("th[aria-sort=ascending]").inner_text().startswith("出生年月")
-        assert Member.objects.filter(branch_id=branch_pk).count() == 3
+        roster_read = {m.name: m for m in Member.objects.filter(branch_id=branch_pk)}
+        assert set(roster_read) == {"王建国", "李淑芬", "张伟"}
+        assert roster_read["李淑芬"].category == "retired"
+        assert roster_read["李淑芬"].birth_month == datetime.date(1950, 3, 1)
+        assert roster_read["王建国"].joined_party_on == datetime.date(2001, 7, 1)
+        assert roster_read["张伟"].birth_month == datetime.date(1985, 11, 1)
 
         open_account("wangjg", "王建国", BRANCH, "党员", member=f"王建国（{BRANCH}）")
 
