@@ -39,6 +39,7 @@ FIRST_PASSWORD = "Chushi@2026"  # what the administrator gives out; changed at t
 PASSWORD = "Gongkai#2026nian"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 375, "height": 812}
+REQUIREMENTS = ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿", "切实可行")
 
 
 def flat(text: str) -> str:
@@ -122,6 +123,19 @@ class Person:
             p.wait_for_load_state()
         assert p.url == self.base + "/", p.url
 
+    def approve(self, pk: int, opinion: str = "同意。", step: str = "") -> None:
+        """审定通过 on the review page: the five requirements ticked, the opinion written."""
+        p = self.go(f"/reviews/{pk}/")
+        for label in REQUIREMENTS:
+            p.get_by_label(label).check()
+        p.get_by_label("审定意见").fill(opinion)
+        if step:
+            self.check(step)
+        p.get_by_role("button", name="审定通过").click()
+        p.wait_for_load_state()
+        self.confirmed("审定通过", "不能撤回")
+        assert Commitment.objects.get(pk=pk).status == CommitmentStatus.APPROVED
+
     def confirmed(self, *words: str) -> None:
         """The action just taken asked first, naming what will happen."""
         assert self.confirmations, "no confirmation was asked"
@@ -132,6 +146,18 @@ class Person:
 
     def close(self):
         self.context.close()
+
+
+def fill_draft(page, goal: str, content: str, measures: str, deadline: str, responsible: str | None = None):
+    """The goal and the first item of a draft: 创建目标/具体措施 for an organisation, 争当目标/完成措施
+    for a member (who has no 履行责任人)."""
+    member = responsible is None
+    page.get_by_label("争当目标" if member else "创建目标").fill(goal)
+    page.get_by_label("承诺内容").first.fill(content)
+    page.get_by_label("完成措施" if member else "具体措施").first.fill(measures)
+    page.get_by_label("完成时限").first.fill(deadline)
+    if not member:
+        page.get_by_label("履行责任人").first.fill(responsible)
 
 
 def error_of(field) -> str:
@@ -380,15 +406,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         secretary.confirmed("第2版")
         assert p.get_by_text("已提交第2版").first.is_visible()
 
-        p = parent.go(f"/reviews/{branch_commitment_pk}/")
-        for label in ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿", "切实可行"):
-            p.get_by_label(label).check()
-        p.get_by_label("审定意见").fill("同意公开承诺。")
-        parent.check("21-review")
-        p.get_by_role("button", name="审定通过").click()
-        p.wait_for_load_state()
-        parent.confirmed("审定通过", "不能撤回")
-        assert Commitment.objects.get(pk=branch_commitment_pk).status == CommitmentStatus.APPROVED
+        parent.approve(branch_commitment_pk, "同意公开承诺。", step="21-review")
 
         # The party committee commits too, and the 工委 approves it (every organisation with a
         # parent commits, or the coverage dashboard shows a blank spot).
@@ -398,24 +416,14 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         if "/edit/" not in p.url:
             p.get_by_role("link", name="修改").first.click()
         committee_commitment_pk = pk_in(p.url, "/commitments/")
-        p.get_by_label("创建目标").fill("创建服务型机关党组织")
-        p.get_by_label("承诺内容").first.fill("机关党员全部到社区报到服务")
-        p.get_by_label("具体措施").first.fill("每名党员每季度参加一次社区服务")
-        p.get_by_label("完成时限").first.fill(f"{year}-12-31")
-        p.get_by_label("履行责任人").first.fill("林海燕")
+        fill_draft(p, "创建服务型机关党组织", "机关党员全部到社区报到服务", "每名党员每季度参加一次社区服务",
+                   f"{year}-12-31", responsible="林海燕")
         p.get_by_role("button", name="保存并提交审核").click()
         p.wait_for_load_state()
         parent.confirmed(ROOT)
         city = person("工委书记")
         city.log_in("gw_shuji", FIRST_PASSWORD)
-        p = city.go(f"/reviews/{committee_commitment_pk}/")
-        for label in ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿", "切实可行"):
-            p.get_by_label(label).check()
-        p.get_by_label("审定意见").fill("同意。")
-        p.get_by_role("button", name="审定通过").click()
-        p.wait_for_load_state()
-        city.confirmed("审定通过")
-        assert Commitment.objects.get(pk=committee_commitment_pk).status == CommitmentStatus.APPROVED
+        city.approve(committee_commitment_pk)
 
         # A member drafts a pledge; staff record an oral pledge for the retired member; the member
         # away on assignment is deferred.
@@ -440,10 +448,8 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         wang.check("21b-member-home")
         p.get_by_role("link", name="填写我的承诺").click()
         p.get_by_role("button", name="开始填写我的承诺").click()
-        p.get_by_label("争当目标").fill("争当服务群众的优秀共产党员")
-        p.get_by_label("承诺内容").first.fill("每月为困难群众办一件实事")
-        p.get_by_label("完成措施").first.fill("结合社会救助工作，每月走访困难家庭")
-        p.get_by_label("完成时限").first.fill(f"{year}-12-31")
+        fill_draft(p, "争当服务群众的优秀共产党员", "每月为困难群众办一件实事", "结合社会救助工作，每月走访困难家庭",
+                   f"{year}-12-31")
         wang.check("22-pledge-form-phone")
         assert p.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         p.get_by_role("button", name="保存并提交审核").click()
@@ -456,10 +462,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         row = p.get_by_role("row").filter(has_text="李淑芬")
         row.get_by_role("button", name="记录口头承诺").click()
         p.wait_for_load_state()
-        p.get_by_label("争当目标").fill("退休不褪色，发挥余热")
-        p.get_by_label("承诺内容").first.fill("参加社区义务巡逻，每周一次")
-        p.get_by_label("完成措施").first.fill("跟随社区志愿队巡逻")
-        p.get_by_label("完成时限").first.fill(f"{year}-12-31")
+        fill_draft(p, "退休不褪色，发挥余热", "参加社区义务巡逻，每周一次", "跟随社区志愿队巡逻", f"{year}-12-31")
         staff.check("23-oral-pledge")
         p.get_by_role("button", name="保存并提交审核").click()
         p.wait_for_load_state()
@@ -478,14 +481,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
 
         # The branch secretary approves both pledges.
         for pk in (wang_pledge_pk, oral_pk):
-            p = secretary.go(f"/reviews/{pk}/")
-            for label in ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿", "切实可行"):
-                p.get_by_label(label).check()
-            p.get_by_label("审定意见").fill("同意。")
-            p.get_by_role("button", name="审定通过").click()
-            p.wait_for_load_state()
-            secretary.confirmed("审定通过")
-            assert Commitment.objects.get(pk=pk).status == CommitmentStatus.APPROVED
+            secretary.approve(pk)
 
         # --- 4. Staff print the triplicate of both forms and publish; the public finds both. ----
         def print_and_publish(pk, annex, words):
@@ -527,21 +523,12 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         staff.confirmed("张伟", "补课")
         p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="代为填写").click()
         p.wait_for_load_state()
-        p.get_by_label("争当目标").fill("争当驻村帮扶的先锋")
-        p.get_by_label("承诺内容").first.fill("为所驻村引进一个增收项目")
-        p.get_by_label("完成措施").first.fill("对接市场主体，组织村民培训")
-        p.get_by_label("完成时限").first.fill(f"{year}-12-31")
+        fill_draft(p, "争当驻村帮扶的先锋", "为所驻村引进一个增收项目", "对接市场主体，组织村民培训", f"{year}-12-31")
         p.get_by_role("button", name="保存并提交审核").click()
         p.wait_for_load_state()
         staff.confirmed("第1版")
         zhang_pk = pk_in(p.url, "/commitments/")
-        p = secretary.go(f"/reviews/{zhang_pk}/")
-        for label in ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿", "切实可行"):
-            p.get_by_label(label).check()
-        p.get_by_label("审定意见").fill("同意。")
-        p.get_by_role("button", name="审定通过").click()
-        p.wait_for_load_state()
-        secretary.confirmed("审定通过")
+        secretary.approve(zhang_pk)
         p = staff.go(f"/orgs/{branch_pk}/pledges/")
         assert "已审定" in p.get_by_role("row").filter(has_text="张伟").inner_text()
         staff.check("25b-branch-pledges-done")
