@@ -51,6 +51,11 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def page_width(page) -> int:
+    """How wide the page scrolls: wider than the viewport means the whole page scrolls sideways."""
+    return page.evaluate("() => document.documentElement.scrollWidth")
+
+
 def log_in(page, base_url: str, username: str, password: str) -> None:
     page.goto(base_url + "/accounts/login/")
     page.get_by_label("用户名").fill(username)

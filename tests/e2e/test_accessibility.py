@@ -14,7 +14,7 @@ from commitments.models import Commitment, CommitmentStatus
 from orgs.management.commands.seed_demo import DEMO_PASSWORD, ROOT_CODE
 from orgs.models import Organisation
 from tests.e2e.a11y import describe, violations
-from tests.e2e.conftest import log_in, shot
+from tests.e2e.conftest import log_in, page_width, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -70,11 +70,6 @@ class Checker:
 def _log_in_as(page, base: str, username: str) -> None:
     page.context.clear_cookies()
     log_in(page, base, username, DEMO_PASSWORD)
-
-
-def _page_width(page) -> int:
-    """How wide the page scrolls: more than the viewport means the whole page scrolls sideways."""
-    return page.evaluate("() => document.documentElement.scrollWidth")
 
 
 def test_pages_pass_axe_for_every_role_on_desktop_and_phone(live_server, page, phone_page):
@@ -188,7 +183,7 @@ def test_pages_pass_axe_for_every_role_on_desktop_and_phone(live_server, page, p
             _log_in_as(phone_page, base, username)
         for path in paths:
             run.visit(phone_page, path, f"手机 {path}")
-            width = _page_width(phone_page)
+            width = page_width(phone_page)
             assert width <= PHONE_WIDTH + 1, f"{path} scrolls sideways on a phone: {width}px"
 
     # The error pages (DEBUG is off here): 404, and the expired form (CSRF) of a lost session.
@@ -219,7 +214,7 @@ def test_public_pages_on_a_phone_and_without_javascript(live_server, phone_page,
 
     for path in paths:
         run.visit(phone_page, path, f"手机 {path}")
-        width = _page_width(phone_page)
+        width = page_width(phone_page)
         assert width <= PHONE_WIDTH + 1, f"{path} scrolls sideways on a phone: {width}px"
     # The suggestion box and the appraisal form, sent empty: their error states.
     phone_page.get_by_role("button", name="提交意见建议").click()
@@ -244,7 +239,7 @@ def test_public_pages_on_a_phone_and_without_javascript(live_server, phone_page,
         for path in paths:
             assert bare.goto(base + path).status == 200
             assert bare.locator("main h1").first.is_visible(), f"{path}: no visible heading without JavaScript"
-            assert _page_width(bare) <= PHONE_WIDTH + 1, f"{path} scrolls sideways without JavaScript"
+            assert page_width(bare) <= PHONE_WIDTH + 1, f"{path} scrolls sideways without JavaScript"
         bare.goto(f"{base}/public/commitments/{published.pk}/")
         assert bare.get_by_text(published.owner_name).first.is_visible()
         bare.goto(f"{base}/public/orgs/{branch.pk}/suggest/")

@@ -11,7 +11,7 @@ from evaluations.models import Assessment, Ballot, RectificationOrder, Rectifica
 from tests.commitments.matrix_progress import image_bytes
 from tests.commitments.publishing import published
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import log_in, shot
+from tests.e2e.conftest import log_in, page_width, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,7 @@ def test_progress_rating_assessment_and_rectification(world, live_server, browse
     shot(phone_page, "evaluation-03-rate-phone")
     phone_page.get_by_role("button", name="提交评议").click()
     assert phone_page.get_by_text("感谢您参与群众评议").first.is_visible()
-    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page_width(phone_page) <= 375
     assert Ballot.objects.filter(commitment=c, rating="basic").count() == 1
     # While the window is open no tally is shown, and a second try does not count.
     assert "1 票" not in phone_page.content()

@@ -3,7 +3,7 @@ import pytest
 
 from orgs.models import AuditEvent, Member
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import log_in, shot
+from tests.e2e.conftest import log_in, page_width, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +48,6 @@ def test_member_list_on_a_phone(world, live_server, phone_page):
     phone_page.goto(live_server.url + "/members/")
     assert phone_page.locator("table.member-table").is_visible()
     # No horizontal scrolling of the whole page on a 375-pixel screen.
-    width = phone_page.evaluate("document.documentElement.scrollWidth")
+    width = page_width(phone_page)
     assert width <= 375
     shot(phone_page, "foundation-04-member-list-phone")

@@ -7,7 +7,7 @@ import pytest
 from commitments.models import CommitmentStatus
 from tests.commitments.publishing import approved
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import log_in, shot
+from tests.e2e.conftest import log_in, page_width, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -45,5 +45,5 @@ def test_staff_print_and_publish_then_public_finds_it(world, live_server, page, 
     phone_page.get_by_role("link", name="王堃的公开承诺").click()
     assert phone_page.get_by_role("heading", name="王堃的党员公开承诺").is_visible()
     assert phone_page.get_by_text("承诺事项1：为群众办实事").is_visible()
-    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page_width(phone_page) <= 375
     shot(phone_page, "publish-03-pledge-phone")

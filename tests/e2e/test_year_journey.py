@@ -16,7 +16,6 @@ The database is only read, to confirm what the pages say.
 import datetime
 import io
 import re
-import subprocess
 
 import openpyxl
 import pytest
@@ -27,8 +26,10 @@ from commitments.models import Commitment, CommitmentStatus
 from evaluations.models import RectificationOrder, RectificationStatus
 from orgs.models import Member
 from tests.commitments.matrix_progress import image_bytes
+from tests.commitments.test_pdf import flat, pages
 from tests.e2e.a11y import assert_accessible
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import page_width, shot
+from tests.orgs.test_roster_import import openpyxl_xlsx
 
 pytestmark = pytest.mark.e2e
 
@@ -40,26 +41,6 @@ PASSWORD = "Gongkai#2026nian"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 375, "height": 812}
 REQUIREMENTS = ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿", "切实可行")
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
-def pdf_pages(data: bytes) -> list[str]:
-    out = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True,
-                         check=True).stdout.decode()
-    return [flat(p) for p in out.split("\f")[:-1]]
-
-
-def xlsx(rows: list[list]) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    for row in rows:
-        ws.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 class Person:
@@ -220,7 +201,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         # The organisation tree from a sheet another system exported: the branch's parent is a
         # later row of the same sheet, the party committee's parent is the root's code.
         orgs_xlsx = media / "组织架构.xlsx"
-        orgs_xlsx.write_bytes(xlsx([
+        orgs_xlsx.write_bytes(openpyxl_xlsx([
             ["党组织名称", "上级党组织", "组织类型", "组织编码", "简称", "监督电话"],
             [BRANCH, PARTY_COMMITTEE, "党支部", "MZJ-JZK", "社会救助科党支部", "0756-2210001"],
             [PARTY_COMMITTEE, "SZJG", "党委", "MZJ", "民政局机关党委", "0756-2210000"],
@@ -283,7 +264,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         staff = person("组织委员")
         staff.log_in("zb_zuzhi", FIRST_PASSWORD)
         roster = media / "党员名册.xlsx"
-        roster.write_bytes(xlsx([
+        roster.write_bytes(openpyxl_xlsx([
             ["市民政局社会救助科党支部党员花名册"],
             ["序号", "党员姓名", "性别", "出生日期", "入党时间", "职务", "所在党组织", "手机号码", "人员类别"],
             [1, "王建国", "男", "1978.05", "2001.07.01", "社会救助科科员", "社会救助科党支部", "13800000001", "在职"],
@@ -335,7 +316,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("联系方式（选填）").fill("13900000000")
         p.get_by_role("button", name="提交意见建议").click()
         assert p.get_by_text("感谢").first.is_visible()
-        assert p.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert page_width(p) <= PHONE["width"]
         public.check("13-suggest-thanks-phone")
 
         secretary = person("支部书记")
@@ -451,7 +432,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         fill_draft(p, "争当服务群众的优秀共产党员", "每月为困难群众办一件实事", "结合社会救助工作，每月走访困难家庭",
                    f"{year}-12-31")
         wang.check("22-pledge-form-phone")
-        assert p.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert page_width(p) <= PHONE["width"]
         p.get_by_role("button", name="保存并提交审核").click()
         p.wait_for_load_state()
         wang.confirmed("第1版", BRANCH)
@@ -489,9 +470,9 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
             href = p.get_by_role("link", name="打印承诺书（一式三份）").get_attribute("href")
             response = staff.context.request.get(base + href)
             assert response.ok and response.headers["content-type"] == "application/pdf"
-            pages = pdf_pages(response.body())
-            assert len(pages) == 3
-            for page_text, copy in zip(pages, ("存", "存", "公示")):
+            pages_text = [flat(t) for t in pages(response.body())]
+            assert len(pages_text) == 3
+            for page_text, copy in zip(pages_text, ("存", "存", "公示")):
                 assert f"{annex}：" in page_text and copy in page_text and "一式三份" in page_text
                 for w in words:
                     assert w in page_text, w
@@ -541,7 +522,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         assert p.get_by_text("为辖区独居老人建立定期探访和临时救助台账").first.is_visible()
         assert p.get_by_text("王建国").first.is_visible()
         public.check("26-public-branch-phone")
-        assert p.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert page_width(p) <= PHONE["width"]
 
         # Without JavaScript the noticeboard works the same.
         plain = person("群众（无脚本）", viewport=PHONE, javascript=False)
@@ -573,7 +554,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("做了什么").fill("走访困难家庭2户，帮助申请临时救助。")
         p.get_by_label("公示", exact=True).check()
         p.get_by_label("佐证材料").set_input_files(str(photo))
-        assert p.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert page_width(p) <= PHONE["width"]
         wang.check("29b-progress-form-phone")
         p.get_by_role("button", name="登记").click()
         assert p.get_by_text("践诺记录已登记").first.is_visible()
