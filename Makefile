@@ -78,12 +78,13 @@ clean:
 # --- Production (README "Production on PostgreSQL"; config/gunicorn.conf.py, config/deploy/) ----
 # make prod   install what is missing (without the test tools), check the settings, migrate,
 #             collect the static files, then run gunicorn in the foreground (systemd runs the same
-#             steps through config/deploy/commitments.service). Needs DATABASE_URL, SECRET_KEY and
-#             ALLOWED_HOSTS in the environment; HTTPS=1 and BEHIND_PROXY=1 behind nginx with TLS.
+#             steps through config/deploy/commitments.service). Needs DATABASE_URL, SECRET_KEY,
+#             ALLOWED_HOSTS and SITE_URL in the environment; HTTPS=1 and BEHIND_PROXY=1 behind nginx
+#             with TLS.
 .PHONY: prod
 prod:
 	$(call ensure_debs,$(DEBS_RUN),optional)
-	@missing=""; for v in DATABASE_URL SECRET_KEY ALLOWED_HOSTS; do [ -n "$${!v:-}" ] || missing="$$missing $$v"; done; \
+	@missing=""; for v in DATABASE_URL SECRET_KEY ALLOWED_HOSTS SITE_URL; do [ -n "$${!v:-}" ] || missing="$$missing $$v"; done; \
 	if [ -n "$$missing" ]; then echo "缺少生产环境设置：$$missing（见 README“生产部署”）"; exit 1; fi
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 	  { echo "==> installing uv"; $(PYTHON) -m pip install --quiet --disable-pip-version-check uv; }

@@ -13,7 +13,7 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # Variables of the developer's or CI's shell that would change what the settings decide.
-_SETTINGS_VARS = ("DEBUG", "EMAIL_BACKEND", "EMAIL_HOST", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "BEHIND_PROXY", "SECURE_COOKIES",
+_SETTINGS_VARS = ("DEBUG", "SITE_URL", "EMAIL_BACKEND", "EMAIL_HOST", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "BEHIND_PROXY", "SECURE_COOKIES",
                   "REQUIRE_SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
                   "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "DJANGO_SETTINGS_MODULE",
                   "DJANGO_ALLOW_ASYNC_UNSAFE")  # set by the browser tests in this process
@@ -22,6 +22,7 @@ _SETTINGS_VARS = ("DEBUG", "EMAIL_BACKEND", "EMAIL_HOST", "SECRET_KEY", "ALLOWED
 def production_env(**overrides) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARS and not k.startswith("PYTEST")}
     env.update(SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="dj.example.gov.cn", HTTPS="1",
+               SITE_URL="https://dj.example.gov.cn",
                DJANGO_SETTINGS_MODULE="config.settings",
                # Production sends its notices by SMTP (the console backend fails the deploy check).
                EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="smtp.example.gov.cn")
@@ -48,6 +49,21 @@ def test_production_settings_pass_the_deploy_check_without_warnings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stderr and "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("site_url", [None, "", "http://127.0.0.1:8000", "http://localhost:8000", "https://[::1]/",
+                                      "https://intranet-pc/", "dj.example.gov.cn", "http://dj.example.gov.cn"])
+def test_production_refuses_a_site_url_the_public_cannot_reach(site_url):
+    """The 公示 copy's QR code and address are printed from SITE_URL: unset (the laptop default),
+    local, a bare machine name, no scheme, or plain http behind HTTPS fails the deploy check."""
+    result = manage("check", "--deploy", env=production_env(SITE_URL=site_url))
+    assert result.returncode != 0
+    assert "commitments.E001" in result.stderr and "SITE_URL" in result.stderr
+
+
+def test_the_laptop_run_does_not_need_a_site_url():
+    env = production_env(SITE_URL=None, DEBUG="1", HTTPS=None)
+    assert manage("check", env=env).returncode == 0
 
 
 def test_production_behind_a_proxy_passes_and_trusts_x_forwarded_proto():
