@@ -7,6 +7,7 @@ never disturbs what a demo user has done since.
 import datetime
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from orgs.models import Member, MemberCategory, MemberStatus, Organisation
 
@@ -65,7 +66,7 @@ def _submit(actor, c):
 def _publish(actor, c):
     c.refresh_from_db()
     services.commitment_publish(actor=actor, commitment=c, version=c.version,
-                                published_on=min(c.campaign.publish_deadline, datetime.date.today()),
+                                published_on=timezone.localdate(),
                                 channels=["meeting", "noticeboard", "internet"])
 
 

@@ -1,10 +1,16 @@
 """Printable forms (四（三）公开亮诺): 附件1 基层党组织公开承诺书 and 附件2 党员公开承诺书.
 
 The approved text is filled into the annex forms of the guidance and printed in triplicate
-(附件1: 本组织存 / 上一级党组织存 / 公示; 附件2: 本人存 / 党组织存 / 公示). Everything goes through
-`render_pdf(template_name, context)`: Django templates (user text autoescaped) rendered by
-WeasyPrint with a fetcher that reads only the project's own static files and data: URLs, never
-the file system or the network, and with the vendored fonts of static/fonts.
+(附件1: 本组织存 / 上一级党组织存 / 公示; 附件2: 本人存 / 党组织存 / 公示). Django templates (user
+text autoescaped) are rendered by WeasyPrint with a fetcher that reads only the project's own static
+files and data: URLs, never the file system or the network, and with the vendored fonts of
+static/fonts.
+
+Each copy goes on one A4 sheet when its content allows (docs/FORMS.md): one copy of each form is
+laid out first to find the roomiest density at which it fits (fit_forms), then the three copies
+are laid out at that density, the rest of the sheet filled, with a stylesheet generated here that
+gives each copy its own page numbers (第 n 页 共 m 页), its version footer and, when it runs on,
+continuation heads (lay_out).
 
 A submitted version and a review decision never change, but the printed form also shows the
 member's record and the organisation's name and 监督电话, which can. So a rendered form is cached
@@ -17,10 +23,12 @@ a batch printed again renders nothing and a batch of any size needs the memory o
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import io
 import json
+import math
 import mimetypes
 import os
 import tempfile
@@ -33,13 +41,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from orgs.templatetags.cn import cn_date, cn_month
 
-from .models import Commitment, CommitmentStatus, CommitmentVersion, Publication
+from .models import Commitment, CommitmentStatus, CommitmentVersion
 
 # Bump when a template, the stylesheet or a font changes: cached PDFs are then rendered again.
-TEMPLATE_REVISION = "2026.1"
+TEMPLATE_REVISION = "2026.2"
 CACHE_DIR_NAME = "forms"
 STATIC_SCHEME = "static:"
 
@@ -135,7 +144,7 @@ _render_lock = threading.Lock()
 
 
 def html_to_pdf(html: str) -> bytes:
-    """WeasyPrint, with the safe fetcher and the shared fonts. Every PDF is made here."""
+    """WeasyPrint, with the safe fetcher and the shared fonts, for HTML that needs no fitting."""
     from weasyprint import HTML
 
     with _render_lock:
@@ -143,11 +152,6 @@ def html_to_pdf(html: str) -> bytes:
         # src or href reaches the fetcher as it was written and is refused.
         document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=safe_fetcher())
         return document.write_pdf(font_config=_font_config())
-
-
-def render_pdf(template_name: str, context: dict) -> bytes:
-    """Render a template of templates/<app>/pdf/ to PDF bytes."""
-    return html_to_pdf(render_to_string(template_name, context))
 
 
 # --- what a form prints --------------------------------------------------------------------------
@@ -213,7 +217,7 @@ def _owner_fields(commitment: Commitment) -> dict:
     }
 
 
-def _form(commitment: Commitment, version: CommitmentVersion, decision, published_on) -> dict:
+def _form(commitment: Commitment, version: CommitmentVersion, decision) -> dict:
     kind = ANNEX2 if commitment.member_id else ANNEX1
     snapshot = version.snapshot
     oral_note = ""
@@ -232,14 +236,19 @@ def _form(commitment: Commitment, version: CommitmentVersion, decision, publishe
         } for n, item in enumerate(snapshot.get("items", []), start=1)],
         "oral_note": oral_note,
         "opinion": decision.opinion, "decided_on": cn_date(decision.decided_at),
-        "signed_on": cn_date(published_on) if published_on else "",
+        # The owner committed when this version was submitted: the date beside （签名）/（盖章）,
+        # always before the 审定 date beside it (a publication date never stands here).
+        "signed_on": cn_date(version.submitted_at),
         "public_url": public_url(commitment.pk),
+        # Which paper is which: the version, its approval, the day it was printed (part of the
+        # cache key, so a reprint on another day says so).
+        "footer": f"第{version.number}版 · 审定于{cn_date(decision.decided_at)} · 打印于{cn_date(timezone.localdate())}",
     }
 
 
 def forms_for(commitments: list[Commitment]) -> list[dict]:
     """The printable forms of `commitments` (in their order), skipping any without an approved
-    version. Three queries whatever the number: latest versions, decisions, publications.
+    version. Two queries whatever the number: latest versions, decisions.
     The commitments need organisation, member, member__branch and public_version selected."""
     from reviews.models import Decision, ReviewDecision
 
@@ -250,22 +259,18 @@ def forms_for(commitments: list[Commitment]) -> list[dict]:
             latest[v.commitment_id] = v
     chosen = {c.pk: printable_version(c, latest.get(c.pk)) for c in commitments}
     version_ids = [v.pk for v in chosen.values() if v is not None]
-    decisions, published = {}, {}
+    decisions = {}
     if version_ids:
         # The latest approval of a version gives the 审定意见 and its date.
         for d in (ReviewDecision.objects.filter(version_id__in=version_ids, decision=Decision.APPROVE)
                   .only("id", "version_id", "opinion", "decided_at").order_by("decided_at", "id")):
             decisions[d.version_id] = d
-        # The first publication of a version is the day it went public.
-        for p in (Publication.objects.filter(version_id__in=version_ids)
-                  .only("id", "version_id", "published_on").order_by("-published_on", "-id")):
-            published[p.version_id] = p.published_on
     forms = []
     for c in commitments:
         version = chosen[c.pk]
         if version is None or version.pk not in decisions:
             continue
-        forms.append(_form(c, version, decisions[version.pk], published.get(version.pk)))
+        forms.append(_form(c, version, decisions[version.pk]))
     return forms
 
 
@@ -306,18 +311,242 @@ def filename_for(form: dict) -> str:
     return f"{form['title']}-{form['owner_name'] or '空白'}.pdf"
 
 
-# --- rendering and the cache ---------------------------------------------------------------------
+# --- layout: one sheet per copy where the content allows ------------------------------------------
 
 DOCUMENT_TEMPLATE = "commitments/pdf/forms.html"
 
+# The densities of forms-pdf.css, roomiest first: body 14, 13, 12, 12 (时限/责任人 run on), 11 and
+# 10.5 pt (五号, the smallest a form may use). A copy gets the roomiest density that puts it on one
+# sheet; a copy that fits none runs onto continuation pages at RUN_ON_DENSITY (小四, runs on).
+DENSITIES = ("d0", "d1", "d2", "d3", "d4", "d5")
+RUN_ON_DENSITY = 3
+# Page margins (mm: top, right, bottom, left), given to WeasyPrint by the generated stylesheet and
+# used here to measure what is left of a sheet. The top and bottom margins hold the continuation
+# head and the page footer.
+MARGINS_MM = (14, 20, 13, 25)
+PAGE_HEIGHT_MM = 297
+PX_PER_MM = 96 / 25.4
+# Left unfilled at the foot of a sheet, so rounding can never push the note onto a second page.
+FILL_SAFETY_MM = 1.0
+OPINION_SHARE, OPINION_FILL_MAX_MM = 0.3, 16
+LAST_ROW_PADDING_MM = 2.5  # the last content row's bottom padding (forms-pdf.css, tr.r-last)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fit:
+    """How a form is laid out: its density, the pages of one copy, the filler of a one-sheet copy."""
+
+    density: int
+    pages: int
+    fill_mm: float
+
+
+def _visual_width(text: str) -> float:
+    return sum(0.5 if ord(ch) < 0x2E80 or 0xFF61 <= ord(ch) <= 0xFFDC else 1.0 for ch in text)
+
+
+def _lines(text: str, per_line: float, *, first: float = 0, hanging: float = 0) -> int:
+    """Lines a paragraph takes: `first` characters of label on its first line, later lines
+    `hanging` characters narrower (a hanging indent)."""
+    total = 0
+    for n, piece in enumerate((text or "").split("\n")):
+        width = _visual_width(piece) + (first if n == 0 else 0)
+        total += 1 + max(0, math.ceil((width - per_line) / max(per_line - hanging, 1)))
+    return total
+
+
+# Per density: body size (pt), line height, label size (pt); mirrors forms-pdf.css.
+_METRICS = ((14, 1.5, 14), (13, 1.45, 14), (12, 1.45, 13), (12, 1.4, 13), (11, 1.35, 12), (10.5, 1.3, 12))
+_PT_MM = 25.4 / 72
+
+
+def estimate_density(form: dict) -> int | None:
+    """The roomiest density at which a copy should fit one sheet by a rough count of lines, or
+    None when even the densest clearly will not (the measurement decides; this only saves passes).
+    Meant to err on the roomy side: a wrong guess costs a second measuring pass, never a density
+    smaller than needed."""
+    available = PAGE_HEIGHT_MM - MARGINS_MM[0] - MARGINS_MM[2]
+    annex1 = form["kind"] == ANNEX1
+    text_mm = 165 - (30 if annex1 else 26) - 7
+    height = 0.0
+    for density, (pt, leading, _) in enumerate(_METRICS):
+        per_line = text_mm / (pt * _PT_MM)
+        line = pt * leading * _PT_MM
+        lines = _lines(form.get("goal", ""), per_line, first=5) + (1 if form.get("oral_note") else 0)
+        for item in form["items"]:
+            tails = [7 + _visual_width(item["deadline"])]
+            if annex1:
+                tails.append(6 + _visual_width(item.get("responsible", "")))
+            measures = _lines(item["measures"], per_line, first=5 + 2, hanging=2)
+            if density >= 3:
+                # 时限 and 责任人 follow the measures on their last line, or wrap.
+                tail = sum(tails) + len(tails)
+                measures = _lines(item["measures"] + "x" * math.ceil(tail), per_line, first=7, hanging=2)
+            else:
+                measures += len(tails)
+            lines += _lines(item["content"], per_line, first=2 + 5, hanging=2) + measures
+        opinion = max(_lines(form.get("opinion", ""), per_line) * line, 8)
+        fixed = 27 + (10.5 if annex1 else 31.5) + 3.7 + 1.2 * len(form["items"]) + 2.5
+        height = fixed + lines * line + 2 * (2 * line + 2) + opinion + 5 + 8
+        if height <= available:
+            return density
+    return None if height > available * 1.15 else len(DENSITIES) - 1
+
+
+def _css_string(text: str) -> str:
+    """A CSS string literal of `text`, every character outside a safe set escaped."""
+    safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ·-_.:/")
+    return '"' + "".join(ch if ch in safe or ord(ch) > 0x2E7F else f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def _sheet_id(index: int, copy: int) -> str:
+    return f"f{index}c{copy}"
+
+
+def _layout_css(forms: list[dict], fits: list[Fit] | None) -> str:
+    """The stylesheet generated for one document: margins; with `fits`, each copy's named page
+    (its own page numbers, 第 n 页 共 m 页, and its version footer), the top boxes of its first
+    page emptied (the full head is in the flow there) and each form's filler."""
+    top, right, bottom, left = MARGINS_MM
+    rules = [f"@page {{ margin: {top}mm {right}mm {bottom}mm {left}mm; }}"]
+    if forms and fits is not None:
+        # The document starts on the first copy's named page (else WeasyPrint opens with a blank one).
+        rules.append(f"html, body {{ page: {_sheet_id(forms[0]['index'], 0)}; }}")
+    for form in forms if fits is not None else ():
+        fit = fits[form["index"]]
+        sheets = [_sheet_id(form["index"], c) for c in range(len(form["copies"]))]
+        footer = _css_string(form.get("footer", ""))
+        for sheet in sheets:
+            rules.append(
+                f"#{sheet} {{ page: {sheet}; }}\n"
+                f"@page {sheet} {{ @bottom-left {{ content: {footer}; }} "
+                f"@bottom-right {{ content: \"第 \" counter(page) \" 页　共 {fit.pages} 页\"; }} }}\n"
+                f"@page {sheet}:nth(1 of {sheet}) {{ counter-reset: page 1; @top-left {{ content: none; }} "
+                f"@top-center {{ content: none; }} @top-right {{ content: none; }} }}")
+        if fit.fill_mm > 0:
+            # The rest of the sheet: some to the 审定意见 (room for the seal), the rest to the items.
+            opinion = min(fit.fill_mm * OPINION_SHARE, OPINION_FILL_MAX_MM)
+            rules.append(", ".join(f"#{sheet} .fill" for sheet in sheets)
+                         + f" {{ height: {fit.fill_mm - opinion:.2f}mm; }}")
+            rules.append(", ".join(f"#{sheet} .opinion-fill" for sheet in sheets) + f" {{ height: {opinion:.2f}mm; }}")
+    return "\n".join(rules)
+
+
+def _render_document(forms: list[dict], *, title: str, fits: list[Fit] | None):
+    """Lay `forms` out in one WeasyPrint pass; a weasyprint Document."""
+    from weasyprint import CSS, HTML
+
+    html = render_to_string(DOCUMENT_TEMPLATE, {"forms": forms, "document_title": title})
+    with _render_lock:
+        stylesheet = CSS(string=_layout_css(forms, fits), font_config=_font_config())
+        return HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=safe_fetcher()).render(
+            stylesheets=[stylesheet], font_config=_font_config())
+
+
+def _anchor_pages(document) -> dict[str, tuple[int, float, float]]:
+    """Every id of the document: (page number, top, bottom in px) of its box's first fragment."""
+    found = {}
+    for number, page in enumerate(document.pages):
+        for name, box in page.anchors.items():  # box: (x1, y1, x2, y2)
+            found.setdefault(name, (number, box[1], box[3]))
+    return found
+
+
+def _measure(forms: list[dict]) -> list[tuple[int, float]]:
+    """One copy of each form (at its density), laid out in one pass: (pages, mm left at the foot
+    of its last sheet) per form."""
+    document = _render_document([{**form, "copies": form["copies"][:1], "qr": ""} for form in forms],
+                                title="", fits=None)
+    anchors = _anchor_pages(document)
+    bottom = (PAGE_HEIGHT_MM - MARGINS_MM[2]) * PX_PER_MM
+    result = []
+    for form in forms:
+        sheet = _sheet_id(form["index"], 0)
+        first, last, end_y = anchors[sheet][0], *anchors[f"{sheet}-end"][:2]
+        # The filler grows the last content row: first up to the height that row already has (the
+        # vertical label beside a short commitment can make it taller than its text), then by
+        # what is left of the sheet below the foot note.
+        _, _, row_bottom = anchors[f"{sheet}-last"]
+        _, sign_end, _ = anchors[f"{sheet}-signend"]
+        slack = (bottom - end_y) + max(0.0, row_bottom - sign_end - LAST_ROW_PADDING_MM * PX_PER_MM)
+        result.append((last - first + 1, slack / PX_PER_MM))
+    return result
+
+
+def fit_forms(forms: list[dict]) -> list[Fit]:
+    """The density of each form (see DENSITIES), found by laying one copy out: the estimate first,
+    then denser until a copy fits one sheet; past the densest, RUN_ON_DENSITY on several sheets.
+    Forms still to be placed are measured together, one pass per round (one or two rounds as a
+    rule)."""
+    fits: list[Fit | None] = [None] * len(forms)
+    density, run_on = {}, set()
+    for form in forms:
+        guess = estimate_density(form)
+        if guess is None:
+            run_on.add(form["index"])
+        density[form["index"]] = RUN_ON_DENSITY if guess is None else guess
+    todo = list(forms)
+    while todo:
+        laid = [{**form, "density": DENSITIES[density[form["index"]]]} for form in todo]
+        after = []
+        for form, (pages, left_mm) in zip(todo, _measure(laid)):
+            i = form["index"]
+            if pages == 1 or i in run_on:
+                fill = max(0.0, left_mm - FILL_SAFETY_MM) if pages == 1 else 0.0
+                fits[i] = Fit(density[i], pages, fill)
+            else:
+                if density[i] + 1 < len(DENSITIES):
+                    density[i] += 1
+                else:
+                    density[i] = RUN_ON_DENSITY
+                    run_on.add(i)
+                after.append(form)
+        todo = after
+    return fits
+
 
 def _document_context(forms: list[dict], *, title: str) -> dict:
+    """The forms as the template lays them out: numbered, each copy with its sheet id (the
+    section's id and the name of its pages), with their QR codes."""
     rendered = []
-    for form in forms:
+    for index, form in enumerate(forms):
         qr = qr_data_url(form["public_url"]) if form.get("public_url") else ""
-        rendered.append({**form, "template": f"commitments/pdf/{form['kind']}.html", "qr": qr})
+        copies = [{**copy, "sheet": _sheet_id(index, c)} for c, copy in enumerate(form["copies"])]
+        rendered.append({**form, "index": index, "copies": copies, "template": f"commitments/pdf/{form['kind']}.html",
+                         "qr": qr})
     return {"forms": rendered, "document_title": title}
 
+
+def lay_out(forms: list[dict], *, title: str):
+    """Forms, each in triplicate, fitted and laid out in one pass: (Document, each form's first
+    page index and one past its last)."""
+    context = _document_context(forms, title=title)
+    laid = context["forms"]
+    fits = fit_forms(laid)
+    laid = [{**form, "density": DENSITIES[fit.density]} for form, fit in zip(laid, fits)]
+    document = _render_document(laid, title=title, fits=fits)
+    anchors = _anchor_pages(document)
+    bounds, start = [], 0
+    for form, fit in zip(laid, fits):
+        end = start + fit.pages * len(form["copies"])
+        # Every copy starts where its measured pages say; a copy laid out otherwise is a bug here.
+        for c in range(len(form["copies"])):
+            expected = start + c * fit.pages
+            if anchors[_sheet_id(form["index"], c)][0] != expected:
+                raise RuntimeError(f"form {form['index']} copy {c}: laid out unlike its measurement")
+        bounds.append((start, end))
+        start = end
+    return document, bounds
+
+
+def forms_document(forms: list[dict], *, title: str) -> bytes:
+    """Forms in one PDF from one layout pass (no cache): what a batch made of cached forms equals."""
+    document, _ = lay_out(forms, title=title)
+    with _render_lock:
+        return document.write_pdf()
+
+
+# --- the cache ---------------------------------------------------------------------------------------
 
 def _digest(forms: list[dict]) -> str:
     payload = json.dumps([TEMPLATE_REVISION, settings.SITE_URL, forms], sort_keys=True, ensure_ascii=False,
@@ -353,7 +582,8 @@ def _cache_path(form: dict) -> Path:
 
 def _store(form: dict, path: Path, data: bytes) -> None:
     _write_atomic(path, data)
-    # Older renders of the same version and decision (before a record changed) are dead now.
+    # Older renders of the same version and decision (before a record changed, or printed on
+    # another day) are dead now.
     for stale in path.parent.glob(f"{_cache_prefix(form)}*.pdf"):
         if stale != path:
             stale.unlink(missing_ok=True)
@@ -366,43 +596,30 @@ def form_pdf(form: dict) -> tuple[bytes, bool]:
         return path.read_bytes(), True
     except FileNotFoundError:
         pass
-    data = render_pdf(DOCUMENT_TEMPLATE, _document_context([form], title=filename_for(form)[:-4]))
+    data = render_forms([form])[0]
     _store(form, path, data)
     return data, False
 
 
 # --- batches: the cached forms, concatenated -------------------------------------------------------
 
-# Missing forms laid out in one WeasyPrint pass, then written one PDF per form: ~12 % less CPU a
-# form than a pass each (measured with 5, 10 and 20: 10 was best), and the memory of one chunk's
-# layout (WeasyPrint keeps every page of a document until it is written).
+# Missing forms laid out in one WeasyPrint pass, then written one PDF per form: less CPU a form than
+# a pass each (measured with 5, 10 and 20: 10 was best), and the memory of one chunk's layout
+# (WeasyPrint keeps every page of a document until it is written).
 RENDER_CHUNK = 10
 
 
-def render_forms(forms: list[dict]) -> list[bytes] | None:
-    """Several forms laid out in one pass (one HTML document) and written as one PDF per form,
-    each the same as form_pdf would render it, title included. A form starts on the page of its
-    first copy's title (each copy's <h1>, a bookmark, starts a new page); None when the pages do
-    not divide so (then render the forms one by one)."""
-    from weasyprint import HTML
-
-    html = render_to_string(DOCUMENT_TEMPLATE, _document_context(forms, title=""))
+def render_forms(forms: list[dict]) -> list[bytes]:
+    """Several forms fitted and laid out in one pass and written as one PDF per form, each the same
+    as the form laid out alone (a form's layout depends on nothing but itself), its title the
+    form's file name."""
+    document, bounds = lay_out(forms, title="")
+    result = []
     with _render_lock:
-        document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=safe_fetcher()).render(
-            font_config=_font_config())
-        starts = [i for i, page in enumerate(document.pages) if any(b[0] == 1 for b in page.bookmarks)]
-        if len(starts) != sum(len(form["copies"]) for form in forms) or (starts and starts[0] != 0):
-            return None
-        firsts, copy = [], 0
-        for form in forms:
-            firsts.append(starts[copy])
-            copy += len(form["copies"])
-        firsts.append(len(document.pages))
-        result = []
-        for i, form in enumerate(forms):
+        for form, (start, end) in zip(forms, bounds):
             document.metadata.title = filename_for(form)[:-4]
-            result.append(document.copy(document.pages[firsts[i]:firsts[i + 1]]).write_pdf())
-        return result
+            result.append(document.copy(document.pages[start:end]).write_pdf())
+    return result
 
 
 def render_missing(forms: list[dict], *, on_progress=None) -> int:
@@ -413,13 +630,8 @@ def render_missing(forms: list[dict], *, on_progress=None) -> int:
     done_before = 0  # forms before the current chunk's last one, all in the cache by then
     for start in range(0, len(missing), RENDER_CHUNK):
         chunk = [form for _, form in missing[start:start + RENDER_CHUNK]]
-        rendered = render_forms(chunk) if len(chunk) > 1 else None
-        if rendered is None:
-            for form in chunk:
-                form_pdf(form)
-        else:
-            for form, data in zip(chunk, rendered):
-                _store(form, _cache_path(form), data)
+        for form, data in zip(chunk, render_forms(chunk)):
+            _store(form, _cache_path(form), data)
         done_before = missing[start + len(chunk) - 1][0] + 1
         if on_progress is not None:
             on_progress(done_before)

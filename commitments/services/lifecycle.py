@@ -18,6 +18,7 @@ from django.utils import timezone
 from orgs import audit
 from orgs.errors import Conflict
 from orgs.models import MemberCategory, MemberStatus, Role, RoleGrant
+from orgs.templatetags.cn import cn_date
 
 from .. import public_cache
 from ..models import (EDITABLE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item,
@@ -273,6 +274,9 @@ def commitment_publish(*, actor, commitment: Commitment, version: int, published
         errors["channels"] = "请至少选择一种公开方式。"
     if published_on > timezone.localdate():
         errors["published_on"] = "公开日期不能晚于今天。"
+    elif commitment.decided_at and published_on < timezone.localdate(commitment.decided_at):
+        # Paper and screen must agree: nothing is published before it was approved (审定).
+        errors["published_on"] = f"公开日期不能早于审定日期（{cn_date(commitment.decided_at)}）。"
     if errors:
         raise ValidationError(errors)
     approved = commitment.versions.order_by("-number").first()

@@ -1,9 +1,18 @@
 """Builders for published commitments (used by the publishing tests and the permission matrix)."""
 import datetime
 
+from django.utils import timezone
+
 from commitments import services
+from commitments.models import Commitment, CommitmentVersion
+from reviews.models import ReviewDecision
 from reviews.services import review_decide
 from tests.conftest import make_commitment
+
+# The builders live in the 2010 campaign: submitted and approved in early October, published on the
+# 20th (a publication can never predate its approval).
+SUBMITTED_AT = timezone.make_aware(datetime.datetime(2010, 10, 10, 9, 30))
+APPROVED_AT = timezone.make_aware(datetime.datetime(2010, 10, 15, 10, 0))
 
 ALL_TICKED = {"advanced": True, "central_work": True, "post_duties": True, "public_wishes": True, "feasible": True}
 
@@ -17,6 +26,9 @@ def approved(world, *, member=None, organisation=None, items=2, drafter=None, re
         reviewer = world.secretary_a if member is not None else world.committee_secretary
     review_decide(actor=reviewer, commitment=c, version=c.version, decision="approve", criteria=ALL_TICKED,
                   opinion="同意公开。")
+    CommitmentVersion.objects.filter(commitment=c).update(submitted_at=SUBMITTED_AT)
+    ReviewDecision.objects.filter(commitment=c).update(decided_at=APPROVED_AT)
+    Commitment.objects.filter(pk=c.pk).update(decided_at=APPROVED_AT, submitted_at=SUBMITTED_AT)
     c.refresh_from_db()
     return c
 

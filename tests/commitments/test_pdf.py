@@ -64,7 +64,8 @@ def embedded_fonts(data: bytes) -> set[str]:
     for page in PdfReader(io.BytesIO(data)).pages:
         for font in page["/Resources"]["/Font"].values():
             descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
-            program = descriptor["/FontFile3"].get_object().get_data()
+            # CFF programs (the OpenType faces) are /FontFile3, TrueType ones (CJK Ext Names) /FontFile2.
+            program = descriptor.get("/FontFile3", descriptor.get("/FontFile2")).get_object().get_data()
             names.add(TTFont(io.BytesIO(program))["name"].getDebugName(6))
     return names
 
@@ -129,9 +130,8 @@ def test_member_form_prints_the_annex_with_every_field_in_triplicate(world):
     # The rows of the table, as laid out.
     layout = [flat(line) for line in pages(data, "-layout")[0].splitlines()]
     assert "姓名李娜性别女出生年月1975年3月" in layout
-    # (职务或职业 and 所在党支部 wrap in their cells as in the annex; the values sit on the middle line.)
-    assert "办公室主任入党时间1998年7月" in layout
-    assert "第一党支部监督电话0756-2120001" in layout
+    assert "职务或职业办公室主任入党时间1998年7月" in layout
+    assert "所在党支部第一党支部监督电话0756-2120001" in layout
 
 
 def test_only_the_public_copy_carries_the_qr_code_and_its_address(world):
@@ -166,15 +166,24 @@ def test_organisation_form_prints_the_annex(world):
     assert "党组织名称第一党支部监督电话0756-2120001" in layout
 
 
-def test_the_commitment_date_is_the_publication_date_or_left_for_handwriting(world):
+def test_the_owner_signs_on_the_day_of_submission_and_the_review_stamp_on_the_day_of_approval(world):
+    """The date beside （签名） is the day the approved version was submitted, never the day it was
+    published (which can come later); the 审定 date beside （盖章） is the decision's."""
+    from commitments.models import CommitmentVersion
     from commitments.services.lifecycle import commitment_publish
 
     pledge = approved_pledge(world, world.member_a)
-    assert "年月日" in flat(pages(render(pledge))[0]).split("（签名）")[1][:5]
+    decision = pledge.decisions.get()
+    CommitmentVersion.objects.filter(commitment=pledge).update(
+        submitted_at=decision.decided_at - datetime.timedelta(days=3))
+    submitted = cn_date(decision.decided_at - datetime.timedelta(days=3))
+    text = flat(pages(render(pledge))[0])
+    assert f"（签名）{submitted}" in text
+    assert f"（盖章）{cn_date(decision.decided_at)}" in text
     pledge.refresh_from_db()
     commitment_publish(actor=world.staff_a, commitment=pledge, version=pledge.version,
-                       published_on=datetime.date(2010, 10, 28), channels=["noticeboard"])
-    assert "（签名）2010年10月28日" in flat(pages(render(pledge))[0])
+                       published_on=datetime.date.today(), channels=["noticeboard"])
+    assert f"（签名）{submitted}" in flat(pages(render(pledge))[0])
 
 
 def test_an_oral_pledge_says_who_recorded_it(world):
@@ -234,7 +243,7 @@ def test_long_commitment_flows_onto_continuation_pages(world):
         first, last = layout[i * per_copy], layout[(i + 1) * per_copy - 1]
         assert first.startswith(f"附件2：{copy}党员公开承诺书")
         # The table goes on: the opinion and the foot note close the copy on its last page.
-        assert "支部审定意见" in last and last.endswith(NOTE2)
+        assert "支部审定意见" in last and NOTE2 in last
         assert all("附件2：" not in p for p in raw[i * per_copy + 1:(i + 1) * per_copy])
 
 
@@ -275,14 +284,14 @@ def test_a_revision_prints_the_public_version_until_its_own_approval(world):
 
     pledge = approved_pledge(world, world.member_a, goal="第一版目标")
     commitment_publish(actor=world.staff_a, commitment=pledge, version=pledge.version,
-                       published_on=datetime.date(2010, 10, 28), channels=["meeting"])
+                       published_on=datetime.date.today(), channels=["meeting"])
     _revise_and_resubmit(world, pledge, "第二版目标")
     # Under review again: the noticeboard still shows version 1, and so does the paper form.
     assert pdf.form_for(pledge)["goal"] == "第一版目标"
     approve(pledge, world.secretary_a, opinion="同意修订。")
     form = pdf.form_for(pledge)
     assert (form["goal"], form["version_number"], form["opinion"]) == ("第二版目标", 2, "同意修订。")
-    assert form["signed_on"] == ""  # version 2 is not published yet
+    assert form["signed_on"] == cn_date(pledge.versions.get(number=2).submitted_at)  # signed when resubmitted
 
 
 def test_nothing_to_print_before_approval(world):
@@ -374,14 +383,15 @@ def test_markup_that_slipped_through_still_fetches_nothing(fetched, no_network):
 
 @pytest.fixture
 def renders(monkeypatch):
+    """The forms WeasyPrint lays out (every form goes through render_forms)."""
     calls = []
-    original = pdf.html_to_pdf
+    original = pdf.render_forms
 
-    def spy(html):
-        calls.append(html)
-        return original(html)
+    def spy(forms):
+        calls.extend(forms)
+        return original(forms)
 
-    monkeypatch.setattr(pdf, "html_to_pdf", spy)
+    monkeypatch.setattr(pdf, "render_forms", spy)
     return calls
 
 
@@ -527,8 +537,7 @@ def test_batch_query_count_does_not_grow_with_the_forms(world, as_user, monkeypa
     writer.add_blank_page(595, 842)
     writer.write(stub)
     # No layout: every form is a blank page (the batch concatenates the forms' PDFs).
-    monkeypatch.setattr(pdf, "html_to_pdf", lambda html: stub.getvalue())
-    monkeypatch.setattr(pdf, "render_forms", lambda forms: None)
+    monkeypatch.setattr(pdf, "render_forms", lambda forms: [stub.getvalue()] * len(forms))
     url = reverse("commitments:batch_pdf", args=[world.committee.pk])
 
     def add(n):
@@ -544,5 +553,5 @@ def test_batch_query_count_does_not_grow_with_the_forms(world, as_user, monkeypa
     with CaptureQueriesContext(connection) as ten:
         assert client.get(url).status_code == 200
     # session, user, account security, organisation, grants, campaign, commitments, versions,
-    # decisions, publications, audit (chain head lock, insert, head update)
-    assert len(ten) == len(one) <= 13
+    # decisions, audit (chain head lock, insert, head update)
+    assert len(ten) == len(one) <= 12

@@ -26,22 +26,17 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def renders(monkeypatch):
-    """How many forms WeasyPrint lays out, alone (html_to_pdf) or a chunk at a time (render_forms)."""
-    counted = {"alone": 0, "chunked": 0, "chunks": 0}
-    alone, chunked = pdf.html_to_pdf, pdf.render_forms
-
-    def spy_alone(html):
-        counted["alone"] += 1
-        return alone(html)
+    """How many forms WeasyPrint lays out, and in how many passes (render_forms: one per chunk)."""
+    counted = {"chunked": 0, "chunks": 0}
+    chunked = pdf.render_forms
 
     def spy_chunked(forms):
         counted["chunks"] += 1
         counted["chunked"] += len(forms)
         return chunked(forms)
 
-    monkeypatch.setattr(pdf, "html_to_pdf", spy_alone)
     monkeypatch.setattr(pdf, "render_forms", spy_chunked)
-    counted["forms"] = lambda: counted["alone"] + counted["chunked"]
+    counted["forms"] = lambda: counted["chunked"]
     return counted
 
 
@@ -74,7 +69,7 @@ def subset_tags(data: bytes) -> list[str]:
 # --- what a batch prints ---------------------------------------------------------------------------
 
 def test_a_batch_from_cached_forms_prints_what_one_pass_printed(world, printable):
-    one_pass = pdf.render_pdf(pdf.DOCUMENT_TEMPLATE, pdf._document_context(printable, title="批量"))
+    one_pass = pdf.forms_document(printable, title="批量")
     pdf.render_missing(printable[:2])  # some forms were printed before, alone
     data = pdf.forms_pdf(printable, title="公开承诺书-某局机关党委-2010")
 
@@ -109,7 +104,7 @@ def test_a_form_rendered_in_a_chunk_is_the_form_rendered_alone(world, printable,
     rendered = pdf.render_forms(printable)
     assert rendered is not None and len(rendered) == len(printable)
     for form, data in zip(printable, rendered):
-        alone = pdf.render_pdf(pdf.DOCUMENT_TEMPLATE, pdf._document_context([form], title=pdf.filename_for(form)[:-4]))
+        alone = pdf.forms_document([form], title=pdf.filename_for(form)[:-4])
         assert pages(data) == pages(alone) and pages(data, "-layout") == pages(alone, "-layout")
         assert PdfReader(io.BytesIO(data)).metadata.title == pdf.filename_for(form)[:-4]
     long = [data for form, data in zip(printable, rendered) if form["owner_name"] == "赵长文"]
@@ -121,10 +116,10 @@ def test_a_form_rendered_in_a_chunk_is_the_form_rendered_alone(world, printable,
 def test_a_batch_renders_only_the_forms_not_printed_before(world, printable, renders, media):
     pdf.form_pdf(printable[1])
     pdf.form_pdf(printable[4])
-    assert renders["forms"]() == 2
+    assert renders["forms"]() == 2 and renders["chunks"] == 2
     pdf.forms_pdf(printable, title="t")
     assert renders["forms"]() == len(printable)
-    assert renders["chunks"] == 1  # the four missing forms, laid out in one pass
+    assert renders["chunks"] == 3  # the four missing forms, laid out in one pass
     assert len(list((media / "forms").glob("*.pdf"))) == len(printable)
 
     again = pdf.forms_pdf(printable, title="t")
@@ -138,8 +133,8 @@ def test_missing_forms_are_laid_out_a_chunk_at_a_time(world, printable, renders,
     monkeypatch.setattr(pdf, "RENDER_CHUNK", 5)
     seen = []
     assert pdf.render_missing(printable, on_progress=seen.append) == len(printable) == 6
-    # Five in one pass, the last one alone.
-    assert renders["chunks"] == 1 and renders["chunked"] == 5 and renders["alone"] == 1
+    # Five in one pass, the last one in a pass of its own.
+    assert renders["chunks"] == 2 and renders["chunked"] == 6
     assert seen == [5, 6]
     assert pdf.render_missing(printable, on_progress=seen.append) == 0
     assert seen[-1] == len(printable)
@@ -193,7 +188,7 @@ def test_the_background_job_writes_the_batch_from_the_cache(world, printable, re
     assert (job.progress_done, job.progress_total) == (len(printable), len(printable))
     assert renders["forms"]() == len(printable)
     data = (media / job.result_path).read_bytes()
-    one_pass = pdf.render_pdf(pdf.DOCUMENT_TEMPLATE, pdf._document_context(printable, title="t"))
+    one_pass = pdf.forms_document(printable, title="t")
     assert pages(data) == pages(one_pass)
     rendered = renders["forms"]()
     assert PdfReader(io.BytesIO(data)).metadata.title == tasks.batch_title(world.committee, world.campaign, False)

@@ -11,6 +11,7 @@ from commitments import services
 from commitments.models import CommitmentStatus, Publication
 from commitments.services.lifecycle import InvalidTransition
 from orgs.models import AuditEvent, Member
+from orgs.templatetags.cn import cn_date
 from tests.commitments.publishing import approved, published
 from tests.conftest import make_commitment
 
@@ -41,21 +42,21 @@ def test_publish_refused_for_member_sibling_and_unapproved(world):
     for actor in (world.member_user_a, world.secretary_b, world.auditor):
         with pytest.raises(PermissionDenied):
             services.commitment_publish(actor=actor, commitment=c, version=c.version,
-                                        published_on=datetime.date(2010, 10, 1), channels=["meeting"])
+                                        published_on=datetime.date(2010, 10, 16), channels=["meeting"])
     draft = make_commitment(world.campaign, member=world.member_b)
     with pytest.raises(InvalidTransition):
         services.commitment_publish(actor=world.secretary_b, commitment=draft, version=draft.version,
-                                    published_on=datetime.date(2010, 10, 1), channels=["meeting"])
+                                    published_on=datetime.date(2010, 10, 16), channels=["meeting"])
 
 
 def test_publish_stale_version_is_a_conflict(world):
     from orgs.errors import Conflict
     c = approved(world, member=world.member_a)
     services.commitment_publish(actor=world.staff_a, commitment=c, version=c.version,
-                                published_on=datetime.date(2010, 10, 1), channels=["meeting"])
+                                published_on=datetime.date(2010, 10, 16), channels=["meeting"])
     with pytest.raises(Conflict):
         services.commitment_publish(actor=world.secretary_a, commitment=c, version=c.version,
-                                    published_on=datetime.date(2010, 10, 2), channels=["meeting"])
+                                    published_on=datetime.date(2010, 10, 17), channels=["meeting"])
     assert Publication.objects.count() == 1
 
 
@@ -78,9 +79,9 @@ def test_revision_keeps_public_version_until_republished(world):
                   opinion="同意")
     c.refresh_from_db()
     services.commitment_publish(actor=world.staff_a, commitment=c, version=c.version,
-                                published_on=datetime.date(2010, 11, 5), channels=["internet"])
+                                published_on=datetime.date.today(), channels=["internet"])
     html = client.get(reverse("commitments:public_commitment", args=[c.pk])).content.decode()
-    assert "修订后的事项" in html and "修订记录" in html and "第1版" in html and "2010年11月5日公开（现行）" in html
+    assert "修订后的事项" in html and "修订记录" in html and "第1版" in html and f"{cn_date(datetime.date.today())}公开（现行）" in html
     old = client.get(reverse("commitments:public_commitment", args=[c.pk]), {"version": 1}).content.decode()
     assert "已被修订" in old and "修订后的事项" not in old
     assert client.get(reverse("commitments:public_commitment", args=[c.pk]), {"version": 9}).status_code == 404

@@ -77,7 +77,7 @@ def story(request, world, django_capture_on_commit_callbacks):
                       criteria=ALL_TICKED, opinion=f"同意：{p}")
         c.refresh_from_db()
     commitment_services.commitment_publish(actor=world.staff_a, commitment=c, version=c.version,
-                                           published_on=datetime.date(2010, 10, 20), channels=["internet"])
+                                           published_on=datetime.date.today(), channels=["internet"])
     c.refresh_from_db()
     s.commitment = c
     # A public progress record.
