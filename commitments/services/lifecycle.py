@@ -274,7 +274,7 @@ def commitment_publish(*, actor, commitment: Commitment, version: int, published
         errors["channels"] = "请至少选择一种公开方式。"
     if published_on > timezone.localdate():
         errors["published_on"] = "公开日期不能晚于今天。"
-    elif commitment.decided_at and published_on < timezone.localdate(commitment.decided_at):
+    elif commitment.decided_at and published_on < timezone.localtime(commitment.decided_at).date():
         # Paper and screen must agree: nothing is published before it was approved (审定).
         errors["published_on"] = f"公开日期不能早于审定日期（{cn_date(commitment.decided_at)}）。"
     if errors:
