@@ -397,7 +397,7 @@ def test_a_scan_of_a_superseded_version_no_longer_counts(world):
 
 def test_the_dashboard_shows_the_figure_and_links_its_lists(stamped, client):
     html = _get(client, stamped.committee_secretary, DASHBOARD).content.decode()
-    assert "亮诺（党组织和党员承诺）" in html and "已归档盖章件" in html and "其中：已归档盖章件" in html
+    assert "亮诺（全部承诺）" in html and "已归档盖章件" in html and "其中：已归档盖章件" in html
     a = f"org={stamped.branch_a.pk}&amp;campaign=2010"
     assert f'href="{COMMITMENTS}?{a}&amp;state=stamped"' in html
     assert f'href="{COMMITMENTS}?{a}&amp;state=unstamped"' in html and "（缺1）" in html
