@@ -24,6 +24,9 @@ Definitions (the dashboard's 口径说明 repeats them in Chinese):
   approved (approved or published, or public), published (has a public version: a published
   commitment under revision still counts), with progress (published with a progress entry),
   assessed (published with an assessment). The steps nest.
+* Stamped (已公开 · 已归档盖章件): published commitments (as above) whose public version has a
+  scan of its signed and stamped paper form on file (any of the three copies, not withdrawn). A
+  commitment published again after a revision needs a scan of the new version to count.
 * Overdue items (approximation): live items (not removed) of commitments with a public version
   whose deadline has passed and that no progress entry completes. The noticeboard judges the
   items of the public version's frozen snapshot; while a published commitment is being revised
@@ -52,7 +55,7 @@ from evaluations.scoring import Tally
 from orgs.models import PATH_STEP, Member, MemberStatus, Organisation
 from orgs.permissions import can_view_org
 
-from .models import Campaign, Commitment, CommitmentStatus, Exemption, Item, ProgressEntry
+from .models import Campaign, Commitment, CommitmentStatus, Exemption, Item, ProgressEntry, StampedScan
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +170,20 @@ class Figures:
         return sum(self.commitments[k][key] for k in KINDS)
 
     @property
+    def published(self) -> int:
+        """Published commitments, organisations' and members' (a revision in progress still counts)."""
+        return self.count("published")
+
+    @property
+    def stamped(self) -> int:
+        """Published commitments whose public version's stamped paper form is on file."""
+        return self.count("stamped")
+
+    @property
+    def unstamped(self) -> int:
+        return self.published - self.stamped
+
+    @property
     def assessed(self) -> int:
         return self.count("assessed")
 
@@ -234,6 +251,12 @@ class Coverage:
         return [{"key": key, "label": label, "step": step,
                  "org": self.total.commitments["org"][key], "member": self.total.commitments["member"][key],
                  "total": self.total.count(key)} for key, label, step in FUNNEL]
+
+    @property
+    def stamped(self) -> dict:
+        """已公开 · 已归档盖章件, as a funnel row (it nests in 已公开 but not in the steps after it)."""
+        return {"key": "stamped", "org": self.total.commitments["org"]["stamped"],
+                "member": self.total.commitments["member"]["stamped"], "total": self.total.stamped}
 
     @property
     def org_statuses(self) -> list[tuple[str, str, int]]:
@@ -344,6 +367,10 @@ def members_with_state(org: Organisation, campaign: Campaign, today: datetime.da
 
 _PUBLIC = Q(public_version__isnull=False)
 _HAS_PROGRESS = Exists(ProgressEntry.objects.filter(commitment=OuterRef("pk")))
+# A scan of the signed and stamped form of the version now public, not withdrawn (one index probe:
+# stamped_commitment_version).
+_HAS_STAMPED = Exists(StampedScan.objects.filter(commitment=OuterRef("pk"), version=OuterRef("public_version"),
+                                                 withdrawn_at__isnull=True))
 # Conditions of the funnel steps and fulfilment results on annotated commitments (see the module
 # docstring); also the filters of the commitment list behind each figure.
 COMMITMENT_STATES = {
@@ -352,16 +379,22 @@ COMMITMENT_STATES = {
                                CommitmentStatus.PUBLISHED]) | _PUBLIC,
     "approved": Q(status__in=[CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED]) | _PUBLIC,
     "published": _PUBLIC,
+    "stamped": _PUBLIC & Q(has_stamped=True),
     "progressed": _PUBLIC & Q(has_progress=True),
     "assessed": _PUBLIC & Q(latest_result__isnull=False),
     **{r: Q(latest_result=r) for r in FULFILMENT},
 }
+# Filters of the commitment list that are not counted by a query of their own (the dashboard
+# takes them as differences).
+LIST_STATES = {"unstamped": _PUBLIC & Q(has_stamped=False)}
 
 
 def commitments_under(org: Organisation, campaign: Campaign) -> QuerySet[Commitment]:
     """The campaign's commitments of must-commit organisations and registered members under org,
-    annotated with `has_progress` (`latest_result` is a column, kept by Assessment.save())."""
-    return Commitment.objects.filter(owners_under(org), campaign=campaign).annotate(has_progress=_HAS_PROGRESS)
+    annotated with `has_progress` and `has_stamped` (`latest_result` is a column, kept by
+    Assessment.save())."""
+    return (Commitment.objects.filter(owners_under(org), campaign=campaign)
+            .annotate(has_progress=_HAS_PROGRESS, has_stamped=_HAS_STAMPED))
 
 
 def overdue_items(org: Organisation, campaign: Campaign, today: datetime.date) -> QuerySet[Item]:
@@ -542,13 +575,17 @@ def org_list(org: Organisation, campaign: Campaign, *, state: str = "", own: boo
 def commitment_list(org: Organisation, campaign: Campaign, *, state: str = "", kind: str = "", own: bool = False,
                     today: datetime.date | None = None) -> QuerySet[Commitment]:
     """Commitments under org (only org's own and its members' with `own`) in a funnel step,
-    fulfilment result, status or "overdue" (with items overdue), of one kind or both, in tree order."""
+    "stamped" or "unstamped" (published, with or without the stamped form on file), fulfilment
+    result, status or "overdue" (with items overdue), of one kind or both, in tree order; each
+    with `has_stamped` and `items_overdue`."""
     today = today or timezone.localdate()
     qs = commitments_under(org, campaign)
     if own:
         qs = qs.filter(Q(organisation=org) | Q(member__branch=org))
     if state in COMMITMENT_STATES:
         qs = qs.filter(COMMITMENT_STATES[state])
+    elif state in LIST_STATES:
+        qs = qs.filter(LIST_STATES[state])
     elif state in CommitmentStatus.values:
         qs = qs.filter(status=state)
     elif state == "overdue":

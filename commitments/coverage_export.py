@@ -34,6 +34,8 @@ FIGURE_COLUMNS = [
     Column("延期承诺", 9, "int"),
     Column("空白点", 9, "int"),
     Column("覆盖率", 9, "percent"),
+    Column("已公开（党组织和党员）", 12, "int"),
+    Column("已归档盖章件", 11, "int"),
     Column("逾期事项", 9, "int"),
     Column("已考核", 9, "int"),
     Column("已兑现", 9, "int"),
@@ -51,7 +53,7 @@ BLANK_COLUMNS = [
 def _figures_row(name: str, f: coverage.Figures, public_counted: bool) -> list:
     return [name, f.orgs_total, f.orgs_started, f.orgs_published, f.orgs_blank,
             f.members_total, f.members_pledged, f.members_exempt, f.members_deferred, f.members_blank,
-            f.members_rate, f.items_overdue, f.assessed, f.fulfilled,
+            f.members_rate, f.published, f.stamped, f.items_overdue, f.assessed, f.fulfilled,
             f.satisfaction_rate if public_counted else None]
 
 

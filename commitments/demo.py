@@ -5,14 +5,20 @@ Runs only while the campaign has no commitments at all, so a second seed adds no
 never disturbs what a demo user has done since.
 """
 import datetime
+import io
+import math
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image, ImageDraw, ImageFont
 
 from orgs.models import Member, MemberCategory, MemberStatus, Organisation
 
 from . import services
-from .models import Commitment, Suggestion
+from .models import COPY_LABELS, Commitment, ScanDisplay, StampedCopy, Suggestion
 
 User = get_user_model()
 
@@ -70,6 +76,106 @@ def _publish(actor, c):
                                 channels=["meeting", "noticeboard", "internet"])
 
 
+# The demo scans are drawn, not shipped: a sheet with the form's title, fields and items, a
+# signature and a red stamp. The forms' own font is used when it is there.
+DEMO_FONT = Path(settings.BASE_DIR) / "static" / "fonts" / "FandolSong-Bold-GB2312.otf"
+RED = (196, 30, 30)
+
+
+def _font(size: int):
+    try:
+        return ImageFont.truetype(str(DEMO_FONT), size)
+    except OSError:
+        return None  # no font: the sheet is drawn without text
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return [text[i:i + width] for i in range(0, len(text), width)] or [""]
+
+
+def stamped_form_png(*, title: str, copy_label: str, fields: list[tuple[str, str]], goal_label: str, goal: str,
+                     items: list[str], stamp_text: str, signed_on: datetime.date) -> bytes:
+    """A photo-like PNG of a signed and stamped paper form (the demo's 盖章件)."""
+    width, height = 620, 877  # A4's proportions
+    img = Image.new("RGB", (width, height), (250, 249, 245))
+    draw = ImageDraw.Draw(img)
+    big, body, small = _font(26), _font(15), _font(12)
+
+    def text(xy, value, font, fill=(30, 30, 30), anchor="la"):
+        if font is not None:
+            draw.text(xy, value, font=font, fill=fill, anchor=anchor)
+
+    text((width // 2, 50), title, big, anchor="ma")
+    text((width - 40, 20), f"（{copy_label}）", small, anchor="ra")
+    y = 100
+    for label, value in fields:
+        draw.rectangle((40, y, width - 40, y + 30), outline=(60, 60, 60))
+        draw.line((150, y, 150, y + 30), fill=(60, 60, 60))
+        text((50, y + 8), label, body)
+        text((160, y + 8), value, body)
+        y += 30
+    y += 14
+    text((40, y), goal_label, body)
+    for line in _wrap(goal, 34)[:3]:
+        y += 22
+        text((60, y), line, body)
+    y += 34
+    text((40, y), "承诺事项", body)
+    for n, item in enumerate(items, start=1):
+        for k, line in enumerate(_wrap(f"{n}. {item}", 34)[:2]):
+            y += 22
+            text((60 if k == 0 else 78, y), line, body)
+    # Signature (a scribble in ink) and the date, then the stamp over them, as on paper.
+    base = height - 170
+    text((width - 300, base), "签字：", body)
+    draw.line([(width - 250 + 12 * i, base + 12 + (8 if i % 2 else -6)) for i in range(12)], fill=(20, 30, 90),
+              width=3)
+    text((width - 300, base + 40), f"{signed_on.year}年{signed_on.month}月{signed_on.day}日", body)
+    cx, cy, r = width - 160, base + 20, 66
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=RED, width=5)
+    star = [(cx + 22 * math.cos(math.radians(-90 + 36 * k)) * (1 if k % 2 == 0 else 0.4),
+             cy + 22 * math.sin(math.radians(-90 + 36 * k)) * (1 if k % 2 == 0 else 0.4)) for k in range(10)]
+    draw.polygon(star, fill=RED)
+    # The organisation's name round the top of the seal, each character turned to face outwards.
+    seal = _font(14)
+    chars = stamp_text[:12]
+    if seal is not None and chars:
+        step = min(22.0, 250.0 / len(chars))
+        for k, char in enumerate(chars):
+            angle = -90 - step * (len(chars) - 1) / 2 + step * k
+            glyph = Image.new("L", (26, 26), 0)
+            ImageDraw.Draw(glyph).text((13, 13), char, font=seal, fill=255, anchor="mm")
+            glyph = glyph.rotate(-(angle + 90), resample=Image.Resampling.BICUBIC)
+            x = cx + (r - 15) * math.cos(math.radians(angle)) - 13
+            y = cy + (r - 15) * math.sin(math.radians(angle)) - 13
+            img.paste(Image.new("RGB", glyph.size, RED), (round(x), round(y)), glyph)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _stamp_back(actor, c, *, copy: str, display: str = ScanDisplay.NONE) -> None:
+    """Upload a drawn 盖章件 of the commitment's public version through the service."""
+    c.refresh_from_db()
+    version = c.public_version
+    snapshot = version.snapshot
+    if c.member_id:
+        m = c.member
+        fields = [("姓名", m.name), ("性别", m.get_gender_display()), ("所在党支部", m.branch.name)]
+        title, stamp_text = "党员公开承诺书", m.branch.name
+    else:
+        org = c.organisation
+        fields = [("党组织名称", org.name), ("监督电话", org.supervision_phone or "")]
+        title, stamp_text = "基层党组织公开承诺书", org.name
+    data = stamped_form_png(title=title, copy_label=COPY_LABELS[c.member_id is not None][copy], fields=fields,
+                            goal_label=c.goal_label, goal=snapshot.get("goal", ""),
+                            items=[i["content"] for i in snapshot.get("items", [])], stamp_text=stamp_text,
+                            signed_on=c.publications.order_by("published_on").first().published_on)
+    services.stamped_scan_upload(actor=actor, commitment=c, version_id=version.pk, copy=copy,
+                                 upload=SimpleUploadedFile(f"{title}（盖章）.png", data, "image/png"),
+                                 public_display=display)
+
+
 def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
     """Fill branch A (and its sibling) with commitments in every state; return how many were made."""
     from reviews.services import review_decide
@@ -95,6 +201,8 @@ def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
     review_decide(actor=committee_secretary, commitment=c, version=c.version, decision="approve",
                   criteria=all_ticked, opinion="承诺事项符合支部实际，同意公开。")
     _publish(sibling_staff, c)
+    # 亮诺 after printing: the stamped 公示 copy, scanned back and shown on the noticeboard.
+    _stamp_back(sibling_staff, c, copy=StampedCopy.PUBLIC, display=ScanDisplay.BESIDE)
     made += 2
 
     # The member's own pledge is a draft they can finish (the `member` demo account).
@@ -117,6 +225,8 @@ def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
                       opinion="承诺内容具体可行，同意。")
         if n == 0:
             _publish(staff, c)
+            # The branch's copy of the stamped pledge, kept for the archive only.
+            _stamp_back(staff, c, copy=StampedCopy.REVIEWER)
             c.refresh_from_db()
             # 践诺: a public progress entry on the first item.
             first_item = c.public_version.snapshot["items"][0]["id"]

@@ -516,6 +516,106 @@ class Attachment(KeptRecord):
         return "图片" if self.is_image else "PDF文档"
 
 
+# --- 亮诺: the signed and stamped paper forms, scanned back (四（三）) ------------------------------
+
+class StampedCopy(models.TextChoices):
+    """Which of the three printed copies a scan is (附件1 and 附件2 name the first two differently:
+    see COPY_LABELS): the owner's, the reviewing organisation's, the noticeboard's."""
+
+    OWNER = "owner", "本组织存/本人存"
+    REVIEWER = "reviewer", "上一级党组织存/党组织存"
+    PUBLIC = "public", "公示"
+
+
+# The copies as the annex's foot note names them: 附件1 (an organisation's), 附件2 (a member's).
+COPY_LABELS = {
+    False: {StampedCopy.OWNER: "本组织存", StampedCopy.REVIEWER: "上一级党组织存", StampedCopy.PUBLIC: "公示"},
+    True: {StampedCopy.OWNER: "本人存", StampedCopy.REVIEWER: "党组织存", StampedCopy.PUBLIC: "公示"},
+}
+
+
+class ScanDisplay(models.TextChoices):
+    """Whether the noticeboard shows a scan of the 公示 copy, and how."""
+
+    NONE = "none", "不公开"
+    BESIDE = "beside", "与系统生成的公示件并列"
+    INSTEAD = "instead", "代替系统生成的公示件"
+
+
+class StampedScan(KeptRecord):
+    """A scan or photo of one printed copy of a published version, signed and stamped: the archive
+    copy. A wrong or replaced one is withdrawn (marked, with a reason), never deleted. Only a scan
+    of the 公示 copy may be chosen for the noticeboard, and it shows there only while its version
+    is the public one."""
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.PROTECT, related_name="stamped_scans")
+    version = models.ForeignKey(CommitmentVersion, verbose_name="版本", on_delete=models.PROTECT,
+                                related_name="stamped_scans")
+    copy = models.CharField("联次", max_length=10, choices=StampedCopy.choices)
+    # The file as uploaded, relative to MEDIA_ROOT ("stamped/3f2a….png"), never derived from its name.
+    path = models.CharField(max_length=200, unique=True, editable=False)
+    # Images only: the copy the public is shown (upright, phone-sized, no metadata; uploads.display_copy).
+    display_path = models.CharField(max_length=200, blank=True, editable=False)
+    original_name = models.CharField("文件名", max_length=120)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField(max_length=64)
+    pages = models.PositiveSmallIntegerField("页数", null=True, blank=True)  # PDFs
+    width = models.PositiveIntegerField(null=True, blank=True)  # of the display copy, for <img>
+    height = models.PositiveIntegerField(null=True, blank=True)
+    public_display = models.CharField("公示栏显示", max_length=10, choices=ScanDisplay.choices,
+                                      default=ScanDisplay.NONE)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="撤回人", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    withdraw_reason = models.CharField("撤回原因", max_length=200, blank=True)
+    # Compare-and-set counter: withdrawing or changing the display bumps it; a stale form loses.
+    revision = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = "盖章承诺书扫描件"
+        verbose_name_plural = "盖章承诺书扫描件"
+        ordering = ["commitment", "version", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(public_display=ScanDisplay.NONE) | Q(copy=StampedCopy.PUBLIC),
+                                   name="only_the_public_copy_is_displayed"),
+            models.CheckConstraint(condition=Q(public_display=ScanDisplay.NONE) | Q(withdrawn_at__isnull=True),
+                                   name="a_withdrawn_scan_is_not_displayed"),
+            models.CheckConstraint(condition=Q(withdrawn_at__isnull=True) | ~Q(withdraw_reason=""),
+                                   name="a_withdrawn_scan_has_a_reason"),
+        ]
+        indexes = [models.Index(fields=["commitment", "version", "withdrawn_at"], name="stamped_commitment_version")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    @property
+    def kind_label(self) -> str:
+        return "图片" if self.is_image else "PDF文档"
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    @property
+    def copy_label(self) -> str:
+        """The copy as its annex names it (needs commitment selected)."""
+        return COPY_LABELS[self.commitment.member_id is not None][self.copy]
+
+    @property
+    def is_displayed(self) -> bool:
+        """Chosen for the noticeboard and still of the public version (needs commitment)."""
+        return (self.public_display != ScanDisplay.NONE and not self.is_withdrawn
+                and self.version_id == self.commitment.public_version_id)
+
+
 class Reminder(models.Model):
     """A deadline reminder sent to one user on one day (manage.py send_reminders, run daily by
     cron): coming up within N days or overdue. One per user, kind and day, so a second run the

@@ -45,6 +45,18 @@ def can_publish(user, commitment) -> bool:
     return scope_for(user).reaches(owner_path, OFFICER_ROLES)
 
 
+def can_manage_stamped_scans(user, commitment) -> bool:
+    """Whoever publishes and prints the forms (officers over the owner: a branch's for its members'
+    pledges and its own commitment, and every organisation above) uploads the signed and stamped
+    paper back, withdraws a scan and chooses what the noticeboard shows."""
+    return can_publish(user, commitment)
+
+
+def can_view_stamped_scans(user, commitment) -> bool:
+    """The managers above, and the member for their own pledge's scans."""
+    return _is_own_pledge(user, commitment) or can_manage_stamped_scans(user, commitment)
+
+
 def can_review(user, commitment) -> bool:
     """Secretaries of the reviewing organisation (or above), never on their own pledge or submission."""
     if _is_own_pledge(user, commitment):

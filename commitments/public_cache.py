@@ -21,7 +21,8 @@ yet upgraded only when they are.)
 
 `changed()` is called by every service whose write can show on a public page, after the
 transaction commits (transaction.on_commit): the commitment lifecycle's `transition` (submit,
-approve, return, publish, revise), progress entries, assessments and result releases, campaign
+approve, return, publish, revise), progress entries, stamped scans shown on the noticeboard (chosen,
+changed, withdrawn, or uploaded as shown), assessments and result releases, campaign
 years (which one is current, the rating window), organisations (name, short name, supervision
 phone, order, revocation, moves, creation, the organisation import) and members (name, branch,
 transfer, the roster import). Ballots, tallies and leader comments do not: the public sees none of

@@ -31,7 +31,7 @@ from orgs.models import (Gender, Member, MemberCategory, MemberStatus, Organisat
 from reviews.models import ReviewDecision
 
 from .models import (Campaign, Commitment, CommitmentStatus, CommitmentVersion, Exemption, Item, ProgressEntry,
-                     Publication)
+                     Publication, StampedScan)
 
 User = get_user_model()
 CHUNK = 20_000
@@ -186,8 +186,8 @@ def seed_scale(*, members: int, year: int | None = None, seed: int = 2010, out=p
         evaluation_opens=datetime.date(year, 11, 1), is_current=True)
     password = make_password(PASSWORD)
     sinks = {m: Sink(m, stats) for m in (Organisation, Member, User, RoleGrant, Commitment, Item, CommitmentVersion,
-                                         ReviewDecision, Publication, ProgressEntry, Ballot, MeetingTally, Assessment,
-                                         Evaluation, Exemption)}
+                                         ReviewDecision, Publication, StampedScan, ProgressEntry, Ballot, MeetingTally,
+                                         Assessment, Evaluation, Exemption)}
     gen = _Generator(rng, campaign, sinks, password, year)
     gen.build(plan_tree(members, rng), out)
     for sink in sinks.values():
@@ -370,6 +370,14 @@ class _Generator:
             vpk = version_ids[-1]
             self.s[Publication].add(commitment_id=cpk, version_id=vpk, published_on=datetime.date(self.year, 10, 20),
                                     channels=["meeting", "noticeboard"], published_by_id=author, created_at=at)
+            # Two in three have the stamped form on file (rows only: the files are never opened here).
+            # Chosen by id, not by the random generator, so the rest of the data stays as it was.
+            if cpk % 3:
+                self.s[StampedScan].add(commitment_id=cpk, version_id=vpk, copy="public", path=f"stamped/scale-{cpk}.png",
+                                        display_path="", original_name="公示联.png", content_type="image/png",
+                                        size=120_000, sha256="0" * 64, pages=None, width=1240, height=1754,
+                                        public_display="none", uploaded_by_id=author, uploaded_at=at,
+                                        withdrawn_at=None, withdrawn_by_id=None, withdraw_reason="", revision=1)
 
     def evaluate(self, cpk: int, item_ids: list[int], author: int, reviewer: dict, reviewer_user: int,
                  at) -> str | None:

@@ -4,6 +4,7 @@ from .views import coverage
 from .views import campaigns, drafting, ledger, exemptions, forms_pdf, opinions, progress, public
 from .views import coverage_export  # coverage exports
 from .views import jobs  # background jobs
+from .views import stamped  # stamped paper forms scanned back
 
 app_name = "commitments"
 
@@ -71,4 +72,12 @@ urlpatterns = [
     path("jobs/<int:pk>/status.json", jobs.job_status, name="job_status"),
     path("jobs/<int:pk>/download/", jobs.job_download, name="job_download"),
     # --- end of background jobs ---
+    # --- stamped paper forms scanned back (commitments/views/stamped.py) ---
+    path("commitments/<int:pk>/stamped/new/", stamped.stamped_scan_upload, name="stamped_upload"),
+    path("stamped/<int:pk>/", stamped.stamped_scan_detail, name="stamped_scan"),
+    path("stamped/<int:pk>/file/", stamped.stamped_scan_file, name="stamped_file"),
+    path("stamped/<int:pk>/display/", stamped.stamped_scan_display, name="stamped_display"),
+    path("stamped/<int:pk>/withdraw/", stamped.stamped_scan_withdraw, name="stamped_withdraw"),
+    path("public/stamped/<int:pk>/", stamped.public_stamped_scan, name="public_stamped"),
+    # --- end of stamped scans ---
 ]

@@ -308,6 +308,11 @@ SUGGESTION_BOX_LIMIT = int(env_str("SUGGESTION_BOX_LIMIT", "5"))
 # 践诺 evidence (commitments/services/progress.py): JPEG, PNG or PDF, checked by content.
 EVIDENCE_MAX_BYTES = int(env_str("EVIDENCE_MAX_BYTES", str(5 * 1024 * 1024)))
 EVIDENCE_MAX_FILES = int(env_str("EVIDENCE_MAX_FILES", "6"))
+EVIDENCE_MAX_PAGES = int(env_str("EVIDENCE_MAX_PAGES", "100"))
+# 亮诺: scans or photos of the signed and stamped paper forms (commitments/services/stamped.py),
+# checked like evidence. A form is a page or two a copy; a scan of all three copies stays under 10.
+STAMPED_SCAN_MAX_BYTES = int(env_str("STAMPED_SCAN_MAX_BYTES", str(10 * 1024 * 1024)))
+STAMPED_SCAN_MAX_PAGES = int(env_str("STAMPED_SCAN_MAX_PAGES", "10"))
 # 群众评议 (evaluations/services.py): online ballots one network client may cast on one commitment
 # (an office behind one NAT address rates at its 民主测评 meeting instead), and per hour overall.
 BALLOTS_PER_CLIENT = int(env_str("BALLOTS_PER_CLIENT", "1"))

@@ -32,6 +32,8 @@ ACTION_GROUPS = [
         ("commitment.submit", "提交审核"), ("commitment.approve", "审核通过"), ("commitment.return", "退回修改"),
         ("commitment.publish", "公开承诺"), ("commitment.revise", "修订承诺"), ("commitment.print", "打印承诺书"),
         ("progress.record", "记录践诺"), ("attachment.download", "下载践诺附件"),
+        ("stamped_scan.upload", "上传盖章承诺书"), ("stamped_scan.display", "设置盖章件公示"),
+        ("stamped_scan.withdraw", "撤回盖章件"), ("stamped_scan.download", "查看盖章件"),
         ("suggestion.submit", "群众提交意见"), ("suggestion.record", "登记意见"),
         ("suggestion.adopt", "采纳意见"), ("suggestion.decline", "不予采纳"),
         ("reference.create", "新建承诺参考"), ("reference.update", "修改承诺参考"),

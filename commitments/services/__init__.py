@@ -8,3 +8,5 @@ from .opinions import (commitment_add_item_from_reference, opinion_record, refer
                        reference_set_active, reference_update, references_import_guidance, suggestion_adopt,
                        suggestion_decline, suggestion_submit_public)
 from .progress import attachment_download, progress_record  # noqa: F401
+from .stamped import (stamped_scan_download, stamped_scan_set_display, stamped_scan_upload,  # noqa: F401
+                      stamped_scan_withdraw)

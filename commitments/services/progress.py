@@ -5,17 +5,12 @@ under revision, which keeps its published items in force until the revision is p
 items an entry may name are the ones in that public version's snapshot (their ids are the
 stable Item ids), so progress survives a revision and never lands on an unreviewed draft item.
 
-Evidence files are checked by content (magic bytes, structure, and a full decode with Pillow for
-images), written under generated names in MEDIA_ROOT/evidence and served only through views
-that check permission. A download is an audited event.
+Evidence files are checked by content (commitments/uploads.py: magic bytes, structure, a full
+decode with Pillow for images, a parse with pypdf for PDFs), written under generated names in
+MEDIA_ROOT/evidence and served only through views that check permission. A download is an
+audited event.
 """
 import datetime
-import hashlib
-import io
-import re
-import unicodedata
-import uuid
-import warnings
 from pathlib import Path
 
 from django.conf import settings
@@ -26,15 +21,11 @@ from django.utils import timezone
 from orgs import audit
 from orgs.errors import Conflict
 
-from .. import public_cache
+from .. import public_cache, uploads
 from ..models import Attachment, Commitment, Item, ProgressEntry
 from ..permissions import can_download_attachment, can_record_progress
 
 EVIDENCE_DIR = "evidence"
-# Content type and stored extension of each accepted kind.
-KINDS = {"jpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png"), "pdf": ("application/pdf", "pdf")}
-# Photos from phones are large; anything past this is more likely a decompression bomb.
-MAX_PIXELS = 50_000_000
 
 
 def public_item_ids(commitment: Commitment) -> list[int]:
@@ -46,97 +37,15 @@ def public_item_ids(commitment: Commitment) -> list[int]:
 
 # --- evidence files ---------------------------------------------------------------------------
 
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
-
-
-def sanitise_name(name: str, ext: str) -> str:
-    """A display name from an uploaded one: last path part, no control or path characters,
-    and the extension of the detected content (a PDF called .jpg is shown as .pdf)."""
-    name = unicodedata.normalize("NFC", str(name or ""))
-    name = re.split(r"[\\/]", name)[-1]
-    stem = name.rsplit(".", 1)[0] if "." in name else name
-    stem = _UNSAFE_NAME.sub("_", stem).strip(" ._")[:80] or "附件"
-    return f"{stem}.{ext}"
-
-
-def _detect(data: bytes) -> str | None:
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    return None
-
-
-def _structure_ok(kind: str, data: bytes) -> bool:
-    """Cheap checks that hold for real files and fail for a renamed or prefixed one."""
-    if kind == "png":
-        return data[12:16] == b"IHDR" and b"IEND" in data[-16:]
-    if kind == "jpeg":
-        return b"\xff\xd9" in data[-64:]
-    return re.match(rb"%PDF-\d\.\d", data) is not None and b"%%EOF" in data[-1024:]
-
-
-def _image_ok(kind: str, data: bytes) -> bool:
-    """Decode the whole image with Pillow (when installed); the format must match the bytes."""
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - Pillow is optional
-        return True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                if (img.format or "").lower() != kind:
-                    return False
-                width, height = img.size
-                if width * height > MAX_PIXELS:
-                    return False
-                img.verify()
-            with Image.open(io.BytesIO(data)) as img:
-                img.load()
-    except Exception:  # noqa: BLE001 - any decoding failure means "not a real image"
-        return False
-    return True
-
-
 def check_evidence(upload) -> dict:
-    """Read and check one uploaded file; its facts for storing, or a ValidationError (Chinese)."""
-    label = sanitise_name(getattr(upload, "name", ""), "")[:-1] or "附件"
-    limit = settings.EVIDENCE_MAX_BYTES
-    if upload.size > limit:
-        raise ValidationError(f"“{label}”超过{limit // (1024 * 1024)}MB，请压缩后再上传。")
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationError(f"“{label}”超过{limit // (1024 * 1024)}MB，请压缩后再上传。")
-    if not data:
-        raise ValidationError(f"“{label}”是空文件。")
-    kind = _detect(data)
-    if kind is None or not _structure_ok(kind, data) or (kind != "pdf" and not _image_ok(kind, data)):
-        raise ValidationError(f"“{label}”不是有效的JPEG、PNG图片或PDF文档。")
-    content_type, ext = KINDS[kind]
-    return {"data": data, "content_type": content_type, "ext": ext, "size": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "original_name": sanitise_name(getattr(upload, "name", ""), ext)}
+    """Read and check one uploaded evidence file (commitments/uploads.py); its facts for storing,
+    or a ValidationError (Chinese)."""
+    return uploads.check_upload(upload, limit=settings.EVIDENCE_MAX_BYTES, max_pages=settings.EVIDENCE_MAX_PAGES)
 
 
 def evidence_path(relative: str) -> Path:
-    """The absolute path of a stored file; refuses anything outside MEDIA_ROOT/evidence."""
-    root = (Path(settings.MEDIA_ROOT) / EVIDENCE_DIR).resolve()
-    path = (Path(settings.MEDIA_ROOT) / relative).resolve()
-    if path.parent != root:
-        raise FileNotFoundError(relative)
-    return path
-
-
-def _write(checked: dict) -> str:
-    relative = f"{EVIDENCE_DIR}/{uuid.uuid4().hex}.{checked['ext']}"
-    path = evidence_path(relative)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as fh:
-        fh.write(checked["data"])
-    return relative
+    """The absolute path of a stored evidence file; refuses anything outside MEDIA_ROOT/evidence."""
+    return uploads.stored_path(relative, EVIDENCE_DIR)
 
 
 # --- services ---------------------------------------------------------------------------------
@@ -191,7 +100,7 @@ def progress_record(*, actor, commitment: Commitment, item_id, happened_on: date
                 commitment=commitment, item=item, happened_on=happened_on, done=done, effect=effect,
                 completes_item=completes_item, is_public=is_public, recorded_by=actor)
             for facts in checked:
-                relative = _write(facts)
+                relative = uploads.write(facts, EVIDENCE_DIR)
                 written.append(relative)
                 Attachment.objects.create(entry=entry, path=relative, original_name=facts["original_name"],
                                           content_type=facts["content_type"], size=facts["size"],

@@ -143,6 +143,7 @@ def coverage_orgs(request):
 
 COMMITMENT_STATE_LABELS = {
     **{key: f"{step}：{label}" for key, label, step in coverage.FUNNEL},
+    "stamped": "亮诺：已归档盖章件", "unstamped": "亮诺：已公开、未归档盖章件",
     "fulfilled": "考核结果：已兑现", "partly": "考核结果：基本兑现", "unfulfilled": "考核结果：未兑现",
     "overdue": "有逾期未完成事项",
     **{s.value: f"状态：{s.label}" for s in CommitmentStatus},

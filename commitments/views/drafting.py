@@ -13,10 +13,11 @@ from orgs.permissions import OFFICER_ROLES, READER_ROLES, can_view_org, scope_fo
 from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
 from orgs.views import paginate, run_service
 
-from .. import selectors, services
+from .. import selectors, selectors_stamped, services
 from ..forms import DraftForm, ItemFormSet, PublishForm, StartPledgeForm
 from ..models import CommitmentStatus
-from ..permissions import can_edit_commitment, can_publish, can_review, can_start_org_commitment, can_start_pledge
+from ..permissions import (can_edit_commitment, can_manage_stamped_scans, can_publish, can_review,
+                           can_start_org_commitment, can_start_pledge, can_view_stamped_scans)
 
 
 def _owner_crumbs(user, commitment) -> list:
@@ -133,9 +134,14 @@ def commitment_detail(request, pk):
     versions = selectors.versions_of(commitment)
     decisions = [d for v in versions for d in v.decisions.all()]
     decisions.sort(key=lambda d: d.decided_at, reverse=True)
+    publications = selectors.publications_of(commitment)
     return render(request, "commitments/commitment_detail.html", {
         "c": commitment, "items": selectors.live_items(commitment), "versions": versions,
-        "publications": selectors.publications_of(commitment),
+        "publications": publications,
+        # 亮诺's archive: the stamped paper forms scanned back, for those who may see them.
+        "scans": (selectors_stamped.stamped_scans_of(commitment)
+                  if publications and can_view_stamped_scans(request.user, commitment) else None),
+        "can_manage_scans": can_manage_stamped_scans(request.user, commitment),
         "progress": selectors.progress_items_for(commitment) if commitment.public_version_id else None,
         "evaluation": evaluation_summary_for(commitment) if commitment.public_version_id else None,
         "can_publish": commitment.status == CommitmentStatus.APPROVED and can_publish(request.user, commitment),
@@ -243,8 +249,12 @@ def version_detail(request, pk, number):
         raise Http404
     previous = versions.get(number - 1)
     from reviews.selectors import version_diff
+    published = version.publications.exists()
     return render(request, "commitments/version_detail.html", {
-        "c": commitment, "version": version, "previous": previous,
+        "c": commitment, "version": version, "previous": previous, "published": published,
+        "scans": (selectors_stamped.stamped_scans_of(commitment, version=version)
+                  if published and can_view_stamped_scans(request.user, commitment) else None),
+        "can_manage_scans": can_manage_stamped_scans(request.user, commitment),
         "diff": version_diff(previous.snapshot if previous else None, version.snapshot,
                              goal_label=commitment.goal_label, measures_label=commitment.measures_label,
                              with_responsible=not commitment.is_member_pledge),

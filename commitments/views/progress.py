@@ -3,7 +3,7 @@ only ways evidence files leave the server (each download checked and audited).""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -13,6 +13,7 @@ from orgs.views import run_service
 from .. import selectors, services
 from ..forms_progress import ProgressEntryForm
 from ..permissions import can_record_progress
+from .files import file_response
 
 
 @require_GET
@@ -57,13 +58,9 @@ def _file_response(request, attachment, *, public: bool):
         handle = services.attachment_download(actor=request.user, attachment=attachment, public=public)
     except (PermissionDenied, FileNotFoundError):
         raise Http404 from None
-    # Images open in the browser; PDFs are saved, never rendered inside our origin.
-    response = FileResponse(handle, content_type=attachment.content_type, as_attachment=not attachment.is_image,
-                            filename=attachment.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store" if not public else "public, max-age=300"
-    return response
+    return file_response(handle, content_type=attachment.content_type, filename=attachment.original_name,
+                         is_image=attachment.is_image,
+                         cache_control="private, no-store" if not public else "public, max-age=300")
 
 
 @require_GET

@@ -18,8 +18,8 @@ from evaluations.services import rater_hash_of
 from evaluations.views.public import (PublicEvaluation, RatingForm, attach_public_results, public_evaluation,
                                       rater_token_of)
 
-from .. import public_cache, selectors
-from ..models import Publication
+from .. import public_cache, selectors, selectors_stamped
+from ..models import Publication, ScanDisplay
 
 # The query parameters each page reads; a request with any other (or a non-numeric value) is
 # answered but not stored, so a crafted address can neither add entries nor put its parameters
@@ -155,9 +155,12 @@ def _commitment_html(request, pk) -> tuple[str, dict | None]:
     rating = None
     if not ev.is_released and ev.state == "open":
         rating = {"pk": c.pk, "state": ev.state, "opens": ev.opens, "deadline": ev.deadline, "notice": ev.notice}
+    # The stamped 公示 copy, where the officers chose to show it: only ever of the public version.
+    stamped = selectors_stamped.public_stamped_scans(c) if shown.pk == c.public_version_id else []
     html = render_to_string("commitments/public/commitment.html", {
         "c": c, "shown": shown, "publications": publications, "current": current,
         "is_latest": shown.pk == c.public_version_id,
+        "stamped": stamped, "stamped_instead": any(s.public_display == ScanDisplay.INSTEAD for s in stamped),
         "owner_org": c.member.branch if c.member_id else c.organisation,
         "progress_entries": selectors.progress_page_for(c, public_only=True)["entries"],
         "ev": ev, "rating_slot": mark_safe(public_cache.SLOT) if rating else "",  # noqa: S308 - a constant

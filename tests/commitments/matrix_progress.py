@@ -3,6 +3,8 @@ import datetime
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from pypdf import PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
 from commitments import services
 from orgs.models import Member
@@ -10,7 +12,29 @@ from tests.commitments.publishing import published
 from tests.matrix_common import PERSONAS, Spec, attr
 from tests.orgs.matrix import MEMBER_EDIT
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+def pdf_bytes(pages: int = 1, *, javascript: bool = False, attachment: bool = False, launch: bool = False,
+              password: str = "") -> bytes:
+    """A real PDF of blank A4 pages (pypdf), optionally with what an upload must refuse."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    if javascript:
+        writer.root_object[NameObject("/OpenAction")] = DictionaryObject(
+            {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert('hi');")})
+    if attachment:
+        writer.add_attachment("readme.txt", b"hidden")
+    if launch:
+        writer.root_object[NameObject("/OpenAction")] = DictionaryObject(
+            {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("calc.exe")})
+    if password:
+        writer.encrypt(password)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+PDF_BYTES = pdf_bytes()
 
 
 def image_bytes(fmt="PNG", size=(4, 3)) -> bytes:

@@ -1,6 +1,7 @@
 """覆盖情况: the dashboard's figures against a hand-counted tree, the lists behind them, the
 scoping of ?org=, and the query count that must not grow with the number of organisations."""
 import datetime
+import io
 import re
 
 import pytest
@@ -8,13 +9,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
-from commitments import coverage
-from commitments.models import Campaign, Commitment, Exemption, Item, ProgressEntry
+from commitments import coverage, services
+from commitments.coverage_export import coverage_export
+from commitments.models import Campaign, Commitment, Exemption, Item, ProgressEntry, StampedScan
 from evaluations.models import Assessment, Ballot, MeetingTally
 from evaluations.scoring import Tally
 from orgs.models import MemberCategory, MemberStatus, OrgKind
-from tests.commitments.publishing import published
+from reviews.services import review_decide
+from tests.commitments.matrix_stamped import upload
+from tests.commitments.publishing import ALL_TICKED, published
 from tests.conftest import make_commitment, make_member, make_org
 
 pytestmark = pytest.mark.django_db
@@ -339,11 +344,94 @@ def test_org_page_links_to_its_dashboard(tree, client):
     assert f'{DASHBOARD}?org={tree.general.pk}' in html
 
 
+# --- 已公开 · 已归档盖章件 ------------------------------------------------------------------------
+
+@pytest.fixture
+def stamped(tree):
+    """Scans on file: member A's pledge (the 公示 copy) and the committee's own commitment (its
+    本组织存 copy, twice: one counts once); branch A's own commitment only a withdrawn one."""
+    w = tree
+    upload(w.pledge_a, w.staff_a)
+    upload(w.org_committee, w.reviewer, copy="owner")
+    upload(w.org_committee, w.reviewer, copy="reviewer")
+    wrong = upload(w.org_a, w.staff_a)
+    services.stamped_scan_withdraw(actor=w.staff_a, scan=wrong, revision=wrong.revision, reason="误传")
+    return w
+
+
+def test_stamped_figures_per_child_and_in_total(stamped):
+    cov = coverage.coverage_for(stamped.committee_secretary, stamped.committee, stamped.campaign, today=TODAY)
+    rows = _rows(cov)
+    own, a = rows["市某局机关党委（本级）"], rows["第一党支部"]
+    assert (own.published, own.stamped, own.unstamped) == (1, 1, 0)
+    # Branch A: its own commitment (withdrawn scan: not counted) and member A's pledge.
+    assert (a.published, a.stamped, a.unstamped) == (2, 1, 1)
+    assert (rows["第二党支部"].published, rows["第二党支部"].stamped) == (0, 0)
+    assert (cov.total.published, cov.total.stamped) == (3, 2)
+    assert cov.stamped == {"key": "stamped", "org": 1, "member": 1, "total": 2}
+
+
+def test_a_scan_of_a_superseded_version_no_longer_counts(world):
+    c = published(world, member=world.member_a)
+    upload(c, world.staff_a)
+
+    def stamped_count():
+        return coverage.coverage_for(world.secretary_a, world.branch_a, world.campaign, today=TODAY).total.stamped
+
+    assert stamped_count() == 1
+    c = services.commitment_revise(actor=world.staff_a, commitment=c, version=c.version)
+    # Under revision the published version stays public: still counted.
+    assert stamped_count() == 1
+    services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version)
+    c.refresh_from_db()
+    review_decide(actor=world.secretary_a, commitment=c, version=c.version, decision="approve", criteria=ALL_TICKED,
+                  opinion="同意")
+    c.refresh_from_db()
+    services.commitment_publish(actor=world.staff_a, commitment=c, version=c.version,
+                                published_on=DAY(2010, 11, 5), channels=["internet"])
+    c.refresh_from_db()
+    assert stamped_count() == 0
+    upload(c, world.staff_a, copy="owner")
+    assert stamped_count() == 1
+
+
+def test_the_dashboard_shows_the_figure_and_links_its_lists(stamped, client):
+    html = _get(client, stamped.committee_secretary, DASHBOARD).content.decode()
+    assert "亮诺（全部承诺）" in html and "已归档盖章件" in html and "其中：已归档盖章件" in html
+    a = f"org={stamped.branch_a.pk}&amp;campaign=2010"
+    assert f'href="{COMMITMENTS}?{a}&amp;state=stamped"' in html
+    assert f'href="{COMMITMENTS}?{a}&amp;state=unstamped"' in html and "（缺1）" in html
+    assert "已公开 · 已归档盖章件：" in html  # 统计口径说明
+
+
+def test_the_commitment_list_filters_by_stamped_form(stamped, client):
+    def owners(**params):
+        r = _get(client, stamped.committee_secretary, COMMITMENTS, org=stamped.committee.pk, campaign=2010, **params)
+        return sorted(c.owner_name for c in r.context["page"]), r.content.decode()
+
+    names, html = owners(state="stamped")
+    assert names == sorted(["李娜", "市某局机关党委"]) and "亮诺：已归档盖章件" in html and "已归档" in html
+    names, html = owners(state="unstamped")
+    assert names == ["第一党支部"] and "未归档" in html
+
+
+def test_the_excel_report_has_the_same_figures(stamped):
+    wb = load_workbook(io.BytesIO(coverage_export(actor=stamped.committee_secretary, org=stamped.committee,
+                                                  campaign=stamped.campaign, today=TODAY).read()))
+    figures = list(wb["覆盖情况"].iter_rows(values_only=True))
+    assert figures[2][11:13] == ("已公开（党组织和党员）", "已归档盖章件")
+    body = {r[0]: r for r in figures[3:]}
+    assert body["第一党支部"][11:13] == (2, 1)
+    assert body["市某局机关党委（本级）"][11:13] == (1, 1)
+    assert body["合计"][11:13] == (3, 2)
+
+
 # --- the query count --------------------------------------------------------------------------
 
 def _subtree(world, n: int, tag: str):
     """A committee with n branches, each with its own commitment, three members (a published
-    pledge with progress, an assessment, ballots and a tally; a deferral; a blank spot)."""
+    pledge with progress, its stamped form on file, an assessment, ballots and a tally; a
+    deferral; a blank spot)."""
     camp = world.campaign
     committee = make_org(world.root, f"测试党委{tag}", OrgKind.COMMITTEE, code=f"Q{tag}")
     for i in range(n):
@@ -354,6 +442,9 @@ def _subtree(world, n: int, tag: str):
         c.public_version = c.versions.get()
         c.save(update_fields=["public_version"])
         _progress(c, c.items.first(), world.staff_a, completes=True)
+        StampedScan.objects.create(commitment=c, version=c.public_version, copy="public",
+                                   path=f"stamped/q-{tag}-{i}.png", original_name="公示联.png",
+                                   content_type="image/png", size=1, sha256="0" * 64, uploaded_by=world.staff_a)
         _assess(c, "fulfilled", world.city_secretary, branch)
         _ballots(c, "satisfied", 2)
         MeetingTally.objects.create(commitment=c, held_on=DAY(2010, 11, 20), place="会议室", satisfied=3, basic=1,
@@ -380,9 +471,11 @@ def test_query_count_does_not_grow_with_the_tree(world, client):
         # The committee's own line (it has not started its commitment) and one per branch.
         assert len(response.context["cov"].rows) == 1 + (3 if name == "small" else 30)
         assert response.context["cov"].total.tally.total == (3 if name == "small" else 30) * 6
+        assert response.context["cov"].total.stamped == (3 if name == "small" else 30)
         counts[name] = [n]
         for url in (MEMBERS, ORGS, COMMITMENTS):
             counts[name].append(_count(client, url, {"org": org.pk, "campaign": 2010, "state": "all"})[0])
+        counts[name].append(_count(client, COMMITMENTS, {"org": org.pk, "campaign": 2010, "state": "unstamped"})[0])
     assert counts["small"] == counts["big"], counts
     # The root over both (and the persona tree) costs no more: it only has no breadcrumbs to read.
     assert _count(client, DASHBOARD, {"campaign": 2010})[0] <= counts["small"][0]

@@ -48,7 +48,7 @@ def test_report_has_the_dashboard_figures_and_the_blank_spots(world):
     a = body["第一党支部"]
     assert a[5:10] == (3, 1, 0, 0, 2)  # 在册 3: 李娜 pledged, 王堃 and the hostile name blank
     assert a[10] == pytest.approx(33.3)
-    assert a[14] is None  # the window is open: no 满意率
+    assert a[16] is None  # the window is open: no 满意率
     total = body["合计"]
     assert total[5] == cov.total.members_total == 5 and total[9] == cov.total.members_blank == 4
     ws = wb["覆盖情况"]

@@ -12,7 +12,7 @@ from commitments import selectors, services
 from commitments.models import Attachment, ItemProgress, ProgressEntry
 from orgs.errors import Conflict
 from orgs.models import AuditEvent
-from tests.commitments.matrix_progress import PDF_BYTES, image_bytes, pdf_upload, png_upload, record
+from tests.commitments.matrix_progress import PDF_BYTES, image_bytes, pdf_bytes, pdf_upload, png_upload, record
 from tests.commitments.publishing import approved, published
 
 pytestmark = pytest.mark.django_db
@@ -152,6 +152,11 @@ def test_truncated_png_with_real_header_is_refused(world, pledge):
 
 def test_unknown_content_is_refused_whatever_the_name(world, pledge):
     _refused(world, pledge, SimpleUploadedFile("photo.jpg", b"MZ\x90\x00 not an image"))
+
+
+def test_evidence_pdf_with_javascript_is_refused(world, pledge):
+    """Evidence goes through the same PDF checks as the stamped forms (commitments/uploads.py)."""
+    assert "含有脚本" in _refused(world, pledge, SimpleUploadedFile("总结.pdf", pdf_bytes(javascript=True)))[0]
 
 
 def test_oversize_file_is_refused(world, pledge, settings):

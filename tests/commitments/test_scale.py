@@ -5,7 +5,8 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count, F
 
-from commitments.models import Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item, Publication
+from commitments.models import (Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item, Publication,
+                                StampedScan)
 from commitments.scale import seed_scale, tier_members
 from orgs.models import BRANCH_KINDS, Member, Organisation, RoleGrant
 from reviews.models import ReviewDecision
@@ -33,6 +34,10 @@ def test_a_consistent_tree_with_commitments_in_every_state():
     assert not published.exclude(public_version__commitment=F("pk")).exists()
     assert not ReviewDecision.objects.exclude(version__commitment=F("commitment")).exists()
     assert Publication.objects.count() == published.count()
+    # Two in three published ones have the stamped form of their public version on file.
+    scans = StampedScan.objects.all()
+    assert 0 < scans.count() < published.count()
+    assert not scans.exclude(version=F("commitment__public_version")).exists()
     for version in CommitmentVersion.objects.order_by("?")[:50]:
         ids = [i["id"] for i in version.snapshot["items"]]
         assert set(Item.objects.filter(commitment=version.commitment_id).values_list("id", flat=True)) == set(ids)

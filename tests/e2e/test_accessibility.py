@@ -10,7 +10,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from commitments.models import Commitment, CommitmentStatus
+from commitments.models import Commitment, CommitmentStatus, StampedScan
 from orgs.management.commands.seed_demo import DEMO_PASSWORD, ROOT_CODE
 from orgs.models import Organisation
 from tests.e2e.a11y import describe, violations
@@ -162,6 +162,11 @@ def test_pages_pass_axe_for_every_role_on_desktop_and_phone(live_server, page, p
     _log_in_as(page, base, "zb_staff")
     run.visit(page, f"/commitments/{published.pk}/progress/")
     run.submit_empty(page, f"/commitments/{published.pk}/progress/new/", "登记", "登记践诺（错误）")
+    # 亮诺 after printing: the stamped form scanned back, its page, and both forms in their error state.
+    scan = StampedScan.objects.filter(commitment=published).first()
+    run.visit(page, f"/stamped/{scan.pk}/", "盖章件")
+    run.submit_empty(page, f"/stamped/{scan.pk}/", "撤回", "撤回盖章件（错误）")
+    run.submit_empty(page, f"/commitments/{published.pk}/stamped/new/", "上传", "上传盖章件（错误）")
 
     # A member: their pledge and the draft form in its error state.
     _log_in_as(page, base, "member")
@@ -208,8 +213,10 @@ def test_public_pages_on_a_phone_and_without_javascript(live_server, phone_page,
     published = (Commitment.objects.filter(status=CommitmentStatus.PUBLISHED, member__isnull=False)
                  .select_related("member__branch").first())
     branch = published.member.branch
+    stamped = StampedScan.objects.exclude(public_display="none").get().commitment  # its 公示 copy is shown
     paths = ["/public/", f"/public/orgs/{branch.pk}/", f"/public/commitments/{published.pk}/",
-             f"/public/commitments/{published.pk}/progress/", f"/public/orgs/{branch.pk}/suggest/"]
+             f"/public/commitments/{published.pk}/progress/", f"/public/commitments/{stamped.pk}/",
+             f"/public/orgs/{branch.pk}/suggest/"]  # the suggestion box last: its form is sent next
     run = Checker(base)
 
     for path in paths:
@@ -242,6 +249,10 @@ def test_public_pages_on_a_phone_and_without_javascript(live_server, phone_page,
             assert page_width(bare) <= PHONE_WIDTH + 1, f"{path} scrolls sideways without JavaScript"
         bare.goto(f"{base}/public/commitments/{published.pk}/")
         assert bare.get_by_text(published.owner_name).first.is_visible()
+        bare.goto(f"{base}/public/commitments/{stamped.pk}/")
+        scan_image = bare.locator("main img.stamped-scan")
+        assert scan_image.is_visible() and scan_image.evaluate("img => img.naturalWidth") > 0
+        assert scan_image.bounding_box()["width"] <= PHONE_WIDTH
         bare.goto(f"{base}/public/orgs/{branch.pk}/suggest/")
         bare.get_by_label("意见建议").fill("建议在社区服务中心增设党员志愿服务岗。")
         bare.get_by_role("button", name="提交意见建议").click()

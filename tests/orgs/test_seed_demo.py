@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from commitments.models import Campaign
+from commitments.models import Campaign, StampedScan
 from orgs.management.commands.seed_demo import (ACCOUNTS, DEMO_PASSWORD, ROOT_CODE, Planner,
                                                 demo_tree, seed)
 from orgs.models import (BRANCH_KINDS, Member, MemberCategory, MemberStatus, Organisation, OrgKind,
@@ -201,3 +201,17 @@ def test_year_option_and_output():
     quiet = io.StringIO()
     call_command("seed_demo", "--year", "2010", "--quiet", stdout=quiet)
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.django_db
+def test_demo_has_stamped_forms_one_on_the_noticeboard():
+    """亮诺 after printing: two published commitments have their stamped form on file (drawn by the
+    seed, no binary in the repository); the sibling branch's 公示 copy is on its public page."""
+    seed()
+    scans = list(StampedScan.objects.select_related("commitment"))
+    assert len(scans) == 2 and all(s.is_image and s.width and s.display_path for s in scans)
+    shown = [s for s in scans if s.public_display != "none"]
+    assert len(shown) == 1 and shown[0].copy == "public" and shown[0].commitment.organisation_id
+    page = Client().get(f"/public/commitments/{shown[0].commitment_id}/").content.decode()
+    assert f"/public/stamped/{shown[0].pk}/" in page
+    assert Client().get(f"/public/stamped/{shown[0].pk}/").status_code == 200

@@ -60,6 +60,8 @@ def pages(d):
         ("覆盖情况（根）", "root_user", reverse("commitments:coverage") + f"?org={root}"),
         ("覆盖情况（支部）", "branch_user", reverse("commitments:coverage") + f"?org={branch}"),
         ("空白点名单", "root_user", reverse("commitments:coverage_members") + f"?org={root}&status=blank"),
+        ("已归档盖章件名单", "root_user", reverse("commitments:coverage_commitments") + f"?org={root}&state=stamped"),
+        ("未归档盖章件名单", "root_user", reverse("commitments:coverage_commitments") + f"?org={root}&state=unstamped"),
         ("评诺列表", "root_user", reverse("evaluations:list")),
         ("整改", "root_user", reverse("evaluations:rectifications")),
         ("公示首页", None, reverse("commitments:noticeboard")),

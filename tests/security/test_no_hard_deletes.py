@@ -1,7 +1,8 @@
 """No hard deletes of the record (等保二级): commitments, their versions and items, publications,
-progress records and evidence, ballots, meeting tallies, assessments, comments, rectification
-orders and steps, and audit rows refuse delete() one by one, in bulk and through a relation.
-What a user takes back is marked (an item removed from a draft, a tally voided with a reason)."""
+stamped scans of the printed forms, progress records and evidence, ballots, meeting tallies,
+assessments, comments, rectification orders and steps, and audit rows refuse delete() one by one,
+in bulk and through a relation. What a user takes back is marked (an item removed from a draft, a
+tally voided or a stamped scan withdrawn with a reason)."""
 import re
 from pathlib import Path
 
@@ -10,18 +11,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from commitments import services as commitment_services
-from commitments.models import (Attachment, Commitment, CommitmentVersion, Item, ProgressEntry, Publication)
+from commitments.models import (Attachment, Commitment, CommitmentVersion, Item, ProgressEntry, Publication,
+                                StampedScan)
 from evaluations import services as evaluation_services
 from evaluations.models import (Assessment, Ballot, Evaluation, Fulfilment, LeaderComment, MeetingTally,
                                 RectificationOrder, RectificationStep)
 from orgs import audit
 from orgs.models import AuditEvent
 from tests.commitments.matrix_progress import png_upload, record
+from tests.commitments.matrix_stamped import upload
 from tests.conftest import make_commitment
 from tests.evaluations.builders import OPEN, assessed, cast, ordered, published_pledge, tally
 
-KEPT = [Commitment, CommitmentVersion, Item, Publication, ProgressEntry, Attachment, Evaluation, LeaderComment,
-        Ballot, MeetingTally, Assessment, RectificationOrder, RectificationStep, AuditEvent]
+KEPT = [Commitment, CommitmentVersion, Item, Publication, ProgressEntry, Attachment, StampedScan, Evaluation,
+        LeaderComment, Ballot, MeetingTally, Assessment, RectificationOrder, RectificationStep, AuditEvent]
 
 
 @pytest.fixture
@@ -29,6 +32,7 @@ def full_record(world):
     """A published pledge with a record in every kept table."""
     c = published_pledge(world)
     record(c, world.staff_a, is_public=True, files=[png_upload()])
+    upload(c, world.staff_a, display="beside")
     cast(c, "satisfied", n=2, today=OPEN)
     tally(world, c, satisfied=5, basic=1)
     evaluation_services.leader_comment_save(actor=world.secretary_a, commitment=c, rating="satisfied",
@@ -63,8 +67,8 @@ def test_a_kept_row_refuses_delete(full_record, model):
 def test_related_managers_refuse_bulk_deletes_too(full_record):
     c = full_record
     before = counts()
-    for related in (c.items, c.versions, c.publications, c.progress_entries, c.ballots, c.meeting_tallies,
-                    c.assessments, c.leader_comments, c.rectifications):
+    for related in (c.items, c.versions, c.publications, c.progress_entries, c.stamped_scans, c.ballots,
+                    c.meeting_tallies, c.assessments, c.leader_comments, c.rectifications):
         with pytest.raises(PermissionError):
             related.all().delete()
     with pytest.raises(PermissionError):
@@ -91,6 +95,15 @@ def test_an_item_dropped_from_a_draft_is_marked_removed_not_deleted(world):
     second.refresh_from_db()
     assert second.removed_at is not None
     assert c.items.count() == 2 and c.items.filter(removed_at__isnull=True).count() == 1
+
+
+def test_a_wrong_stamped_scan_is_withdrawn_with_a_reason_and_stays_on_record(full_record, world):
+    scan = full_record.stamped_scans.get()
+    commitment_services.stamped_scan_withdraw(actor=world.staff_a, scan=scan, revision=scan.revision,
+                                              reason="误传了其他支部的承诺书")
+    scan.refresh_from_db()
+    assert scan.is_withdrawn and scan.withdraw_reason == "误传了其他支部的承诺书"
+    assert StampedScan.objects.filter(pk=scan.pk).exists()
 
 
 def test_a_wrong_tally_is_voided_with_a_reason_and_stays_on_record(full_record, world):
