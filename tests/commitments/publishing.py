@@ -26,9 +26,16 @@ def approved(world, *, member=None, organisation=None, items=2, drafter=None, re
         reviewer = world.secretary_a if member is not None else world.committee_secretary
     review_decide(actor=reviewer, commitment=c, version=c.version, decision="approve", criteria=ALL_TICKED,
                   opinion="同意公开。")
-    CommitmentVersion.objects.filter(commitment=c).update(submitted_at=SUBMITTED_AT)
-    ReviewDecision.objects.filter(commitment=c).update(decided_at=APPROVED_AT)
-    Commitment.objects.filter(pk=c.pk).update(decided_at=APPROVED_AT, submitted_at=SUBMITTED_AT)
+    return backdate(c, submitted=SUBMITTED_AT, approved=APPROVED_AT)
+
+
+def backdate(c, *, submitted, approved):
+    """Move the latest submission and its approval into the campaign year (the services stamp
+    them with the real time, and a publication may never predate its approval)."""
+    latest = CommitmentVersion.objects.filter(commitment=c).order_by("-number").first()
+    CommitmentVersion.objects.filter(pk=latest.pk).update(submitted_at=submitted)
+    ReviewDecision.objects.filter(version=latest).update(decided_at=approved)
+    Commitment.objects.filter(pk=c.pk).update(decided_at=approved, submitted_at=submitted)
     c.refresh_from_db()
     return c
 

@@ -19,7 +19,7 @@ from evaluations.scoring import Tally
 from orgs.models import MemberCategory, MemberStatus, OrgKind
 from reviews.services import review_decide
 from tests.commitments.matrix_stamped import upload
-from tests.commitments.publishing import ALL_TICKED, published
+from tests.commitments.publishing import ALL_TICKED, backdate, published
 from tests.conftest import make_commitment, make_member, make_org
 
 pytestmark = pytest.mark.django_db
@@ -386,7 +386,8 @@ def test_a_scan_of_a_superseded_version_no_longer_counts(world):
     c.refresh_from_db()
     review_decide(actor=world.secretary_a, commitment=c, version=c.version, decision="approve", criteria=ALL_TICKED,
                   opinion="同意")
-    c.refresh_from_db()
+    c = backdate(c, submitted=timezone.make_aware(datetime.datetime(2010, 11, 1)),
+                 approved=timezone.make_aware(datetime.datetime(2010, 11, 3)))
     services.commitment_publish(actor=world.staff_a, commitment=c, version=c.version,
                                 published_on=DAY(2010, 11, 5), channels=["internet"])
     c.refresh_from_db()

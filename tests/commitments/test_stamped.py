@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404
+from django.utils import timezone
 
 from commitments import selectors_stamped, services
 from commitments.models import ScanDisplay, StampedScan
@@ -16,7 +17,7 @@ from orgs.models import AuditEvent
 from reviews.services import review_decide
 from tests.commitments.matrix_progress import image_bytes
 from tests.commitments.matrix_stamped import published_earlier, scan_pdf, scan_png, upload
-from tests.commitments.publishing import ALL_TICKED, approved, published
+from tests.commitments.publishing import ALL_TICKED, approved, backdate, published
 from tests.conftest import make_commitment
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,8 @@ def republished(world, c):
     c.refresh_from_db()
     review_decide(actor=world.secretary_a, commitment=c, version=c.version, decision="approve", criteria=ALL_TICKED,
                   opinion="同意")
-    c.refresh_from_db()
+    c = backdate(c, submitted=timezone.make_aware(datetime.datetime(2010, 11, 1)),
+                 approved=timezone.make_aware(datetime.datetime(2010, 11, 3)))
     services.commitment_publish(actor=world.staff_a, commitment=c, version=c.version,
                                 published_on=datetime.date(2010, 11, 5), channels=["noticeboard"])
     c.refresh_from_db()
