@@ -188,11 +188,11 @@ class Member(models.Model):
         """转正时间 as given, like joined_party_display."""
         return dates.cn_partial_date(self.full_member_on, self.full_member_precision)
 
-    def clean(self):
+    def clean(self, *, today: datetime.date | None = None):
         """Dates that cannot be true: in the future, before 1900, joining before age 18, becoming a
-        full member before joining; and no 转正时间 for a 预备党员."""
+        full member before joining; and no 转正时间 for a 预备党员. (`today` once for a whole roster.)"""
         errors = {}
-        today = timezone.localdate()
+        today = today or timezone.localdate()
         if self.branch_id and not self.branch.is_branch:
             errors["branch"] = "党员只能编入党支部或临时党支部。"
         if self.birth_month:

@@ -64,6 +64,8 @@ def normalise_phone(value: str) -> str:
     """The stored form of one phone number as people write it (see above); a text that is no
     phone number comes back tidied (full-width made half-width, spaces dropped) and
     validate_phone refuses it."""
+    if value and _STORED.fullmatch(value):
+        return value  # already stored form: most cells of a clean roster
     text = unicodedata.normalize("NFKC", value or "").translate(_DASHES).strip()
     if not text:
         return ""
