@@ -13,6 +13,10 @@ from dataclasses import dataclass
 DAY, MONTH = "day", "month"
 
 _FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+# The common spellings, read without the general clean-up below (a roster has thousands).
+_PLAIN = re.compile(r"(\d{4})([-./])(\d{1,2})(?:\2(\d{1,2}))?")
+_SPACED = re.compile(r"\s*([-./:年月日])\s*")
+_TIME = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2})?$")
 
 
 class DateError(ValueError):
@@ -61,8 +65,10 @@ def parse_partial_date(text: str) -> PartialDate | None:
     raw = " ".join(str(text or "").split())
     if not raw:
         return None
-    value = re.sub(r"\s*([-./:年月日])\s*", r"\1", raw.translate(_FULLWIDTH))
-    value = re.sub(r"[ T]\d{1,2}:\d{2}(:\d{2})?$", "", value)
+    if m := _PLAIN.fullmatch(raw):
+        return make_date(int(m[1]), int(m[3]), int(m[4]) if m[4] else None, raw)
+    value = _SPACED.sub(r"\1", raw.translate(_FULLWIDTH))
+    value = _TIME.sub("", value)
     value = "".join(value.split())
     if re.fullmatch(r"\d{4}年?", value):
         raise DateError(f"“{raw}”只有年份，请写到月份，如 {value[:4]}-03")

@@ -3,17 +3,23 @@
     check_upload      the file before any XML is parsed: .xlsx by name and by zip magic, size,
                       unzipped size and ratio (zip bombs), no DOCTYPE/ENTITY (XML bombs; openpyxl
                       also parses through defusedxml, which refuses them)
-    read_roster       header row found by name (synonyms, title rows above it), cells cleaned:
-                      full-width spaces and digits, dates in the forms rosters really use
-    build_plan        branches within the importer's scope, existing members matched by branch +
-                      name + birth month (never by name alone), Member.clean() on every row
+    read_roster       the sheet read once (orgs.sheet_reader: cached formula results, merged cells,
+                      month-only date formats); header row found by name (synonyms, title rows
+                      above it, a two-row header under a merged group title); notes rows, group
+                      rows and repeated headers skipped and listed; every column reported as
+                      imported or not, and why (身份证号 never kept); cells cleaned: full-width
+                      spaces and digits, dates with their precision, phones in their stored form
+    build_plan        branches within the organisation imported into, 人员类别-like columns read
+                      by their values, existing members matched by branch + name + birth month
+                      (never by name alone) and told apart by 性别 and 入党时间; records that match
+                      but differ become conflicts the officer resolves; Member.clean() on every row
     member_import_prepare / member_import_apply
                       the two steps the pages call: store the plan under MEDIA_ROOT/imports and
-                      show it; then re-plan inside one transaction, refuse if anything moved since
-                      the preview, bulk-write, one audit row.
+                      show it; then check the conflict choices, re-plan inside one transaction,
+                      refuse if anything moved since the preview, bulk-write, one audit row.
 
 All or nothing: one bad row and nothing is written; every message names the row and the column
-(第5002行「入党时间」：…).
+(第5002行「入党时间」：…), and messages that repeat are grouped on the preview, rarest first.
 """
 import datetime
 import hashlib
@@ -41,8 +47,8 @@ from django.utils import timezone
 from commitments import public_cache
 
 from . import audit
-from .errors import Conflict
 from .dates import DateError, PartialDate, cn_partial_date, make_date, parse_partial_date
+from .errors import Conflict
 from .models import (PATH_SEP, DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus,
                      Organisation)
 from .permissions import OFFICER_ROLES, scope_for
@@ -724,19 +730,20 @@ def _parse_row(number: int, cells: dict, epoch) -> dict:
                 elif value is not None:
                     row[PRECISION_FIELDS[field_name]] = value.precision
                     value = value.date.isoformat()
-            elif clean_text(raw) == "":
+            elif (text := clean_text(raw)) == "":
                 value = ""
+            # The parsers below take the cleaned text (cleaning twice changes nothing).
             elif field_name == "gender":
-                value = parse_gender(raw)
+                value = parse_gender(text)
             elif base_field(field_name) == "type":
                 # Combined with the row's other such columns in build_plan (_combine_types).
-                value = list(parse_member_type(raw))
+                value = list(parse_member_type(text))
             elif field_name == "phone":
-                value, warning = parse_phones(raw)
+                value, warning = parse_phones(text)
                 if warning:
                     row["warnings"].append([field_name, warning])
             else:
-                value = parse_text(raw, field_name)
+                value = parse_text(text, field_name)
         except CellError as exc:
             row["errors"].append([field_name, str(exc)])
             value = None
@@ -821,6 +828,7 @@ class Plan:
     claimed: dict[int, int] = field(default_factory=dict)   # member id → the row that updates or matches it
     listed: set[int] = field(default_factory=set)           # id() of the results already in `results`
     today: datetime.date = field(default_factory=timezone.localdate)  # once, not once per row
+    describe: bool = True   # list each new member's values for the preview (not needed to apply)
 
     @property
     def counts(self) -> dict:
@@ -1049,7 +1057,7 @@ def build_plan(*, actor, rows: list[dict], columns: dict[str, str], target_id: i
     row without a branch goes to it if it is a branch. `lock` takes row locks on the members it
     reads (inside the apply transaction).
     """
-    plan = Plan()
+    plan = Plan(describe=not lock)
     target = Organisation.objects.get(pk=target_id) if target_id else None
     resolver = BranchResolver(actor, within=target)
     header = {**{f: columns.get(f, FIELD_LABELS[f]) for f in FIELD_LABELS}, **columns}
@@ -1222,14 +1230,23 @@ def _plan_create(plan, result, branch, name, values, header) -> None:
         _fail(plan, result, _model_errors(exc, result["row"], header))
         return
     result["action"] = "create"
-    # Gender and birth month have their own columns on the preview.
-    result["changes"] = [[FIELD_LABELS[f], "", _display(f, getattr(member, f), getattr(member, PRECISION_FIELDS[f])
-                                                           if f in PRECISION_FIELDS else DatePrecision.DAY)]
-                         for f in MEMBER_FIELDS if f not in ("gender", "birth_month")
-                         and getattr(member, f) not in (None, "")
-                         and not (f == "membership" and member.membership == MembershipType.FULL)]
+    if plan.describe:
+        result["changes"] = _new_values(member)
     plan.creates.append(member)
     _listed(plan, result)
+
+
+def _new_values(member: Member) -> list[list[str]]:
+    """What a new member's record will say, for the preview (gender and birth month have their
+    own columns there; 正式党员 goes without saying)."""
+    out = []
+    for f in MEMBER_FIELDS:
+        value = getattr(member, f)
+        if f in ("gender", "birth_month") or value in (None, "") or value == MembershipType.FULL:
+            continue
+        precision = getattr(member, PRECISION_FIELDS[f]) if f in PRECISION_FIELDS else DatePrecision.DAY
+        out.append([FIELD_LABELS[f], "", _display(f, value, precision)])
+    return out
 
 
 def _apply_values(member: Member, values: dict, result: dict) -> list[str]:

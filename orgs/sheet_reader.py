@@ -23,14 +23,17 @@ from dataclasses import dataclass, field
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 from openpyxl.utils.datetime import from_excel
-from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING, VALUE_TAG, WorkSheetParser
+from openpyxl.xml.constants import SHEET_MAIN_NS
 
 # The zh-CN built-in number formats of ECMA-376 (18.8.30), which openpyxl leaves unnamed.
 CJK_MONTH_FORMATS = {27, 36, 50, 52, 57}            # yyyy"年"m"月"
 CJK_DAY_FORMATS = {28, 29, 31, 51, 53, 54, 58}       # yyyy"年"m"月"d"日", m"月"d"日"
 _LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
+_TEXT = f"{{{SHEET_MAIN_NS}}}t"
+_RUN = f"{{{SHEET_MAIN_NS}}}r"
 
 
 class MonthDate(datetime.datetime):
@@ -69,7 +72,10 @@ class _Parser(WorkSheetParser):
         self.month_styles, self.serial_styles, self.sheet = month_styles, serial_styles, sheet
 
     def parse_cell(self, element):
-        cell = super().parse_cell(element)
+        if element.get("t") == "inlineStr":
+            cell = self._inline(element)
+        else:
+            cell = super().parse_cell(element)
         style, value = cell["style_id"], cell["value"]
         if style in self.serial_styles and isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
@@ -86,6 +92,28 @@ class _Parser(WorkSheetParser):
             ref = f"{get_column_letter(cell['column'])}{cell['row']}"
             self.sheet.formulas[(cell["row"], cell["column"])] = Cell(ref, has_result)
         return cell
+
+
+    def _inline(self, element) -> dict:
+        """An inline-string cell (as openpyxl and many exporters write text): its plain text.
+        openpyxl builds a rich-text object per cell for this, three times the cost of the rest of
+        the cell; the text is the <t> of the <is>, or of its runs (phonetic guides left out)."""
+        coordinate = element.get("r")
+        if coordinate:
+            row, column = coordinate_to_tuple(coordinate)
+            self.col_counter = column
+        else:
+            self.col_counter += 1
+            row, column = self.row_counter, self.col_counter
+        style_id = int(element.get("s", 0))
+        value = None
+        child = element.find(INLINE_STRING)
+        if child is not None:
+            plain = child.find(_TEXT)
+            parts = [plain.text or ""] if plain is not None else []
+            parts += [run.findtext(_TEXT) or "" for run in child.findall(_RUN)]
+            value = "".join(parts)
+        return {"row": row, "column": column, "value": value, "data_type": "s", "style_id": style_id}
 
 
 def _style_sets(workbook) -> tuple[frozenset, frozenset]:
