@@ -591,6 +591,10 @@ def test_template_downloads_and_imports_after_filling(world, as_user):
     assert {str(dv.sqref).split(":")[0] for dv in ws.data_validations.dataValidation} == {"B3", "H3", "J3"}
     assert [c.value for c in ws[2]][7:] == ["党员类别", "备注", "党员类型", "转正时间", "民族", "学历", "籍贯"]
     assert "填写说明" in wb.sheetnames
+    notes = " ".join(str(c.value) for row in wb["填写说明"].iter_rows() for c in row if c.value)
+    for said in ("工作单位及职务", "身份证号等证件号码不保存", "0756-2234567-801", "按年月保存", "更新为同一人",
+                 "新增为另一人", "没有计算结果的公式", "合并为一个单元格", "导入到哪个党组织"):
+        assert said in notes, said
     ws.append(["孙悦", "女", "1988.10", "2012-06-30", "科员", "第一党支部", "0756-2125678", "在职", ""])
     buf = io.BytesIO()
     wb.save(buf)
