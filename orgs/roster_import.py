@@ -1554,10 +1554,11 @@ def apply_plan(*, actor, token: str, kind: str, apply: Callable[..., dict],
 def _apply(*, actor, stored: dict, choices: dict[int, str]) -> dict:
     if not scope_for(actor).has_any(OFFICER_ROLES):
         raise PermissionDenied
-    target = Organisation.objects.filter(pk=stored["target"]).first() if stored["target"] else None
+    # Plans stored before the target could be any organisation named their default branch.
+    target_id = stored.get("target", stored.get("default_branch"))
+    target = Organisation.objects.filter(pk=target_id).first() if target_id else None
     _check_importer(actor, target)
-    plan = build_plan(actor=actor, rows=stored["rows"], columns=stored["columns"],
-                      target_id=stored["target"], lock=True)
+    plan = build_plan(actor=actor, rows=stored["rows"], columns=stored["columns"], target_id=target_id, lock=True)
     if plan.errors:
         shown = "；".join(str(e) for e in plan.errors[:5])
         raise ValidationError(f"预览之后情况有变，名册未导入：{shown}。请重新上传。")
@@ -1576,7 +1577,7 @@ def _apply(*, actor, stored: dict, choices: dict[int, str]) -> dict:
                          "rows": len(plan.results), "created": counts["create"], "updated": counts["update"],
                          "unchanged": counts["same"], "created_ids": _ranges(m.pk for m in created),
                          "updated_fields": {str(m.pk): c for m, c in plan.updates},
-                         "target": stored["target"], "choices": {str(k): v for k, v in choices.items()}})
+                         "target": target_id, "choices": {str(k): v for k, v in choices.items()}})
     public_cache.changed()
     return {"created": counts["create"], "updated": counts["update"], "unchanged": counts["same"],
             "branch_ids": sorted(plan.branch_ids)}
