@@ -31,12 +31,6 @@ class PartialDate:
     def __str__(self) -> str:
         return cn_partial_date(self.date, self.precision)
 
-    def iso(self) -> str:
-        """1998-07 or 1998-07-01: how a form shows it back."""
-        if self.precision == MONTH:
-            return f"{self.date.year:04d}-{self.date.month:02d}"
-        return self.date.isoformat()
-
 
 def cn_partial_date(value: datetime.date | None, precision: str = DAY) -> str:
     """1998年7月 (month precision) or 1998年7月1日 (day); "" for no date."""

@@ -48,10 +48,11 @@ class PartialDateField(forms.CharField):
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
-        if isinstance(value, PartialDate):
-            return value.iso()
+        # Shown as the register shows it (1998年7月, 1998年7月1日), which is read back as typed.
         if isinstance(value, datetime.date):
-            return value.isoformat()
+            value = PartialDate(value)
+        if isinstance(value, PartialDate):
+            return str(value)
         return value
 
     def to_python(self, value):

@@ -136,7 +136,7 @@ def test_member_form_month_only_dates_and_the_new_fields(world, as_user):
     assert "2016年7月</dd>" in page and "2016年7月1日" not in page and "2017年7月</dd>" in page
     assert "壮族" in page and "大学本科" in page and "广西桂林" in page and "正式党员" in page
     form = client.get(reverse("orgs:member_edit", args=[m.pk])).content.decode()
-    assert 'value="2016-07"' in form and 'value="2017-07"' in form
+    assert 'value="2016年7月"' in form and 'value="2017年7月"' in form
 
     # Back to a full date: the precision follows what was typed.
     client.post(reverse("orgs:member_edit", args=[m.pk]), _post(
