@@ -334,6 +334,10 @@ def parse_phones(value) -> tuple[str, str]:
     """The phone number of a cell in its stored form (orgs.validators), and a warning when the
     cell held several: the first mobile number is kept (the member form has one phone)."""
     text = clean_text(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not is_phone(normalise_phone(text)) \
+            and is_phone(normalise_phone("0" + text)) and "-" in normalise_phone("0" + text):
+        # 0756 2234567 typed into a number cell loses its 0: give the area code it back.
+        return normalise_phone("0" + text), f"“{text}”按座机 {normalise_phone('0' + text)} 理解（数字单元格丢掉了区号前的0）"
     numbers = split_phones(text)
     if not numbers:
         return "", ""
@@ -596,6 +600,16 @@ def _read_body(sheet: Sheet, header_row, header_values, body, others, epoch, lay
     # A header cell merged down over the next row(s) makes those rows part of the header.
     header_end = max([r2 for c1, r1, c2, r2 in sheet.merges if r1 == header_row and r2 > header_row],
                      default=header_row)
+    following = next(((n, v) for n, v in body if n > header_end), None)
+    if following is not None:
+        # Sub-headers under a group title that was not merged: a row naming known columns, with
+        # nothing in the column every member fills.
+        named, _uses = _match_header([clean_text(v) for v in following[1]], layout)
+        sentinel_cell = _match_header([clean_text(v) for v in header_values], layout)[0].get(layout.sentinel)
+        empty_sentinel = sentinel_cell is not None and _blank(
+            following[1][sentinel_cell[0]] if sentinel_cell[0] < len(following[1]) else None)
+        if len(named) >= 2 or (named and empty_sentinel):
+            header_end = following[0]
     block = [header_values] + [values for number, values in body if number <= header_end]
     found, uses = _match_header(_header_texts(block, layout), layout)
     missing = [c for c in layout.columns if c.required and c.field not in found and c.field not in optional]
@@ -739,7 +753,7 @@ def _parse_row(number: int, cells: dict, epoch) -> dict:
                 # Combined with the row's other such columns in build_plan (_combine_types).
                 value = list(parse_member_type(text))
             elif field_name == "phone":
-                value, warning = parse_phones(text)
+                value, warning = parse_phones(raw)  # raw: a number cell may have lost its 0
                 if warning:
                     row["warnings"].append([field_name, warning])
             else:

@@ -220,6 +220,11 @@ def test_an_impossible_phone_is_a_row_error_naming_row_and_column(world, as_user
     assert "发现1处错误" in page
 
 
+def test_a_landline_in_a_number_cell_gets_its_area_code_zero_back():
+    assert parse_phones(7562234567) == ("0756-2234567", "“7562234567”按座机 0756-2234567 理解（数字单元格丢掉了区号前的0）")
+    assert parse_phones(13800138000) == ("13800138000", "")
+
+
 def test_a_cell_with_two_numbers_keeps_the_mobile_and_says_so():
     assert parse_phones("0756-2234567/13800138000") == (
         "13800138000", "“0756-2234567/13800138000”有2个号码，系统只记一个，保存了 13800138000")
@@ -512,6 +517,17 @@ def test_a_two_row_header_with_a_merged_group_title(world, as_user):
     assert confirm(client, token).status_code == 302
     m = Member.objects.get(name="甲")
     assert (m.joined_party_display, m.full_member_display) == ("2001年7月", "2002年7月")
+
+
+def test_sub_headers_under_a_group_title_that_was_not_merged(world, as_user):
+    rows = [["姓名", "性别", "党籍信息", None, "所在党支部"],
+            [None, None, "入党时间", "转正时间", None],
+            ["甲", "男", "2001.07", "2002.07", "第一党支部"]]
+    client = as_user(world.staff_a)
+    url, token = upload_page(client, xlsx(rows))
+    assert "第1行起2行为表头" in text_of(preview(client, url))
+    assert confirm(client, token).status_code == 302
+    assert Member.objects.get(name="甲").full_member_display == "2002年7月"
 
 
 def test_branches_merged_down_grouped_rows_and_repeated_headers(world, as_user):
