@@ -98,7 +98,13 @@ def member_import_preview(request, token):
         stored = _stored_plan(request, token)
     except roster_import.PlanGone as exc:
         return render(request, "orgs/import_preview.html", {"gone": exc.message})
-    return render(request, "orgs/import_preview.html", _preview_context(request, stored, token, PREVIEW_FILTERS))
+    # Choices of a confirm that left conflicts open (read only: a GET writes nothing).
+    pending = request.session.get(_choices_key(token)) or {}
+    context = _preview_context(request, stored, token, PREVIEW_FILTERS,
+                               chosen={int(k): v for k, v in pending.get("chosen", {}).items()},
+                               for_all=pending.get("for_all", ""))
+    context.update(choice_error=pending.get("error", ""), unresolved=pending.get("rows", []))
+    return render(request, "orgs/import_preview.html", context)
 
 
 def _preview_context(request, stored: dict, token: str, filters_def: dict, *, chosen: dict | None = None,
@@ -140,23 +146,28 @@ def _preview_context(request, stored: dict, token: str, filters_def: dict, *, ch
     }
 
 
+def _choices_key(token: str) -> str:
+    return f"roster-import-choices:{token}"
+
+
 @require_POST
 def member_import_confirm(request, token):
     """Write the previewed roster in one transaction; any problem writes nothing. Same-name rows
     to resolve come with one choice each (choice-<row>) or a choice for all of them (for_all);
-    without them the preview is shown again with the choices made so far and what is missing."""
+    without them nothing is written and the preview shows the choices made so far and what is missing."""
     _require_officer(request.user)
     chosen = {int(key[7:]): value for key, value in request.POST.items()
               if key.startswith("choice-") and key[7:].isdigit()}
     for_all = request.POST.get("for_all", "")
     try:
-        stored = _stored_plan(request, token)
+        _stored_plan(request, token)
         counts = roster_import.member_import_apply(actor=request.user, token=token, choices=chosen,
                                                    for_all=for_all)
     except roster_import.ConflictsUnresolved as exc:
-        context = _preview_context(request, stored, token, PREVIEW_FILTERS, chosen=chosen, for_all=for_all)
-        context.update(choice_error=exc.message, unresolved=exc.rows)
-        return render(request, "orgs/import_preview.html", context)
+        # Nothing written; back to the preview with the choices made so far and what is missing.
+        request.session[_choices_key(token)] = {"chosen": {str(k): v for k, v in chosen.items()},
+                                                "for_all": for_all, "error": exc.message, "rows": exc.rows}
+        return redirect(reverse("orgs:member_import_preview", args=[token]) + "#conflicts")
     except roster_import.PlanGone as exc:
         messages.error(request, exc.message)
         return redirect("orgs:member_import")
@@ -168,6 +179,7 @@ def member_import_confirm(request, token):
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect("orgs:member_import")
+    request.session.pop(_choices_key(token), None)
     messages.success(request, f"名册已导入：新增{counts['created']}名、更新{counts['updated']}名党员"
                               f"{'，' + str(counts['unchanged']) + '名无变化' if counts['unchanged'] else ''}。")
     url = reverse("orgs:member_list")

@@ -343,12 +343,13 @@ def test_two_rows_same_name_and_birth_month_different_gender_are_resolved_on_the
     assert "待确认 2" in page and "待确认：2行同名党员是否同一人" in page
     assert "与第3行同名、出生年月相同，但性别和入党时间不同" in page
     assert "新增为另一人（与第3行是不同的人）" in page
-    # Confirming without a choice writes nothing and says what is missing, keeping the page.
+    # Confirming without a choice writes nothing and says what is missing, keeping the choice made.
     response = confirm(client, token, **{"choice-2": "new"})
-    assert response.status_code == 200
-    page = text_of(response.content.decode())
-    assert "还有1行同名党员没有确定是否同一人（第3行）" in page and "名册尚未导入" in page
-    assert 'value="new" checked' in response.content.decode()  # the choice made is kept
+    assert response.status_code == 302 and response["Location"] == url + "#conflicts"
+    html = preview(client, url)
+    assert "还有1行同名党员没有确定是否同一人（第3行）" in text_of(html) and "名册尚未导入" in text_of(html)
+    assert 'name="choice-2" id="choice-2-1" value="new" checked' in html
+    assert preview(client, url, show="conflict").count("待确认</span>") == 2  # the page's own filters work
     assert not Member.objects.filter(name="张伟", birth_month=datetime.date(1985, 6, 1)).exists()
     response = confirm(client, token, **{"choice-2": "new", "choice-3": "new"})
     assert response.status_code == 302
@@ -366,8 +367,8 @@ def test_a_row_differing_from_the_member_on_file_is_never_silently_merged_or_spl
     page = text_of(preview(client, url))
     assert "本支部已有党员李娜（女，1975年3月出生，1998年7月1日入党），与本行的入党时间不同" in page
     assert "更新为同一人：李娜" in page and "将修改 职务或职业 科员→副科长，入党时间 1998年7月1日→2001年7月1日" in page
-    response = confirm(client, token)
-    assert response.status_code == 200 and "还有1行同名党员没有确定是否同一人" in response.content.decode()
+    response = confirm(client, token, follow=True)
+    assert "还有1行同名党员没有确定是否同一人" in response.content.decode()
     li.refresh_from_db()
     assert (li.post, li.joined_party_on) == ("科员", datetime.date(1998, 7, 1))
     assert Member.objects.filter(name="李娜").count() == 1
@@ -409,9 +410,9 @@ def test_two_rows_may_not_both_become_the_same_member(world, as_user):
             ["李娜", "女", "1975.03", "2002-07-01", "科员", "第一党支部"]]
     client = as_user(world.staff_a)
     url, token = upload_page(client, xlsx(rows))
-    response = confirm(client, token, **{"choice-2": f"same:{li.pk}", "choice-3": f"same:{li.pk}"})
-    assert response.status_code == 200
+    response = confirm(client, token, follow=True, **{"choice-2": f"same:{li.pk}", "choice-3": f"same:{li.pk}"})
     assert "第2行和第3行对应了系统中的同一名党员" in text_of(response.content.decode())
+    assert Member.objects.filter(name="李娜").count() == 1
     response = confirm(client, token, **{"choice-2": f"same:{li.pk}", "choice-3": "new"})
     assert response.status_code == 302
     assert sorted(Member.objects.filter(name="李娜").values_list("joined_party_on", flat=True)) == [
