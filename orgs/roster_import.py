@@ -349,8 +349,8 @@ def parse_phones(value) -> tuple[str, str]:
     return kept, f"“{text}”有{len(numbers)}个号码，系统只记一个，保存了 {kept}"
 
 
-def parse_text(value, field_name: str) -> str:
-    text = clean_text(value)
+def parse_text(value, field_name: str, *, cleaned: bool = False) -> str:
+    text = value if cleaned else clean_text(value)
     if text in ERROR_CODES:
         raise CellError(f"单元格是错误值{text}")
     if text.startswith("="):
@@ -757,7 +757,7 @@ def _parse_row(number: int, cells: dict, epoch) -> dict:
                 if warning:
                     row["warnings"].append([field_name, warning])
             else:
-                value = parse_text(text, field_name)
+                value = parse_text(text, field_name, cleaned=True)
         except CellError as exc:
             row["errors"].append([field_name, str(exc)])
             value = None
@@ -908,6 +908,12 @@ class _Branches:
     def get(self, pk, default=None):
         return self[pk] if pk in self._ids else default
 
+    def load(self, ids) -> None:
+        """Read these branches in one query (those a roster names), rather than one by one."""
+        wanted = [pk for pk in ids if pk in self._ids and pk not in self._loaded]
+        if wanted:
+            self._loaded.update(self._queryset.in_bulk(wanted))
+
 
 def _branch_index(queryset) -> tuple[dict[str, set[int]], dict[int, str]]:
     index: dict[str, set[int]] = defaultdict(set)
@@ -936,6 +942,7 @@ class BranchResolver:
         self.branches = _Branches(scope, self._codes)
         self._unusable = None
         self._elsewhere = None
+        self._resolved: dict[str, Organisation | CellError] = {}
         self._actor, self.within = actor, within
 
     def unusable(self) -> dict[str, Organisation]:
@@ -962,7 +969,24 @@ class BranchResolver:
             self._elsewhere, _codes = _branch_index(branch_choices_for(self._actor))
         return bool(self._elsewhere.get(key))
 
+    def preload(self, texts) -> None:
+        """Read, in one query, the branches these names designate unambiguously."""
+        ids = [next(iter(found)) for text in texts if len(found := self.index.get(_org_key(text), ())) == 1]
+        self.branches.load(ids)
+
     def resolve(self, text: str) -> Organisation:
+        # A 10,000-row roster names a few hundred branches: each name is looked up once.
+        if text not in self._resolved:
+            try:
+                self._resolved[text] = self._resolve(text)
+            except CellError as exc:
+                self._resolved[text] = exc
+        found = self._resolved[text]
+        if isinstance(found, CellError):
+            raise CellError(str(found))  # a fresh one: re-raising one instance grows its traceback
+        return found
+
+    def _resolve(self, text: str) -> Organisation:
         key = _org_key(text)
         ids = self.index.get(key, set())
         if len(ids) == 1:
@@ -1081,6 +1105,7 @@ def build_plan(*, actor, rows: list[dict], columns: dict[str, str], target_id: i
     type_keys = sorted(k for k in columns if base_field(k) == "type")
 
     # Pass 1: 党员类别 and 党员类型 from their columns; branches.
+    resolver.preload({row["branch"] for row in rows if row.get("branch")})
     resolved: list[tuple[dict, Organisation | None, list]] = []
     for row in rows:
         branch = None
