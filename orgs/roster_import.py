@@ -842,7 +842,9 @@ class Plan:
     claimed: dict[int, int] = field(default_factory=dict)   # member id → the row that updates or matches it
     listed: set[int] = field(default_factory=set)           # id() of the results already in `results`
     today: datetime.date = field(default_factory=timezone.localdate)  # once, not once per row
-    describe: bool = True   # list each new member's values for the preview (not needed to apply)
+    describe: bool = True   # a preview: list each new member's values; nothing will be written
+    scratch: Member | None = None          # see _new_member
+    scratch_defaults: dict = field(default_factory=dict)
 
     @property
     def counts(self) -> dict:
@@ -1259,10 +1261,29 @@ def _model_errors(exc: ValidationError, row: int, header: dict) -> list[RowError
     return errors
 
 
+# The fields a new member takes from a row; the rest keep their defaults.
+_NEW_FIELDS = (*MEMBER_FIELDS, *PRECISION_FIELDS.values())
+
+
+def _new_member(plan: Plan, branch, name, data: dict) -> Member:
+    """The record a row creates. For the preview (nothing is written) one scratch record is
+    refilled row after row: building 10,000 model instances was a fifth of the preview's time."""
+    if not plan.describe:
+        return Member(branch=branch, name=name, status=MemberStatus.ACTIVE, **data)
+    if plan.scratch is None:
+        plan.scratch = Member(status=MemberStatus.ACTIVE)
+        plan.scratch_defaults = {f: getattr(plan.scratch, f) for f in _NEW_FIELDS}
+    member = plan.scratch
+    for f, default in plan.scratch_defaults.items():
+        setattr(member, f, data.get(f, default))
+    member.branch, member.name = branch, name
+    return member
+
+
 def _plan_create(plan, result, branch, name, values, header) -> None:
     data = {k: v for k, v in values.items() if v not in (None, "")}
     data.setdefault("category", MemberCategory.GENERAL)
-    member = Member(branch=branch, name=name, status=MemberStatus.ACTIVE, **data)
+    member = _new_member(plan, branch, name, data)
     try:
         member.clean(today=plan.today)
     except ValidationError as exc:
@@ -1271,7 +1292,8 @@ def _plan_create(plan, result, branch, name, values, header) -> None:
     result["action"] = "create"
     if plan.describe:
         result["changes"] = _new_values(member)
-    plan.creates.append(member)
+    else:
+        plan.creates.append(member)
     _listed(plan, result)
 
 
