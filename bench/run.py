@@ -610,7 +610,10 @@ class _Rollback(Exception):
 
 
 def roster_workbook(d: dict, rows: int) -> bytes:
-    """A roster of `rows` new members spread over the root's branches (by organisation code)."""
+    """A roster of `rows` new members spread over the root's branches (by organisation code), laid
+    out as other systems export them: a title row, 序号 and 身份证号 columns (never stored), 人员类别
+    holding 正式党员/预备党员, dates to the month and to the day, hyphenated phone numbers, 民族,
+    学历, 籍贯 and 工作单位及职务, and a notes row at the end."""
     import openpyxl
 
     from commitments.scale import GIVEN, SURNAMES
@@ -623,13 +626,22 @@ def roster_workbook(d: dict, rows: int) -> bytes:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "党员名册"
-    ws.append(["姓名", "性别", "出生年月", "入党时间", "职务或职业", "所在党支部", "联系电话", "人员类别", "备注"])
+    ws.append(["党员花名册（基准测试）"])
+    ws.merge_cells("A1:P1")
+    ws.append(["序号", "姓名", "性别", "民族", "出生年月", "籍贯", "学历", "身份证号", "人员类别", "入党时间", "转正时间",
+               "工作单位及职务", "所在党支部", "联系电话", "党员类别", "备注"])
     s, g = len(SURNAMES), len(GIVEN)
     for i in range(rows):
         name = SURNAMES[i % s] + GIVEN[(i // s) % g] + GIVEN[(i // (s * g)) % g] + "测"
         year = 1950 + i % 50
-        ws.append([name, "男" if i % 2 else "女", f"{year}-{i % 12 + 1:02d}", f"{year + 25}-07-01", "科员",
-                   codes[i % len(codes)], f"139{i:08d}", "一般在职党员", f"bench {run}"])
+        month_only = i % 3 == 0
+        joined = f"{year + 25}.07" if month_only else f"{year + 25}-07-01"
+        full = f"{year + 26}.07" if month_only else f"{year + 26}-07-01"
+        ws.append([i + 1, name, "男" if i % 2 else "女", "汉族", f"{year}-{i % 12 + 1:02d}", "广东珠海", "大学本科",
+                   f"44040219{year % 100:02d}0101{i % 10000:04d}", "正式党员", joined, full, "市某局科员",
+                   codes[i % len(codes)], f"139-{i // 10000 % 10000:04d}-{i % 10000:04d}", "一般在职党员",
+                   f"bench {run}"])
+    ws.append(["制表人：基准测试"])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

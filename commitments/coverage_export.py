@@ -4,7 +4,7 @@ of a subtree in one campaign, as one Excel workbook with two sheets.
 The figures come from coverage.coverage_for (a fixed number of aggregate queries); the
 blank-spot list iterates coverage.member_list in tree order with .iterator(), so neither
 grows in queries or memory with the number of members. The list carries name, branch and
-category only: no phone number, birth month or date of joining the Party.
+category and 党员类型 (正式/预备) only: no phone number, birth month or date of joining the Party.
 """
 import datetime
 from collections.abc import Iterator
@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orgs import audit
-from orgs.models import MemberCategory, Organisation
+from orgs.models import MemberCategory, MembershipType, Organisation
 from orgs.permissions import can_view_org
 from orgs.templatetags.cn import cn_date
 from orgs.xlsx import Column, add_sheet, new_workbook, save_workbook
@@ -47,6 +47,7 @@ BLANK_COLUMNS = [
     Column("姓名", 14),
     Column("所在党支部", 30, wrap=True),
     Column("党员类别", 14),
+    Column("党员类型", 10),
 ]
 
 
@@ -67,10 +68,11 @@ def figure_rows(cov: coverage.Coverage) -> list[list]:
 
 def blank_spot_rows(org: Organisation, campaign: Campaign, today: datetime.date) -> Iterator[list]:
     """Blank-spot members under org, in tree order, read with one streaming query."""
-    categories = dict(MemberCategory.choices)
+    categories, kinds = dict(MemberCategory.choices), dict(MembershipType.choices)
     qs = coverage.member_list(org, campaign, state="blank", today=today)
     for number, m in enumerate(qs.iterator(chunk_size=2000), start=1):
-        yield [number, m.name, m.branch.name, categories.get(m.category, m.category)]
+        yield [number, m.name, m.branch.name, categories.get(m.category, m.category),
+               kinds.get(m.membership, m.membership)]
 
 
 def _window_note(cov: coverage.Coverage) -> str:

@@ -24,10 +24,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from .models import Organisation, Role
-from .permissions import READER_ROLES, SECRETARY_ROLES
+from .permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES
 
 # The role sets a picker's suggestions may be drawn from (?scope= of orgs:org_suggest).
-SUGGEST_SCOPES = {"read": READER_ROLES, "review": SECRETARY_ROLES, "audit": frozenset({Role.AUDITOR})}
+SUGGEST_SCOPES = {"read": READER_ROLES, "review": SECRETARY_ROLES, "audit": frozenset({Role.AUDITOR}),
+                  "officer": OFFICER_ROLES}
 # The select never lists more than this (a top organisation with more children is searched).
 SHORTLIST_LIMIT = 300
 AMBIGUOUS_SHOWN = 3

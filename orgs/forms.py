@@ -1,4 +1,6 @@
 """Input shape and field errors for organisations, members and accounts."""
+import datetime
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
@@ -6,9 +8,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from .dates import DateError, PartialDate, parse_partial_date
 from .fields import OrgPickerField
-from .models import Gender, Member, MemberCategory, MemberStatus, Organisation, OrgKind, Role
+from .models import (DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus, Organisation,
+                     OrgKind, Role)
 from .selectors import MEMBER_SORTS
+from .validators import PHONE_MESSAGE, is_phone, normalise_phone
 
 User = get_user_model()
 
@@ -31,6 +36,48 @@ class DateInput(forms.DateInput):
     def __init__(self, attrs=None):
         super().__init__(attrs={"placeholder": "如 2010-10-31 或 2010年10月31日", "autocomplete": "off",
                                 **(attrs or {})}, format="%Y-%m-%d")
+
+
+class PartialDateField(forms.CharField):
+    """A date to the day or to the month, as written (1998-07-01, 1998年7月1日, 1998.07, 1998年7月):
+    read by the same function as the roster import; cleans to a PartialDate."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={
+            "placeholder": "如 1998-07-01，或只写到月 1998-07", "autocomplete": "off", "maxlength": "30"}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        # Shown as the register shows it (1998年7月, 1998年7月1日), which is read back as typed.
+        if isinstance(value, datetime.date):
+            value = PartialDate(value)
+        if isinstance(value, PartialDate):
+            return str(value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        try:
+            return parse_partial_date(text)
+        except DateError as exc:
+            raise ValidationError(f"{exc}。", code="invalid") from None
+
+
+class PhoneField(forms.CharField):
+    """One phone number written any usual way (138-2345-6789, +86 13823456789, (0756)2234567,
+    0756-2234567转801); cleans to its stored form (orgs.validators.normalise_phone)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": "如 13800138000 或 0756-2121234",
+                                                           "inputmode": "tel", "autocomplete": "off"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = normalise_phone(super().to_python(value))
+        if text and not is_phone(text):
+            raise ValidationError(PHONE_MESSAGE, code="invalid_phone")
+        return text
 
 
 def form_helper(layout: Layout | None = None) -> FormHelper:
@@ -110,14 +157,18 @@ class MemberForm(forms.ModelForm):
     birth_month = forms.DateField(label="出生年月", required=False, widget=MonthInput,
                                   input_formats=MONTH_INPUT_FORMATS,
                                   error_messages={"invalid": "请按“1975-03”或“1975年3月”的格式填写出生年月。"})
-    joined_party_on = forms.DateField(label="入党时间", required=False, widget=DateInput,
-                                      input_formats=DATE_INPUT_FORMATS + MONTH_INPUT_FORMATS,
-                                      error_messages={"invalid": "请按“1998-07-01”或“1998年7月1日”的格式填写入党时间。"})
+    joined_party_on = PartialDateField(label="入党时间", required=False,
+                                       help_text="只知道年月的，写到月即可，如 1998-07")
+    full_member_on = PartialDateField(label="转正时间", required=False, help_text="预备党员不填")
+    phone = PhoneField(label="联系电话", required=False)
+
+    # 入党时间 and 转正时间 arrive as PartialDate; each is stored as a date plus its precision.
+    PRECISIONS = {"joined_party_on": "joined_party_precision", "full_member_on": "full_member_precision"}
 
     class Meta:
         model = Member
-        fields = ["name", "gender", "birth_month", "post", "joined_party_on", "phone", "category",
-                  "status", "note"]
+        fields = ["name", "gender", "birth_month", "post", "joined_party_on", "membership", "full_member_on",
+                  "phone", "category", "status", "ethnicity", "education", "native_place", "note"]
 
     def __init__(self, *args, branches=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,24 +178,50 @@ class MemberForm(forms.ModelForm):
             self.fields["status"].choices = [(MemberStatus.ACTIVE, MemberStatus.ACTIVE.label)]
         else:
             self.initial.setdefault("version", self.instance.version)
+            for name, precision in self.PRECISIONS.items():
+                if getattr(self.instance, name):
+                    self.initial[name] = PartialDate(getattr(self.instance, name), getattr(self.instance, precision))
         self.fields["gender"].choices = [("", "请选择")] + list(Gender.choices)
+        # Not posted (an older page, a script): the record keeps its type, a new one is 正式党员.
+        self.fields["membership"].required = False
         self.fields["category"].help_text = "年老体弱、文化程度低和离退休党员可以口头承诺"
+        self.fields["education"].widget.attrs["placeholder"] = "如 大学本科"
+        self.fields["ethnicity"].widget.attrs["placeholder"] = "如 汉族"
+        self.fields["native_place"].widget.attrs["placeholder"] = "如 广东珠海"
         self.helper = form_helper(Layout(
             *(["branch"] if creating else []),
             Row(Column("name", css_class="col-md-4"), Column("gender", css_class="col-md-4"),
                 Column("birth_month", css_class="col-md-4")),
             Row(Column("post", css_class="col-md-8"), Column("joined_party_on", css_class="col-md-4")),
-            Row(Column("phone", css_class="col-md-4"), Column("category", css_class="col-md-5"),
-                Column("status", css_class="col-md-3")),
+            Row(Column("membership", css_class="col-md-4"), Column("full_member_on", css_class="col-md-4"),
+                Column("phone", css_class="col-md-4")),
+            Row(Column("category", css_class="col-md-8"), Column("status", css_class="col-md-4")),
+            Row(Column("ethnicity", css_class="col-md-4"), Column("education", css_class="col-md-4"),
+                Column("native_place", css_class="col-md-4")),
             Field("note"),
             "version",
         ))
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("membership"):
+            data["membership"] = self.instance.membership or MembershipType.FULL
+        for name, precision in self.PRECISIONS.items():
+            value = data.get(name)
+            if isinstance(value, PartialDate):
+                data[name], data[precision] = value.date, value.precision
+            elif name in data:
+                data[precision] = DatePrecision.DAY
+        return data
 
     def _post_clean(self):
         # Model-level checks (dates, branch kind) run in the service with the real branch; run
         # them here too so that the error sits next to the field.
         if self.instance.pk is None and "branch" in self.cleaned_data:
             self.instance.branch = self.cleaned_data["branch"]
+        for precision in self.PRECISIONS.values():
+            if precision in self.cleaned_data:
+                setattr(self.instance, precision, self.cleaned_data[precision])
         super()._post_clean()
 
 
@@ -155,6 +232,8 @@ class MemberSearchForm(forms.Form):
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in MEMBER_SORTS], widget=forms.HiddenInput)
     category = forms.ChoiceField(label="党员类别", required=False,
                                  choices=[("", "全部类别")] + list(MemberCategory.choices))
+    membership = forms.ChoiceField(label="党员类型", required=False,
+                                   choices=[("", "全部")] + list(MembershipType.choices))
     status = forms.ChoiceField(label="状态", required=False,
                                choices=[("", "全部状态")] + list(MemberStatus.choices))
     gender = forms.ChoiceField(label="性别", required=False, choices=[("", "全部")] + list(Gender.choices))

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from . import dates
 from .validators import validate_org_code, validate_phone
 
 # Each node's path is its ancestors' ids then its own, fixed width, so that "this node and its
@@ -100,6 +101,19 @@ class MemberCategory(models.TextChoices):
 ORAL_PLEDGE_CATEGORIES = (MemberCategory.ELDERLY, MemberCategory.RETIRED)
 
 
+class MembershipType(models.TextChoices):
+    # 党章第七条: a 预备党员 becomes a 正式党员 (转正) after a probation of one year.
+    FULL = "full", "正式党员"
+    PROBATIONARY = "probationary", "预备党员"
+
+
+class DatePrecision(models.TextChoices):
+    """How much of a date was given: rosters write 入党时间 as 1998.07 as often as 1998-07-01."""
+
+    DAY = dates.DAY, "日"
+    MONTH = dates.MONTH, "月"
+
+
 class MemberStatus(models.TextChoices):
     ACTIVE = "active", "在册"
     TRANSFERRED_OUT = "transferred_out", "转出"
@@ -113,6 +127,14 @@ class Member(models.Model):
                                    help_text="只记到月份，日期统一为1日")
     post = models.CharField("职务或职业", max_length=100, blank=True)
     joined_party_on = models.DateField("入党时间", null=True, blank=True)
+    # A month-only 入党时间 is stored as the 1st with precision "month" and shown 1998年7月.
+    joined_party_precision = models.CharField("入党时间精度", max_length=5, choices=DatePrecision.choices,
+                                              default=DatePrecision.DAY)
+    membership = models.CharField("党员类型", max_length=20, choices=MembershipType.choices,
+                                  default=MembershipType.FULL)
+    full_member_on = models.DateField("转正时间", null=True, blank=True)
+    full_member_precision = models.CharField("转正时间精度", max_length=5, choices=DatePrecision.choices,
+                                             default=DatePrecision.DAY)
     branch = models.ForeignKey(Organisation, verbose_name="所在党支部", on_delete=models.PROTECT,
                                related_name="members")
     phone = models.CharField("联系电话", max_length=20, blank=True, validators=[validate_phone])
@@ -123,6 +145,10 @@ class Member(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name="登录账号", null=True,
                                 blank=True, on_delete=models.SET_NULL, related_name="member")
     note = models.CharField("备注", max_length=200, blank=True)
+    # Further columns of the rosters other systems export. Identity numbers (身份证号) are never stored.
+    ethnicity = models.CharField("民族", max_length=20, blank=True)
+    education = models.CharField("学历", max_length=30, blank=True)
+    native_place = models.CharField("籍贯", max_length=50, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -148,10 +174,25 @@ class Member(models.Model):
     def may_pledge_orally(self) -> bool:
         return self.category in ORAL_PLEDGE_CATEGORIES
 
-    def clean(self):
-        """Dates that cannot be true: in the future, before 1900, or joining before age 18."""
+    @property
+    def is_probationary(self) -> bool:
+        return self.membership == MembershipType.PROBATIONARY
+
+    @property
+    def joined_party_display(self) -> str:
+        """入党时间 as given: 1998年7月 (month only) or 1998年7月1日; "" when not recorded."""
+        return dates.cn_partial_date(self.joined_party_on, self.joined_party_precision)
+
+    @property
+    def full_member_display(self) -> str:
+        """转正时间 as given, like joined_party_display."""
+        return dates.cn_partial_date(self.full_member_on, self.full_member_precision)
+
+    def clean(self, *, today: datetime.date | None = None):
+        """Dates that cannot be true: in the future, before 1900, joining before age 18, becoming a
+        full member before joining; and no 转正时间 for a 预备党员. (`today` once for a whole roster.)"""
         errors = {}
-        today = timezone.localdate()
+        today = today or timezone.localdate()
         if self.branch_id and not self.branch.is_branch:
             errors["branch"] = "党员只能编入党支部或临时党支部。"
         if self.birth_month:
@@ -160,6 +201,12 @@ class Member(models.Model):
                 errors["birth_month"] = "出生年月不能晚于今天。"
             elif self.birth_month.year < 1900:
                 errors["birth_month"] = "出生年月不能早于1900年。"
+        # A month-only date is the 1st of its month; comparisons below are made by month whenever
+        # either side is month-only, so 1998年7月 is neither before nor after 1998年7月15日.
+        if self.joined_party_on and self.joined_party_precision == DatePrecision.MONTH:
+            self.joined_party_on = self.joined_party_on.replace(day=1)
+        if self.full_member_on and self.full_member_precision == DatePrecision.MONTH:
+            self.full_member_on = self.full_member_on.replace(day=1)
         if self.joined_party_on:
             if self.joined_party_on > today:
                 errors["joined_party_on"] = "入党时间不能晚于今天。"
@@ -170,6 +217,18 @@ class Member(models.Model):
                 eighteen = datetime.date(self.birth_month.year + 18, self.birth_month.month, 1)
                 if self.joined_party_on.replace(day=1) < eighteen:
                     errors["joined_party_on"] = "入党时间应在年满十八岁之后，请核对出生年月和入党时间。"
+        if self.full_member_on:
+            if self.membership == MembershipType.PROBATIONARY:
+                errors["full_member_on"] = "预备党员尚未转正，不应有转正时间；已转正的请选择“正式党员”。"
+            elif self.full_member_on > today:
+                errors["full_member_on"] = "转正时间不能晚于今天。"
+            elif self.joined_party_on and "joined_party_on" not in errors:
+                by_month = DatePrecision.MONTH in (self.joined_party_precision, self.full_member_precision)
+                joined, full = self.joined_party_on, self.full_member_on
+                if by_month:
+                    joined, full = joined.replace(day=1), full.replace(day=1)
+                if full <= joined:
+                    errors["full_member_on"] = "转正时间应在入党时间之后，请核对。"
         if errors:
             raise ValidationError(errors)
 

@@ -34,7 +34,7 @@ from .models import BRANCH_KINDS, PATH_SEP, Organisation, OrgKind, Role, path_se
 from .permissions import scope_for
 from .roster_import import (ERROR_CODES, CellError, Column, Layout, Roster, RowError, _FULLWIDTH, _header_key,
                             _org_key, _ranges, _write_updates, add_notes_sheet, apply_plan, check_upload, clean_text,
-                            parse_phone, read_sheet, save_plan)
+                            group_errors, parse_phone, read_sheet, save_plan)
 from .selectors import organisation_list_for
 from .validators import ORG_CODE_RE
 
@@ -231,16 +231,18 @@ def build_org_plan(*, actor, rows: list[dict], columns: dict[str, str], lock: bo
              for row in rows]
     by_row = {n.row["row"]: n for n in nodes}
 
-    def fail(node: Node, column: str, message: str) -> None:
+    def fail(node: Node, column: str, message: str, cell: str = "") -> None:
         if not node.failed:
             node.failed = True
-        error = RowError(node.row["row"], header.get(column, "") if column else "", message)
+        error = RowError(node.row["row"], header.get(column, "") if column else "", message, cell)
         node.result["errors"].append(error.in_row())
         plan.errors.append(error)
 
     for node in nodes:
-        for field_name, message in node.row.get("errors", []):
-            fail(node, field_name, message)
+        for field_name, message, *cell in node.row.get("errors", []):
+            fail(node, field_name, message, *cell)
+        for field_name, message, *cell in node.row.get("warnings", []):
+            node.result["notes"].append(RowError(node.row["row"], header.get(field_name, ""), message, *cell).in_row())
 
     # Codes: each at most once in the sheet; a code of an organisation outside the importer's
     # reach cannot be taken over.
@@ -498,6 +500,7 @@ def store_org_plan(*, actor, roster: Roster, data: bytes, filename: str) -> str:
         "skipped_example": roster.skipped_example,
         "rows": [{k: v for k, v in r.items() if k != "errors"} for r in roster.rows] if not plan.errors else [],
         "results": plan.results, "errors": [str(e) for e in plan.errors], "counts": plan.counts,
+        "error_groups": group_errors(plan.errors),
         "fingerprint": plan.fingerprint,
     })
 

@@ -182,7 +182,7 @@ INCOMPLETE_MEMBER = Q(birth_month__isnull=True) | Q(joined_party_on__isnull=True
 
 
 def member_list_for(user, *, org: Organisation | None = None, q: str = "", category: str = "",
-                    status: str = MemberStatus.ACTIVE, gender: str = "",
+                    membership: str = "", status: str = MemberStatus.ACTIVE, gender: str = "",
                     has_account: str = "", incomplete: bool = False, sort: str = "") -> QuerySet[Member]:
     """Members the user may read, filtered; `org` narrows to one subtree the user may see."""
     if org is not None:
@@ -195,6 +195,8 @@ def member_list_for(user, *, org: Organisation | None = None, q: str = "", categ
         qs = qs.filter(Q(name__icontains=q) | Q(phone__contains=q) | Q(post__icontains=q))
     if category:
         qs = qs.filter(category=category)
+    if membership:
+        qs = qs.filter(membership=membership)
     if status:
         qs = qs.filter(status=status)
     if gender:

@@ -29,8 +29,9 @@ User = get_user_model()
 
 ORG_EDITABLE_FIELDS = ("code", "name", "short_name", "kind", "sort_order", "supervision_phone",
                        "is_active")
-MEMBER_EDITABLE_FIELDS = ("name", "gender", "birth_month", "post", "joined_party_on", "phone",
-                          "category", "status", "note")
+MEMBER_EDITABLE_FIELDS = ("name", "gender", "birth_month", "post", "joined_party_on", "joined_party_precision",
+                          "membership", "full_member_on", "full_member_precision", "phone", "category", "status",
+                          "ethnicity", "education", "native_place", "note")
 
 
 # --- organisations -------------------------------------------------------------------------
@@ -147,7 +148,7 @@ def organisation_move(*, actor, org: Organisation, new_parent: Organisation, ver
 
 def _clean_member_data(data: dict) -> dict:
     data = {k: v for k, v in data.items() if k in MEMBER_EDITABLE_FIELDS}
-    for key in ("name", "post", "note"):
+    for key in ("name", "post", "note", "ethnicity", "education", "native_place"):
         if key in data and isinstance(data[key], str):
             # Rosters come with full-width spaces in names (张　伟); they are not part of the name.
             data[key] = data[key].replace("\u3000", " ").strip()

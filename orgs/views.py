@@ -276,7 +276,7 @@ def member_list(request):
     status = params.get("status", "")
     qs = selectors.member_list_for(
         request.user, org=org, q=params.get("q", ""), category=params.get("category", ""),
-        status=status, gender=params.get("gender", ""), has_account=params.get("has_account", ""),
+        membership=params.get("membership", ""), status=status, gender=params.get("gender", ""), has_account=params.get("has_account", ""),
         incomplete=params.get("incomplete", False), sort=params.get("sort", ""))
     return render(request, "orgs/member_list.html", {
         "form": form, "page": paginate(request, qs), "org": org, "sort": params.get("sort", ""),

@@ -16,26 +16,30 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import org_import as org_import_module
 from . import roster_import, selectors
 from .errors import Conflict
-from .forms import OrgChoiceField, form_helper
+from .fields import OrgPickerField
+from .forms import form_helper
 from .models import Role
 from .permissions import OFFICER_ROLES, scope_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PREVIEW_PAGE_SIZE = 50
 ERRORS_SHOWN = 200
-PREVIEW_FILTERS = {"": "全部", "create": "新增", "update": "更新", "same": "无变化", "namesake": "同名提示",
-                   "error": "有错误"}
+CONFLICTS_SHOWN = 200
+PREVIEW_FILTERS = {"": "全部", "create": "新增", "update": "更新", "same": "无变化", "conflict": "待确认",
+                   "namesake": "同名提示", "error": "有错误"}
 
 
 class RosterUploadForm(forms.Form):
     file = forms.FileField(label="名册文件", help_text="Excel 工作簿（.xlsx），不超过10MB、20000行",
                            widget=forms.ClearableFileInput(attrs={"accept": f".xlsx,{XLSX}"}))
-    branch = OrgChoiceField(label="默认党支部", queryset=None, required=False, empty_label="（按表格中的“所在党支部”）",
-                            help_text="表格没有“所在党支部”列，或该列留空的行，导入到此党支部")
+    target = OrgPickerField(label="导入到", required=False, empty_label="（我管理的全部党组织）",
+                            suggest_scope="officer",
+                            help_text="表格中的党支部名称只在所选党组织之下查找（各党委下同名的“第一党支部”不会混淆）；"
+                                      "选择党支部时，表格可以没有“所在党支部”列")
 
-    def __init__(self, *args, branches=None, **kwargs):
+    def __init__(self, *args, organisations=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["branch"].queryset = branches
+        self.fields["target"].queryset = organisations
         self.helper = form_helper()
 
 
@@ -48,21 +52,22 @@ def _require_officer(user) -> None:
 def member_import(request):
     """Upload a roster; it is checked and planned, then shown on the preview page."""
     _require_officer(request.user)
-    branches = selectors.branch_choices_for(request.user)
+    organisations = selectors.organisation_list_for(request.user, roles=OFFICER_ROLES)
     initial = {}
-    wanted = request.GET.get("branch", "")
-    if wanted.isdigit() and branches.filter(pk=wanted).exists():
-        initial["branch"] = int(wanted)
-    elif len(only := list(branches[:2])) == 1:
-        initial["branch"] = only[0].pk  # a branch's own staff: their branch is the obvious default
+    wanted = request.GET.get("org") or request.GET.get("branch") or ""
+    if wanted.isdigit() and organisations.filter(pk=wanted).exists():
+        initial["target"] = int(wanted)
+    elif len(roots := scope_for(request.user).roots(OFFICER_ROLES)) == 1:
+        # One organisation in charge (a branch's staff, a committee's secretary): the obvious target.
+        top = organisations.filter(path=roots[0]).first()
+        initial["target"] = top.pk if top else None
     form = RosterUploadForm(request.POST if request.method == "POST" else None,
                             request.FILES if request.method == "POST" else None,
-                            branches=branches, initial=initial)
+                            organisations=organisations, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             token = roster_import.member_import_prepare(
-                actor=request.user, upload=form.cleaned_data["file"],
-                default_branch=form.cleaned_data["branch"])
+                actor=request.user, upload=form.cleaned_data["file"], target=form.cleaned_data["target"])
         except PermissionDenied:
             raise Http404 from None
         except ValidationError as exc:
@@ -70,8 +75,8 @@ def member_import(request):
         else:
             return redirect("orgs:member_import_preview", token=token)
     template_url = reverse("orgs:member_import_template")
-    if initial.get("branch"):
-        template_url += f"?branch={initial['branch']}"
+    if initial.get("target"):
+        template_url += f"?org={initial['target']}"
     return render(request, "orgs/import_upload.html", {
         "form": form, "template_url": template_url, "columns": roster_import.COLUMNS,
         "max_rows": roster_import.max_rows(),
@@ -93,11 +98,19 @@ def member_import_preview(request, token):
         stored = _stored_plan(request, token)
     except roster_import.PlanGone as exc:
         return render(request, "orgs/import_preview.html", {"gone": exc.message})
-    return render(request, "orgs/import_preview.html", _preview_context(request, stored, token, PREVIEW_FILTERS))
+    # Choices of a confirm that left conflicts open (read only: a GET writes nothing).
+    pending = request.session.get(_choices_key(token)) or {}
+    context = _preview_context(request, stored, token, PREVIEW_FILTERS,
+                               chosen={int(k): v for k, v in pending.get("chosen", {}).items()},
+                               for_all=pending.get("for_all", ""))
+    context.update(choice_error=pending.get("error", ""), unresolved=pending.get("rows", []))
+    return render(request, "orgs/import_preview.html", context)
 
 
-def _preview_context(request, stored: dict, token: str, filters_def: dict) -> dict:
-    """The preview page of a stored plan (members or organisations): counts, errors, one page of rows."""
+def _preview_context(request, stored: dict, token: str, filters_def: dict, *, chosen: dict | None = None,
+                     for_all: str = "") -> dict:
+    """The preview page of a stored plan (members or organisations): counts, errors grouped, the
+    conflicts to resolve (with what was chosen so far), one page of rows."""
     show = request.GET.get("show", "")
     if show not in filters_def:
         show = ""
@@ -110,21 +123,51 @@ def _preview_context(request, stored: dict, token: str, filters_def: dict) -> di
     counts = stored["counts"]
     filters = [(key, label, counts.get(key, len(stored["results"]) if key == "" else 0))
                for key, label in filters_def.items()]
+    chosen = chosen or {}
+    conflicts = []
+    for r in stored["results"]:
+        if r["action"] != "conflict":
+            continue
+        if len(conflicts) >= CONFLICTS_SHOWN:
+            break
+        options = [{**o, "checked": chosen.get(r["row"]) == o["value"]} for o in r["conflict"]["options"]]
+        conflicts.append({**r, "options": options})
+    groups = stored.get("error_groups")
     return {
         "plan": stored, "token": token, "page": page, "show": show, "filters": filters,
-        "counts": counts, "errors": stored["errors"][:ERRORS_SHOWN],
-        "more_errors": max(0, len(stored["errors"]) - ERRORS_SHOWN),
-        "can_apply": not stored["errors"] and (counts["create"] or counts["update"]),
+        "counts": counts, "errors": stored["errors"][:ERRORS_SHOWN], "error_groups": groups,
+        "warning_groups": stored.get("warning_groups") or [],
+        # Errors beyond the groups shown (or, for an older plan without groups, beyond the list).
+        "more_errors": max(0, len(stored["errors"]) - (ERRORS_SHOWN if groups is None
+                                                       else sum(g["count"] for g in groups))),
+        "conflicts": conflicts, "more_conflicts": max(0, counts.get("conflict", 0) - len(conflicts)),
+        "for_all": for_all, "unresolved": [],
+        "can_apply": not stored["errors"] and (counts["create"] or counts["update"] or counts.get("conflict")),
     }
+
+
+def _choices_key(token: str) -> str:
+    return f"roster-import-choices:{token}"
 
 
 @require_POST
 def member_import_confirm(request, token):
-    """Write the previewed roster in one transaction; any problem writes nothing."""
+    """Write the previewed roster in one transaction; any problem writes nothing. Same-name rows
+    to resolve come with one choice each (choice-<row>) or a choice for all of them (for_all);
+    without them nothing is written and the preview shows the choices made so far and what is missing."""
     _require_officer(request.user)
+    chosen = {int(key[7:]): value for key, value in request.POST.items()
+              if key.startswith("choice-") and key[7:].isdigit()}
+    for_all = request.POST.get("for_all", "")
     try:
         _stored_plan(request, token)
-        counts = roster_import.member_import_apply(actor=request.user, token=token)
+        counts = roster_import.member_import_apply(actor=request.user, token=token, choices=chosen,
+                                                   for_all=for_all)
+    except roster_import.ConflictsUnresolved as exc:
+        # Nothing written; back to the preview with the choices made so far and what is missing.
+        request.session[_choices_key(token)] = {"chosen": {str(k): v for k, v in chosen.items()},
+                                                "for_all": for_all, "error": exc.message, "rows": exc.rows}
+        return redirect(reverse("orgs:member_import_preview", args=[token]) + "#conflicts")
     except roster_import.PlanGone as exc:
         messages.error(request, exc.message)
         return redirect("orgs:member_import")
@@ -136,6 +179,7 @@ def member_import_confirm(request, token):
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect("orgs:member_import")
+    request.session.pop(_choices_key(token), None)
     messages.success(request, f"名册已导入：新增{counts['created']}名、更新{counts['updated']}名党员"
                               f"{'，' + str(counts['unchanged']) + '名无变化' if counts['unchanged'] else ''}。")
     url = reverse("orgs:member_list")
@@ -149,7 +193,7 @@ def member_import_template(request):
     """The .xlsx template, with the chosen branch filled into the example row."""
     _require_officer(request.user)
     branch_name = ""
-    wanted = request.GET.get("branch", "")
+    wanted = request.GET.get("org") or request.GET.get("branch") or ""
     if wanted.isdigit():
         branch = selectors.branch_choices_for(request.user).filter(pk=wanted).first()
         branch_name = branch.name if branch else ""

@@ -57,10 +57,10 @@ def test_report_has_the_dashboard_figures_and_the_blank_spots(world):
 
     blank = list(wb["空白点党员"].iter_rows(values_only=True))
     assert blank[0][0] == "市某局机关党委2010年创先争优公开承诺空白点党员名单"
-    assert blank[2] == ("序号", "姓名", "所在党支部", "党员类别")
+    assert blank[2] == ("序号", "姓名", "所在党支部", "党员类别", "党员类型")
     rows = blank[3:]
     assert [r[1] for r in rows] == [HOSTILE, "王堃", "张伟", "陈喆"]  # tree order, then name
-    assert rows[0] == (1, HOSTILE, "第一党支部", "担任领导职务的党员")
+    assert rows[0] == (1, HOSTILE, "第一党支部", "担任领导职务的党员", "正式党员")
     assert rows[1][3] == "离退休党员"
     # The hostile name is a string cell, never a formula; no phone, birth month or join date.
     name_cell = wb["空白点党员"].cell(row=4, column=2)

@@ -18,8 +18,10 @@ from openpyxl.utils import get_column_letter
 
 from orgs import roster_import
 from orgs.errors import Conflict
-from orgs.models import AuditEvent, Member, MemberCategory, OrgKind
+from orgs.dates import PartialDate
+from orgs.models import AuditEvent, DatePrecision, Member, MemberCategory, OrgKind
 from orgs.roster_import import CellError, parse_date
+from orgs.sheet_reader import MonthDate
 from orgs.views_import import XLSX
 from tests.conftest import make_member, make_org
 
@@ -134,9 +136,8 @@ def upload(data: bytes, name="名册.xlsx"):
     return SimpleUploadedFile(name, data, content_type=XLSX)
 
 
-def prepare(actor, rows, *, default_branch=None, builder=openpyxl_xlsx, name="名册.xlsx"):
-    token = roster_import.member_import_prepare(actor=actor, upload=upload(builder(rows), name),
-                                                default_branch=default_branch)
+def prepare(actor, rows, *, target=None, builder=openpyxl_xlsx, name="名册.xlsx"):
+    token = roster_import.member_import_prepare(actor=actor, upload=upload(builder(rows), name), target=target)
     return token, roster_import.plan_for(actor=actor, token=token)
 
 
@@ -167,7 +168,10 @@ def test_title_rows_above_the_header_and_unknown_columns_are_listed(world):
     _, plan = prepare(world.staff_a, [["第一党支部党员名册"], ["填表日期：2010年9月"],
                                       ["序号"] + HEADERS + ["籍贯"], [1] + row() + ["广东"]])
     assert plan["header_row"] == 3 and plan["errors"] == []
-    assert plan["ignored"] == ["序号", "籍贯"]
+    assert plan["ignored"] == ["序号"]
+    assert [(c["col"], c["header"], c.get("label", ""), c["note"]) for c in plan["report"]][::8] == [
+        ("A", "序号", "", "序号，不导入"), ("I", "人员类别", "党员类别", "按内容识别")]
+    assert plan["report"][-1] == {"col": "J", "header": "籍贯", "field": "native_place", "label": "籍贯", "note": ""}
     assert plan["results"][0]["row"] == 4
 
 
@@ -200,7 +204,7 @@ def test_no_header_row_is_a_file_error(world):
 
 def test_default_branch_fills_missing_column(world):
     token, plan = prepare(world.committee_secretary, [["姓名", "性别", "出生年月"], ["赵敏", "女", "1980.05"]],
-                          default_branch=world.branch_b)
+                          target=world.branch_b)
     assert plan["errors"] == []
     roster_import.member_import_apply(actor=world.committee_secretary, token=token)
     assert Member.objects.get(name="赵敏").branch == world.branch_b
@@ -208,34 +212,39 @@ def test_default_branch_fills_missing_column(world):
 
 # --- values ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value,expected", [
-    (datetime.datetime(1975, 3, 8), datetime.date(1975, 3, 8)),
-    (datetime.date(1975, 3, 8), datetime.date(1975, 3, 8)),
-    (1975.03, datetime.date(1975, 3, 1)),
-    (1975.12, datetime.date(1975, 12, 1)),
-    (1975.3, datetime.date(1975, 3, 1)),
-    ("1975.03", datetime.date(1975, 3, 1)),
-    ("1975.1", datetime.date(1975, 1, 1)),      # typed as text: read as written
-    ("1975-03", datetime.date(1975, 3, 1)),
-    ("1975年3月", datetime.date(1975, 3, 1)),
-    ("1975年3月8日", datetime.date(1975, 3, 8)),
-    ("1975/3/8", datetime.date(1975, 3, 8)),
-    ("197503", datetime.date(1975, 3, 1)),
-    (197503, datetime.date(1975, 3, 1)),
-    (19750308, datetime.date(1975, 3, 8)),
-    ("１９７５．０３", datetime.date(1975, 3, 1)),
-    (" 1975 - 03 ", datetime.date(1975, 3, 1)),
-    ("1975-03-08 00:00:00", datetime.date(1975, 3, 8)),
-    (27461, datetime.date(1975, 3, 8)),          # a date cell reformatted as 常规
+D, M = DatePrecision.DAY, DatePrecision.MONTH
+
+
+@pytest.mark.parametrize("value,expected,precision", [
+    (datetime.datetime(1975, 3, 8), datetime.date(1975, 3, 8), D),
+    (datetime.date(1975, 3, 8), datetime.date(1975, 3, 8), D),
+    (1975.03, datetime.date(1975, 3, 1), M),
+    (1975.12, datetime.date(1975, 12, 1), M),
+    (1975.3, datetime.date(1975, 3, 1), M),
+    ("1975.03", datetime.date(1975, 3, 1), M),
+    ("1975.1", datetime.date(1975, 1, 1), M),      # typed as text: read as written
+    ("1975-03", datetime.date(1975, 3, 1), M),
+    ("1975年3月", datetime.date(1975, 3, 1), M),
+    ("1975年3月8日", datetime.date(1975, 3, 8), D),
+    ("1975/3/8", datetime.date(1975, 3, 8), D),
+    ("1975/3", datetime.date(1975, 3, 1), M),
+    ("197503", datetime.date(1975, 3, 1), M),
+    (197503, datetime.date(1975, 3, 1), M),
+    (19750308, datetime.date(1975, 3, 8), D),
+    ("１９７５．０３", datetime.date(1975, 3, 1), M),
+    (" 1975 - 03 ", datetime.date(1975, 3, 1), M),
+    ("1975-03-08 00:00:00", datetime.date(1975, 3, 8), D),
+    (27461, datetime.date(1975, 3, 8), D),          # a date cell reformatted as 常规
+    (MonthDate(1975, 3, 1), datetime.date(1975, 3, 1), M),  # a date cell formatted yyyy"年"m"月"
 ])
-def test_date_formats(value, expected):
-    assert parse_date(value) == (expected, "")
+def test_date_formats(value, expected, precision):
+    assert parse_date(value) == (PartialDate(expected, precision), "")
 
 
 def test_number_1975_point_1_is_october_with_a_warning():
     # Excel stores 1975.10 as 1975.1: a number cell cannot say January that way.
     value, warning = parse_date(1975.1)
-    assert value == datetime.date(1975, 10, 1) and "10月" in warning
+    assert value == PartialDate(datetime.date(1975, 10, 1), DatePrecision.MONTH) and "10月" in warning
 
 
 @pytest.mark.parametrize("value,message", [
@@ -287,7 +296,7 @@ def test_chinese_punctuation_in_free_text_is_kept(world):
     ({"joined": "1910-01-01"}, "入党时间", "不能早于1921年"),
     ({"phone": "1380013800"}, "联系电话", "电话号码格式不正确"),
     ({"gender": "未知"}, "性别", "不是有效的性别"),
-    ({"category": "党小组长"}, "人员类别", "无法识别人员类别"),
+    ({"category": "党小组长"}, "人员类别", "无法识别“党小组长”"),
     ({"name": ""}, "姓名", "不能为空"),
     ({"branch": ""}, "所在党支部", "不能为空"),
     ({"name": "张" * 51}, "姓名", "内容过长"),
@@ -298,13 +307,13 @@ def test_bad_cells_name_row_and_column(world, cells, column, message):
     assert plan["errors"][0].startswith(f"第3行「{column}」：") and message in plan["errors"][0]
 
 
-def test_formula_text_is_refused_and_an_uncalculated_formula_is_empty(world):
+def test_formula_text_is_refused_and_an_uncalculated_formula_is_named(world):
     # A string cell "=1+1" (formula text typed as text): refused, it would run if exported again.
     _, plan = prepare(world.staff_a, [HEADERS, row(name="=1+1")], builder=excel_xlsx)
     assert "第2行「姓名」" in plan["errors"][0] and "公式" in plan["errors"][0]
-    # A real formula without a cached result (openpyxl never calculates): no value, so an empty name.
+    # A real formula without a cached result (openpyxl never calculates): its cell is named.
     _, plan = prepare(world.staff_a, [HEADERS, row(name="=CONCAT(\"张\",\"三\")")])
-    assert plan["errors"] == ["第2行「姓名」：不能为空"]
+    assert plan["errors"] == ["第2行「姓名」（A2）：公式没有计算结果，请在 Excel 中打开并保存后再导入"]
 
 
 # --- branches -------------------------------------------------------------------------------
@@ -334,7 +343,7 @@ def test_non_branch_and_ambiguous_names(world):
 
 def test_default_branch_outside_scope_is_refused(world):
     with pytest.raises(PermissionDenied):
-        prepare(world.staff_a, [HEADERS, row()], default_branch=world.branch_b)
+        prepare(world.staff_a, [HEADERS, row()], target=world.branch_b)
 
 
 # --- matching existing members --------------------------------------------------------------
@@ -342,7 +351,8 @@ def test_default_branch_outside_scope_is_refused(world):
 def test_update_existing_member_by_branch_name_and_birth_month(world):
     m = world.member_a  # 李娜, branch A, born 1975-03
     Member.objects.filter(pk=m.pk).update(phone="0756-2120001")
-    token, plan = prepare(world.staff_a, [HEADERS, row(name="李娜", birth="1975.03", joined="1999-07-01",
+    # 入党时间 to the month only: the same month already known to the day is kept, not blurred.
+    token, plan = prepare(world.staff_a, [HEADERS, row(name="李娜", birth="1975.03", joined="1998.07",
                                                        post="副主任科员", phone="", category="领导")])
     assert plan["counts"]["update"] == 1 and plan["counts"]["create"] == 0
     result = plan["results"][0]
@@ -350,11 +360,11 @@ def test_update_existing_member_by_branch_name_and_birth_month(world):
     assert ["职务或职业", "科员", "副主任科员"] in result["changes"]
     roster_import.member_import_apply(actor=world.staff_a, token=token)
     m.refresh_from_db()
-    assert (m.post, m.category, m.joined_party_on, m.version) == (
-        "副主任科员", MemberCategory.LEADER, datetime.date(1999, 7, 1), 2)
+    assert (m.post, m.category, m.joined_party_on, m.joined_party_precision, m.version) == (
+        "副主任科员", MemberCategory.LEADER, datetime.date(1998, 7, 1), DatePrecision.DAY, 2)
     assert m.updated_at > m.created_at
     event = AuditEvent.objects.get(action="member.import")
-    assert sorted(event.detail["updated_fields"][str(m.pk)]) == ["category", "joined_party_on", "post"]
+    assert sorted(event.detail["updated_fields"][str(m.pk)]) == ["category", "post"]
     assert m.phone == "0756-2120001"  # a blank cell never clears what is on file
 
 
@@ -396,8 +406,9 @@ def test_same_name_with_other_or_missing_birth_month_is_a_new_member_flagged(wor
 def test_same_name_pair_across_branches(world):
     # 张伟 born 1975-03 is on file in branch B; a 张伟 with the same birth month in branch A is another person.
     token, plan = prepare(world.committee_secretary,
-                          [HEADERS, row(name="张伟", birth="1975-03", branch="第一党支部", post="科员"),
-                           row(name="张伟", birth="1975-03", branch="第二党支部", post="处长")])
+                          [HEADERS, row(name="张伟", gender="男", birth="1975-03", branch="第一党支部", post="科员"),
+                           row(name="张伟", gender="男", birth="1975-03", joined="1998-07-01", branch="第二党支部",
+                               post="处长")])
     assert (plan["counts"]["create"], plan["counts"]["update"]) == (1, 1)
     assert plan["results"][1]["member_id"] == world.member_b.pk
     assert not plan["results"][0].get("namesake")
@@ -413,7 +424,7 @@ def test_duplicate_rows_in_the_file_are_an_error_on_the_second(world):
 
 def test_two_identical_records_on_file_cannot_be_updated(world):
     make_member(world.branch_a, "李娜", gender="F")  # a second 李娜 born 1975-03, already on file
-    _, plan = prepare(world.staff_a, [HEADERS, row(name="李娜", birth="1975-03")])
+    _, plan = prepare(world.staff_a, [HEADERS, row(name="李娜", birth="1975-03", joined="")])
     assert "本支部已有2名同名且出生年月相同的党员" in plan["errors"][0]
 
 
@@ -465,7 +476,8 @@ def test_failure_during_apply_writes_nothing(world, monkeypatch):
 
 def test_member_changed_after_preview_refuses_the_whole_import(world):
     from orgs import services
-    token, _ = prepare(world.staff_a, [HEADERS, row(), row(name="李娜", birth="1975-03", post="处长")])
+    token, _ = prepare(world.staff_a, [HEADERS, row(), row(name="李娜", birth="1975-03", joined="1998-07-01",
+                                                         post="处长")])
     services.member_update(actor=world.secretary_a, member=world.member_a, version=1, data={"post": "调研员"})
     before = Member.objects.count()
     with pytest.raises(Conflict):
@@ -576,8 +588,13 @@ def test_template_downloads_and_imports_after_filling(world, as_user):
     ws = wb["党员名册"]
     assert [c.value for c in ws[2]][:3] == ["姓名*", "性别*", "出生年月"]
     assert ws["F3"].value == "第一党支部"  # the example row names the chosen branch
-    assert {str(dv.sqref).split(":")[0] for dv in ws.data_validations.dataValidation} == {"B3", "H3"}
+    assert {str(dv.sqref).split(":")[0] for dv in ws.data_validations.dataValidation} == {"B3", "H3", "J3"}
+    assert [c.value for c in ws[2]][7:] == ["党员类别", "备注", "党员类型", "转正时间", "民族", "学历", "籍贯"]
     assert "填写说明" in wb.sheetnames
+    notes = " ".join(str(c.value) for row in wb["填写说明"].iter_rows() for c in row if c.value)
+    for said in ("工作单位及职务", "身份证号等证件号码不保存", "0756-2234567-801", "按年月保存", "更新为同一人",
+                 "新增为另一人", "没有计算结果的公式", "合并为一个单元格", "导入到哪个党组织"):
+        assert said in notes, said
     ws.append(["孙悦", "女", "1988.10", "2012-06-30", "科员", "第一党支部", "0756-2125678", "在职", ""])
     buf = io.BytesIO()
     wb.save(buf)
@@ -599,7 +616,8 @@ def test_upload_preview_confirm_journey(world, as_user):
     client = as_user(world.staff_a)
     page = client.get(reverse("orgs:member_import")).content.decode()
     assert "导入党员名册" in page and "下载导入模板" in page and 'data-busy="正在校验' in page
-    response = _post_file(client, openpyxl_xlsx([HEADERS, row(), row(name="李娜", birth="1975-03", post="处长")]))
+    response = _post_file(client, openpyxl_xlsx([HEADERS, row(), row(name="李娜", birth="1975-03", joined="1998-07-01",
+                                                                    post="处长")]))
     assert response.status_code == 302
     preview_url = response["Location"]
     page = client.get(preview_url).content.decode()
@@ -672,10 +690,10 @@ def test_upload_with_default_branch_from_member_list(world, as_user):
     client = as_user(world.committee_secretary)
     page = client.get(reverse("orgs:member_import"), {"branch": world.branch_b.pk}).content.decode()
     assert f'value="{world.branch_b.pk}" selected' in page
-    response = _post_file(client, openpyxl_xlsx([["姓名", "性别"], ["赵敏", "女"]]), branch=world.branch_b.pk)
+    response = _post_file(client, openpyxl_xlsx([["姓名", "性别"], ["赵敏", "女"]]), target=world.branch_b.pk)
     assert response.status_code == 302
-    response = _post_file(client, openpyxl_xlsx([["姓名", "性别"], ["赵敏", "女"]]), branch=world.branch_d.pk)
-    assert response.status_code == 200 and "branch" in response.context["form"].errors
+    response = _post_file(client, openpyxl_xlsx([["姓名", "性别"], ["赵敏", "女"]]), target=world.branch_d.pk)
+    assert response.status_code == 200 and "target" in response.context["form"].errors
 
 
 def test_branch_choices_are_org_kind_branches_only(world):

@@ -6,7 +6,9 @@ accounts that all share DEMO_PASSWORD. Running it again adds nothing: organisati
 their code, accounts on their username, and a branch only receives members while it has none.
 
 Everything random comes from one `random.Random(2010)` that is always consumed in full and in
-the same order, so every run plans the same people, whatever the database already holds.
+the same order, so every run plans the same people, whatever the database already holds. The
+fields added later (党员类型 and 转正时间, month-only 入党时间, 民族, 学历, 籍贯) draw from a second
+`random.Random(2011)`, so the people planned before them kept their names, dates and posts.
 """
 import datetime
 import random
@@ -22,13 +24,14 @@ from django.utils import timezone
 from commitments.demo import seed_commitments
 from commitments.models import Campaign
 from orgs import audit, services
-from orgs.models import (BRANCH_KINDS, Gender, Member, MemberCategory, MemberStatus, OrgKind,
-                         Organisation, Role, RoleGrant)
+from orgs.models import (BRANCH_KINDS, DatePrecision, Gender, Member, MemberCategory, MembershipType,
+                         MemberStatus, OrgKind, Organisation, Role, RoleGrant)
 from orgs.templatetags.cn import cn_date
 
 DEMO_PASSWORD = "Demo@2010"
 ROOT_CODE = "SZJG"
 RANDOM_SEED = 2010
+EXTRA_SEED = 2011
 # Nobody in the demo joined the Party after the 2010 campaign started.
 LATEST_JOIN = datetime.date(2010, 6, 30)
 
@@ -63,6 +66,17 @@ GIVEN_SECOND = {M: "华明强军平林伟刚东辉峰勇斌波涛杰宁成龙新
 
 MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151",
                    "152", "153", "155", "156", "158", "159", "186", "187", "188", "189")
+
+# --- the further roster fields ----------------------------------------------------------------
+
+# Members admitted in the year before the campaign are still on probation (预备期 one year).
+PROBATION_FROM = datetime.date(2009, 7, 1)
+ETHNIC_MINORITIES = ("壮族", "回族", "满族", "土家族", "瑶族", "苗族", "畲族", "黎族")
+EDUCATION_OLDER = {"初中": 10, "高中": 25, "中专": 25, "大学专科": 30, "大学本科": 10}
+EDUCATION_YOUNGER = {"大学专科": 15, "大学本科": 60, "硕士研究生": 22, "博士研究生": 3}
+NATIVE_PLACES = {"广东珠海": 18, "广东中山": 8, "广东江门": 8, "广东梅州": 8, "广东潮州": 5, "广东湛江": 6,
+                 "湖南衡阳": 7, "湖南邵阳": 5, "湖北黄冈": 6, "江西赣州": 6, "广西桂林": 5, "四川南充": 5,
+                 "河南信阳": 5, "福建漳州": 4}
 
 # --- posts ------------------------------------------------------------------------------------
 
@@ -281,6 +295,7 @@ class Planner:
 
     def __init__(self, seed: int = RANDOM_SEED):
         self.rng = random.Random(seed)
+        self.extra = random.Random(EXTRA_SEED)
 
     def pick(self, weighted: dict) -> str:
         return self.rng.choices(list(weighted), list(weighted.values()))[0]
@@ -325,9 +340,46 @@ class Planner:
         male_share = {LEADER: 0.75, GENERAL: 0.55, ELDERLY: 0.6, RETIRED: 0.65}[category]
         gender = M if rng.random() < male_share else F
         birth, joined = self.birth_and_join(category, post)
-        return dict(name=self.name(gender, birth.year), gender=gender, birth_month=birth,
-                    post=post, joined_party_on=joined, phone=self.phone(), category=category,
-                    status=MemberStatus.ACTIVE, note="")
+        row = dict(name=self.name(gender, birth.year), gender=gender, birth_month=birth,
+                   post=post, joined_party_on=joined, phone=self.phone(), category=category,
+                   status=MemberStatus.ACTIVE, note="")
+        row.update(self.roster_extras(birth, joined))
+        return row
+
+    def roster_extras(self, birth: datetime.date, joined: datetime.date) -> dict:
+        """What rosters exported by other systems add: 党员类型 and 转正时间, a 入党时间 known only
+        to the month (about a quarter, as month-only rosters were imported), 民族, 学历, 籍贯."""
+        rng = self.extra
+        precision = DatePrecision.MONTH if rng.random() < 0.25 else DatePrecision.DAY
+        extras = dict(joined_party_precision=precision, ethnicity="汉族" if rng.random() < 0.93
+                      else rng.choice(ETHNIC_MINORITIES),
+                      education=self.pick_from(rng, EDUCATION_OLDER if birth.year < 1965 else EDUCATION_YOUNGER),
+                      native_place=self.pick_from(rng, NATIVE_PLACES))
+        if precision == DatePrecision.MONTH:
+            joined = extras["joined_party_on"] = joined.replace(day=1)
+        if joined >= PROBATION_FROM:
+            # About a third of those admitted in the last year are on probation; the others were
+            # admitted a year earlier (the planner crowds the youngest against LATEST_JOIN).
+            earlier = _add_months(joined, -12).replace(day=joined.day)
+            if rng.random() < 0.3 or earlier < _add_months(birth, 18 * 12):
+                extras["membership"] = MembershipType.PROBATIONARY
+                return self.unrecorded(rng, extras)
+            joined = extras["joined_party_on"] = earlier
+        # 转正 a year after admission; a few probations were extended by half a year.
+        months = 12 if rng.random() < 0.9 else 18
+        extras.update(membership=MembershipType.FULL, full_member_on=_add_months(joined, months).replace(
+            day=joined.day), full_member_precision=precision)
+        return self.unrecorded(rng, extras)
+
+    @staticmethod
+    def unrecorded(rng: random.Random, extras: dict) -> dict:
+        if rng.random() < 0.08:
+            extras.update(ethnicity="", education="", native_place="")  # not yet recorded
+        return extras
+
+    @staticmethod
+    def pick_from(rng: random.Random, weighted: dict) -> str:
+        return rng.choices(list(weighted), list(weighted.values()))[0]
 
     def members_of(self, spec: OrgSpec) -> list[dict]:
         rng = self.rng
@@ -356,6 +408,8 @@ class Planner:
         for (branch_code, index), field_name in INCOMPLETE.items():
             if branch_code == code:
                 rows[index][field_name] = None if field_name == "joined_party_on" else ""
+                if field_name == "joined_party_on":
+                    rows[index].update(full_member_on=None, membership=MembershipType.FULL)
         for (branch_code, index), (status, note) in STATUS.items():
             if branch_code == code:
                 rows[index].update(status=status, note=note)
