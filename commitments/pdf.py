@@ -212,7 +212,7 @@ def _owner_fields(commitment: Commitment) -> dict:
     member = commitment.member
     return {
         "name": member.name, "gender": member.get_gender_display(), "birth": cn_month(member.birth_month),
-        "post": member.post, "joined": cn_month(member.joined_party_on), "branch": member.branch.name,
+        "post": member.post, "joined": member.joined_party_display, "branch": member.branch.name,
         "phone": member.branch.supervision_phone,
     }
 

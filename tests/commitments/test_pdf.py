@@ -130,7 +130,7 @@ def test_member_form_prints_the_annex_with_every_field_in_triplicate(world):
     # The rows of the table, as laid out.
     layout = [flat(line) for line in pages(data, "-layout")[0].splitlines()]
     assert "姓名李娜性别女出生年月1975年3月" in layout
-    assert "职务或职业办公室主任入党时间1998年7月" in layout
+    assert "职务或职业办公室主任入党时间1998年7月1日" in layout
     assert "所在党支部第一党支部监督电话0756-2120001" in layout
 
 

@@ -347,3 +347,17 @@ def test_the_vendored_faces_cover_every_ideograph_of_gb18030():
     for block, (first, last) in blocks.items():
         missing = [f"U+{c:04X}" for c in range(first, last + 1) if c not in covered]
         assert not missing, (block, missing[:10], len(missing))
+
+
+# --- dates to the precision the roster gave ------------------------------------------------------------
+
+def test_the_form_prints_the_party_dates_as_precisely_as_they_were_recorded(world):
+    from orgs.models import DatePrecision
+
+    by_month = make_member(world.branch_a, "吴月", joined_party_on=datetime.date(2016, 7, 1),
+                           joined_party_precision=DatePrecision.MONTH)
+    by_day = make_member(world.branch_a, "郑日", joined_party_on=datetime.date(2016, 7, 1))
+    month_page = flat(pages(printed(committed(world, kind=pdf.ANNEX2, items=1, owner=by_month)), "-layout")[0])
+    day_page = flat(pages(printed(committed(world, kind=pdf.ANNEX2, items=1, owner=by_day)), "-layout")[0])
+    assert "入党时间2016年7月" in month_page and "2016年7月1日" not in month_page
+    assert "入党时间2016年7月1日" in day_page
