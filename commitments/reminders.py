@@ -1,5 +1,6 @@
 """Deadline reminders (六（三）全面覆盖 and 督促检查): what is due within N days or overdue for
-one user, recorded once per user, kind and day, shown in the to-do area and e-mailed.
+one user, recorded once per user, kind and day, and e-mailed. (The home page's to-do area shows each
+person's duties live, see duties.py; it does not repeat these mails.)
 
 `manage.py send_reminders` (run daily by cron) calls `remind_all`. Each kind is one count query
 per user:
@@ -107,12 +108,6 @@ def dues_for(user, campaign: Campaign | None, *, today: datetime.date, days: int
         dues.append(Due("rectify_verify", f"下达的整改中有 {n} 项已逾期", n,
                         reverse("evaluations:rectifications") + "?tab=verify", "请督促整改单位限期整改"))
     return dues
-
-
-def reminders_today(user, today: datetime.date | None = None) -> list[Reminder]:
-    """The reminders recorded for the user today (the home page's to-do area shows them)."""
-    today = today or timezone.localdate()
-    return list(Reminder.objects.filter(user=user, day=today).order_by("kind"))
 
 
 def _recipients():

@@ -10,8 +10,9 @@ from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
 from orgs.selectors import _under_any, ancestors_of, capped_count, get_visible_or_404
 
-from .models import (EDITABLE_STATUSES, Attachment, Campaign, Commitment, CommitmentStatus, CommitmentVersion,
+from .models import (EDITABLE_STATUSES, Attachment, Campaign, Commitment, CommitmentVersion,
                      Exemption, Item, ItemProgress, ProgressEntry, ReferenceItem, Suggestion)
+from .duties import duties_for
 from .permissions import (can_download_attachment, can_handle_opinions, can_publish_references,
                           can_view_commitment)
 
@@ -67,10 +68,14 @@ def publications_of(commitment: Commitment) -> list:
 
 
 def commitment_list_for(user, *, campaign: Campaign, status: str = "", kind: str = "",
-                        org: Organisation | None = None, q: str = "") -> QuerySet[Commitment]:
-    """Commitments whose owner lies in the user's reading scope (or `org`'s subtree), filtered."""
-    paths = [org.path] if org is not None else scope_for(user).roots(READER_ROLES)
-    qs = Commitment.objects.filter(_under_any(paths, "owner_path"), campaign=campaign).select_related(
+                        org: Organisation | None = None, own: bool = False, q: str = "") -> QuerySet[Commitment]:
+    """Commitments whose owner lies in the user's reading scope (or `org`'s subtree; with `own`,
+    `org` itself: its own commitment and, for a branch, its members' pledges), filtered."""
+    if org is not None and own:
+        where = Q(owner_path=org.path)
+    else:
+        where = _under_any([org.path] if org is not None else scope_for(user).roots(READER_ROLES), "owner_path")
+    qs = Commitment.objects.filter(where, campaign=campaign).select_related(
         "organisation", "member", "member__branch", "reviewer_org")
     if status:
         qs = qs.filter(status=status)
@@ -83,9 +88,10 @@ def commitment_list_for(user, *, campaign: Campaign, status: str = "", kind: str
     return qs.order_by("-updated_at", "-id")
 
 
-def my_pledges(user, campaign: Campaign | None) -> list[Commitment]:
-    """The user's own pledge(s) in the campaign (one per member record linked to the login)."""
-    if campaign is None:
+def my_pledges(user, campaign: Campaign | None, *, members: list[Member] | None = None) -> list[Commitment]:
+    """The user's own pledge(s) in the campaign (one per member record linked to the login;
+    `members`: those records, when the page has read them already)."""
+    if campaign is None or members == []:
         return []
     return list(Commitment.objects.filter(campaign=campaign, member__user=user)
                 .select_related("member", "member__branch"))
@@ -115,41 +121,30 @@ def references_for(commitment: Commitment) -> list[ReferenceItem]:
 
 def todo_counts_for(user, campaign: Campaign | None) -> dict[str, int]:
     """Counts for the home page's to-do area: reviews waiting (own organisations, then the whole
-    subtree, as the queue shows them) and returned drafts to revise."""
+    subtree, as the queue shows them)."""
     from reviews.selectors import _direct_paths, _queue_base
 
     if campaign is None:
         return {}
-    scope = scope_for(user)
     counts = {}
-    if scope.has_any(SECRETARY_ROLES):
+    if scope_for(user).has_any(SECRETARY_ROLES):
         counts["to_review"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=False))
         counts["to_review_below"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=True)
                                                  .exclude(reviewer_org__path__in=_direct_paths(user)))
-    officer_roots = scope.roots(OFFICER_ROLES)
-    returned = Commitment.objects.filter(campaign=campaign, status=CommitmentStatus.RETURNED).order_by()
-    # The user's own written pledges (by id: a member's user is indexed) and, for officers, those
-    # under their organisations (the owner-path index): a UNION, so each part uses its index.
-    own = Q(member_id__in=Member.objects.filter(user=user).values("id"), is_oral=False)
-    mine = returned.filter(own)
-    if officer_roots:
-        # UNION ALL of disjoint parts streams into the capped count (a UNION would de-duplicate all).
-        below = returned.filter(_under_any(officer_roots, "owner_path")).exclude(own)
-        mine = mine.values("id").union(below.values("id"), all=True)
-    counts["returned"] = capped_count(mine)
     return counts
 
 
-def todos_for(user, campaign: Campaign | None) -> list:
-    """The home page's to-do rows for the five steps: reviews waiting, returned drafts, and 评诺's
-    rectification to answer or verify (overdue ones first) and commitments to assess."""
+def todos_for(user, campaign: Campaign | None, *, members: list[Member] | None = None) -> list:
+    """The home page's to-do rows, in the order of the five steps: the person's own duties (see
+    duties.py), reviews waiting, and 评诺's rectification to answer or verify (overdue ones
+    first) and commitments to assess."""
     from django.urls import reverse
 
     from evaluations.selectors import assessment_todo_count, rectification_todo_counts
     from orgs.selectors import Todo, count_label
 
     counts = todo_counts_for(user, campaign)
-    todos = []
+    todos = duties_for(user, campaign, members=members)
     if counts.get("to_review"):
         todos.append(Todo(f"{count_label(counts['to_review'])} 条待审核", counts["to_review"],
                           reverse("reviews:queue"),
@@ -157,9 +152,6 @@ def todos_for(user, campaign: Campaign | None) -> list:
     if counts.get("to_review_below"):
         todos.append(Todo(f"下级组织 {count_label(counts['to_review_below'])} 条待审核", counts["to_review_below"],
                           reverse("reviews:queue") + "?subtree=on", "由下级党组织审核，可督促其及时办理"))
-    if counts.get("returned"):
-        todos.append(Todo(f"{count_label(counts['returned'])} 条被退回", counts["returned"],
-                          reverse("commitments:list") + "?status=returned", "请按审定意见修改后重新提交"))
     rect, rc = reverse("evaluations:rectifications"), rectification_todo_counts(user)
     if rc["to_answer_overdue"]:
         todos.append(Todo(f"{count_label(rc['to_answer_overdue'])} 条整改逾期", rc["to_answer_overdue"],

@@ -18,7 +18,6 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from commitments import selectors as commitment_selectors
-from commitments.reminders import reminders_today
 from commitments.permissions import can_handle_opinions, can_publish_references, can_start_org_commitment
 
 from . import accounts, selectors, services, tree
@@ -106,10 +105,11 @@ def home(request):
     campaign = commitment_selectors.current_campaign()
     return render(request, "orgs/home.html", {
         **data,
-        "todos": (commitment_selectors.todos_for(request.user, campaign) + selectors.todo_for(request.user)
-                  + [selectors.Todo(f"提醒：{r.label}", r.count, r.url, r.hint)
-                     for r in reminders_today(request.user)]),
-        "my_pledges": commitment_selectors.my_pledges(request.user, campaign),
+        # The person's duties, live, with their deadlines (the daily reminder mails say the same
+        # things ahead of the deadlines; they are not repeated here).
+        "todos": (commitment_selectors.todos_for(request.user, campaign, members=data["members"])
+                  + selectors.todo_for(request.user)),
+        "my_pledges": commitment_selectors.my_pledges(request.user, campaign, members=data["members"]),
         "campaign": campaign,
         "today": timezone.localdate(),
         "is_reader": scope_for(request.user).has_any(READER_ROLES),

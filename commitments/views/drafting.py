@@ -47,11 +47,15 @@ def commitment_list(request):
     kind = request.GET.get("kind", "")
     kind = kind if kind in ("org", "member") else ""
     q = request.GET.get("q", "").strip()
+    # ?org=<pk>: one organisation in reach (404 otherwise) and, with own=1, its own rows only (the
+    # links of the home page's to-do list).
+    org = organisation_get_for(request.user, request.GET["org"]) if request.GET.get("org") else None
+    own = org is not None and request.GET.get("own") == "1"
     page = paginate(request, selectors.commitment_list_for(request.user, campaign=campaign, status=status,
-                                                            kind=kind, q=q))
+                                                            kind=kind, org=org, own=own, q=q))
     return render(request, "commitments/commitment_list.html", {
         "campaign": campaign, "campaigns": selectors.campaign_list(), "page": page, "status": status,
-        "kind": kind, "q": q, "statuses": CommitmentStatus.choices,
+        "kind": kind, "q": q, "statuses": CommitmentStatus.choices, "org": org, "own": own,
         "startable": selectors.org_choices_for_commitments(request.user)[:1].exists(),
     })
 

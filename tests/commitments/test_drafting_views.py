@@ -177,7 +177,7 @@ def test_home_shows_review_and_returned_counts(world, as_user):
     make_commitment(world.campaign, member=world.member_a, status="submitted", actor=world.member_user_a)
     make_commitment(world.campaign, member=world.member_a2, status="returned", actor=world.staff_a)
     html = as_user(world.secretary_a).get(reverse("home")).content.decode()
-    assert "1 条待审核" in html and "1 条被退回" in html
+    assert "1 条待审核" in html and "1 份代拟的承诺被退回" in html
 
 
 def test_home_counts_stop_at_the_cap(world, as_user, monkeypatch):

@@ -73,9 +73,10 @@ def test_reminded_once_per_day_by_mail_and_in_the_todo_area(world, mailoutbox, c
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["staff@example.org"]
     assert "1 份承诺尚未提交审核" in mailoutbox[0].body
     assert Reminder.objects.get().emailed_at is not None
-    client.force_login(world.staff_a)
+    # The to-do area shows the duty live, to whoever it belongs: the member writes their own pledge.
+    client.force_login(world.member_user_a)
     page = client.get(reverse("home")).content.decode()
-    assert "提醒：1 份承诺尚未提交审核" in page
+    assert "提交我的公开承诺" in page and "还有2天" in page
 
 
 def test_command_reminds_everyone_and_is_idempotent(world, mailoutbox):

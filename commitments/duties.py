@@ -1,0 +1,223 @@
+"""Each person's next duties (the home page's to-do list): exactly what that person can act on
+now, each with its deadline and a link that leads to the action (六（三）督促检查).
+
+Whose duty a thing is follows who does it in the guidance, not only who may do it:
+
+* a member writes, submits, confirms and revises their own written pledge and records its
+  progress; an oral pledge, or the pledge of a member without an account, is the branch's to
+  record;
+* the officers of an organisation (grants held on that organisation itself, not inherited from
+  above) draft and publish its commitment and its members' pledges (亮诺), see that every member
+  pledges, and follow up deferrals (补课);
+* secretaries review what is submitted to their organisation; the levels above see which
+  organisations below are behind schedule, the reviews waiting below them and the rectification
+  orders they issued.
+
+A city-level officer may open and edit a branch member's pledge, but it is not his to revise: he
+is shown the organisations behind schedule instead. Each kind of duty is one count query (capped,
+see orgs.selectors.capped_count), so the home page costs a fixed number of queries.
+"""
+import datetime
+
+from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from orgs.models import BRANCH_KINDS, Member, MemberStatus, Organisation
+from orgs.permissions import OFFICER_ROLES, scope_for
+from orgs.selectors import Todo, capped_count, count_label
+from orgs.templatetags.cn import cn_date
+
+from .models import Campaign, Commitment, CommitmentStatus, Exemption, Item, ProgressEntry
+
+# Items whose deadline falls within this many days are shown to whoever records their progress.
+ITEM_HORIZON_DAYS = 30
+# Deferred members whose make-up is due within this many days are shown to their branch.
+MAKEUP_HORIZON_DAYS = 14
+
+# A commitment counts as submitted once it has gone to review (a returned one went, and is back).
+SUBMITTED_STATES = (CommitmentStatus.SUBMITTED, CommitmentStatus.RETURNED, CommitmentStatus.APPROVED,
+                    CommitmentStatus.PUBLISHED)
+UNSUBMITTED_STATES = (CommitmentStatus.DRAFT,)
+
+
+def when(deadline: datetime.date, today: datetime.date) -> str:
+    """截止2010年9月30日，还有3天 / 今天截止 / 已逾期2天."""
+    days = (deadline - today).days
+    if days < 0:
+        return f"{cn_date(deadline)}，已逾期{-days}天"
+    return f"{cn_date(deadline)}，今天截止" if days == 0 else f"{cn_date(deadline)}，还有{days}天"
+
+
+def own_paths(user, roles=OFFICER_ROLES) -> list[str]:
+    """The paths of the organisations where the user holds one of `roles` themself."""
+    return sorted({g.path for g in scope_for(user).grants if g.role in roles})
+
+
+def _active(members: list[Member] | None, user) -> list[Member]:
+    """The user's member records on a roll (`members`: those the page already read, if any)."""
+    if members is None:
+        members = list(Member.objects.filter(user=user).select_related("branch"))
+    return [m for m in members if m.status == MemberStatus.ACTIVE]
+
+
+# --- a member's own pledge ---------------------------------------------------------------------------
+
+def member_duties(user, campaign: Campaign, *, today: datetime.date, members: list[Member] | None = None) -> list[Todo]:
+    """Write, submit, revise my pledge; record progress on my items near their deadline."""
+    members = _active(members, user)
+    if not members:
+        return []
+    todos = []
+    pledges = {c.member_id: c for c in Commitment.objects.filter(campaign=campaign, member__in=members)}
+    excused = {e.member_id: e for e in Exemption.objects.filter(campaign=campaign, member__in=members)}
+    deadline = when(campaign.pledge_deadline, today)
+    for member in members:
+        pledge, exemption = pledges.get(member.pk), excused.get(member.pk)
+        if pledge is None:
+            if exemption is not None and exemption.kind == Exemption.Kind.EXEMPT:
+                continue
+            hint = (f"延期承诺，补课期限{when(exemption.makeup_due, today)}" if exemption is not None
+                    else f"定诺截止{deadline}")
+            todos.append(Todo("填写我的公开承诺", 1, reverse("commitments:my_pledge"), hint))
+        elif pledge.is_oral:
+            continue  # recorded by the branch on the member's behalf
+        elif pledge.status == CommitmentStatus.DRAFT:
+            todos.append(Todo("提交我的公开承诺", 1, reverse("commitments:edit", args=[pledge.pk]),
+                              f"草稿尚未提交审核；定诺截止{deadline}"))
+        elif pledge.status == CommitmentStatus.RETURNED:
+            todos.append(Todo("按审核意见修改我的公开承诺", 1, reverse("commitments:edit", args=[pledge.pk]),
+                              "上级党组织已退回，请修改后重新提交"))
+    near = (Item.objects.filter(commitment__campaign=campaign, commitment__member__in=members,
+                                commitment__is_oral=False, commitment__public_version__isnull=False,
+                                removed_at__isnull=True, deadline__lte=today + datetime.timedelta(ITEM_HORIZON_DAYS))
+            .exclude(Exists(ProgressEntry.objects.filter(item=OuterRef("pk"), completes_item=True)))
+            .aggregate(n=Count("id"), pledge=Min("commitment_id"), first=Min("deadline")))
+    if near["n"]:
+        todos.append(Todo(f"{near['n']} 项承诺事项临近或超过完成时限", near["n"],
+                          reverse("commitments:progress", args=[near["pledge"]]),
+                          f"最早时限{when(near['first'], today)}；请登记践诺情况"))
+    return todos
+
+
+# --- the officers of an organisation ------------------------------------------------------------------
+
+def _drafted_here(paths: list[str]) -> Q:
+    """Commitments the officers at `paths` draft: their organisations' own, and the pledges of
+    their members who cannot write their own (oral, or without an account)."""
+    return Q(owner_path__in=paths) & (Q(organisation__isnull=False) | Q(is_oral=True) | Q(member__user__isnull=True))
+
+
+def _own_orgs(user) -> list[Organisation]:
+    """The active organisations where the user is an officer themself."""
+    paths = own_paths(user)
+    return list(Organisation.objects.filter(path__in=paths, is_active=True).order_by("path")) if paths else []
+
+
+def officer_duties(user, campaign: Campaign, *, today: datetime.date, orgs: list[Organisation]) -> list[Todo]:
+    """Members not yet pledged, commitments to submit, revise and publish, make-ups due."""
+    if not orgs:
+        return []
+    paths = [o.path for o in orgs]
+    todos = []
+    branches = [o for o in orgs if o.is_branch]
+    one_org = orgs[0] if len(orgs) == 1 else None
+    pledge_deadline = when(campaign.pledge_deadline, today)
+
+    # The organisations' own commitments (the root has nobody above to review it).
+    committing = [o for o in orgs if o.parent_id is not None]
+    started = set(Commitment.objects.filter(campaign=campaign, organisation__in=committing)
+                  .values_list("organisation_id", flat=True)) if committing else set()
+    for org in committing:
+        if org.pk not in started:
+            page = "commitments:branch_pledges" if org.is_branch else "orgs:detail"
+            todos.append(Todo(f"起草{org.name}的公开承诺", 1, reverse(page, args=[org.pk]),
+                              f"定诺截止{pledge_deadline}"))
+
+    if branches:
+        covered = Commitment.objects.filter(campaign=campaign, member=OuterRef("pk"), status__in=SUBMITTED_STATES)
+        excused = Exemption.objects.filter(campaign=campaign, member=OuterRef("pk"))
+        blank = (Member.objects.filter(branch__in=branches, status=MemberStatus.ACTIVE)
+                 .exclude(Exists(covered)).exclude(Exists(excused)))
+        n = capped_count(blank)
+        if n:
+            target = branches[0] if len(branches) == 1 else None
+            url = reverse("commitments:coverage_members") + "?state=blank" + (f"&org={target.pk}" if target else "")
+            late = today > campaign.pledge_deadline
+            todos.append(Todo(f"{count_label(n)} 名党员尚未提交承诺", n, url,
+                              f"定诺截止{pledge_deadline}" + ("；请督促本人填写，或代为记录口头承诺、申报免于或延期承诺"
+                                                           if late else "；请督促本人填写")))
+
+    scope = f"&org={one_org.pk}&own=1" if one_org else ""
+    drafted = _drafted_here(paths)
+    n = Commitment.objects.filter(owner_path__in=paths, campaign=campaign).aggregate(
+        draft=Count("id", filter=drafted & Q(status=CommitmentStatus.DRAFT)),
+        returned=Count("id", filter=drafted & Q(status=CommitmentStatus.RETURNED)),
+        unpublished=Count("id", filter=Q(status=CommitmentStatus.APPROVED, public_version__isnull=True)))
+    if n["draft"]:
+        todos.append(Todo(f"{n['draft']} 份代拟的承诺尚未提交审核", n["draft"],
+                          reverse("commitments:list") + "?status=draft" + scope,
+                          f"本组织的承诺或代为记录的党员承诺；定诺截止{pledge_deadline}"))
+    if n["returned"]:
+        todos.append(Todo(f"{n['returned']} 份代拟的承诺被退回", n["returned"],
+                          reverse("commitments:list") + "?status=returned" + scope, "请按审定意见修改后重新提交"))
+    if n["unpublished"]:
+        todos.append(Todo(f"{n['unpublished']} 份已审定的承诺尚未公开", n["unpublished"],
+                          reverse("commitments:list") + "?status=approved" + scope,
+                          f"亮诺截止{when(campaign.publish_deadline, today)}；打印承诺书，登记公开"))
+
+    if branches:
+        due = (Exemption.objects.filter(campaign=campaign, member__branch__in=branches, kind=Exemption.Kind.DEFER,
+                                        made_up_on__isnull=True,
+                                        makeup_due__lte=today + datetime.timedelta(MAKEUP_HORIZON_DAYS))
+               .aggregate(n=Count("id"), first=Min("makeup_due")))
+        if due["n"]:
+            todos.append(Todo(f"{due['n']} 名延期承诺的党员待补课", due["n"],
+                              reverse("commitments:coverage_members") + "?state=defer"
+                              + (f"&org={branches[0].pk}" if len(branches) == 1 else ""),
+                              f"最早补课期限{when(due['first'], today)}"))
+    return todos
+
+
+# --- the levels above --------------------------------------------------------------------------------
+
+def upper_duties(user, campaign: Campaign, *, today: datetime.date, orgs: list[Organisation]) -> list[Todo]:
+    """Organisations below the user's that are behind schedule: commitment not submitted after the
+    定诺 deadline, approved but not public after the 亮诺 deadline."""
+    paths = [o.path for o in orgs]
+    uppers = [o for o in orgs if o.kind not in BRANCH_KINDS]
+    if not uppers or today <= campaign.pledge_deadline:
+        return []
+    todos = []
+    below = Q()
+    for org in uppers:
+        below |= Q(path__startswith=org.path) & ~Q(path=org.path)
+    orgs = Organisation.objects.filter(below, is_active=True, parent__isnull=False).exclude(path__in=paths)
+    submitted = Commitment.objects.filter(campaign=campaign, organisation=OuterRef("pk"), status__in=SUBMITTED_STATES)
+    n = capped_count(orgs.exclude(Exists(submitted)))
+    target = uppers[0] if len(uppers) == 1 else None
+    coverage = reverse("commitments:coverage_orgs") + (f"?org={target.pk}&" if target else "?")
+    if n:
+        todos.append(Todo(f"下级 {count_label(n)} 个党组织逾期未提交承诺", n, coverage + "state=none",
+                          f"定诺已于{cn_date(campaign.pledge_deadline)}截止；请督促"))
+    if today > campaign.publish_deadline:
+        unpublished = Commitment.objects.filter(campaign=campaign, organisation=OuterRef("pk"),
+                                                status=CommitmentStatus.APPROVED, public_version__isnull=True)
+        n = capped_count(orgs.filter(Exists(unpublished)))
+        if n:
+            todos.append(Todo(f"下级 {count_label(n)} 个党组织已审定未公开", n, coverage + "state=approved",
+                              f"亮诺已于{cn_date(campaign.publish_deadline)}截止；请督促"))
+    return todos
+
+
+def duties_for(user, campaign: Campaign | None, *, today: datetime.date | None = None,
+               members: list[Member] | None = None) -> list[Todo]:
+    """The user's duties of the five steps in the campaign, in the order of the steps (`members`:
+    the user's member records, when the page has read them already)."""
+    if campaign is None:
+        return []
+    today = today or timezone.localdate()
+    orgs = _own_orgs(user)
+    return (member_duties(user, campaign, today=today, members=members)
+            + officer_duties(user, campaign, today=today, orgs=orgs)
+            + upper_duties(user, campaign, today=today, orgs=orgs))
