@@ -143,9 +143,13 @@ class ExemptionForm(forms.Form):
     reason = forms.CharField(label="原因", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="如：长期外出学习、因病住院、援藏援疆等")
     makeup_due = _date_field("补课期限", required=False, help_text="延期承诺必填：回来后补作承诺的期限")
+    # 特殊情况免于承诺 is proposed here and takes effect once the 机关党组织 above approves it.
+    KIND_LABELS = {Exemption.Kind.EXEMPT: "特殊情况免于承诺（报上级党组织审核认同）",
+                   Exemption.Kind.DEFER: "延期承诺（做好记录，及时补课）"}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, kinds=tuple(Exemption.Kind.values), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k, self.KIND_LABELS[k]) for k in Exemption.Kind.values if k in kinds]
         self.helper = form_helper()
 
     def clean(self):
@@ -153,6 +157,25 @@ class ExemptionForm(forms.Form):
         if data.get("kind") == Exemption.Kind.DEFER and not data.get("makeup_due"):
             self.add_error("makeup_due", "延期承诺须填写补课期限。")
         return data
+
+
+class ExemptionDecisionForm(forms.Form):
+    """审核认同 of a proposed exemption: approve, or reject with a reason."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(label="审核意见", choices=[("approve", "认同"), ("reject", "不予认同")])
+    note = forms.CharField(label="说明", max_length=300, required=False)
+
+
+class OrgExemptionForm(forms.Form):
+    """The level above exempts an organisation (e.g. a 临时党支部 dissolved mid-year)."""
+
+    reason = forms.CharField(label="原因", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="如：临时党支部已于年中撤销、党组织正在组建等")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
 
 
 class PublishForm(forms.Form):

@@ -10,8 +10,9 @@ from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
 from orgs.selectors import _under_any, ancestors_of, capped_count, get_visible_or_404
 
-from .models import (EDITABLE_STATUSES, Attachment, Campaign, Commitment, CommitmentStatus, CommitmentVersion,
-                     Exemption, Item, ItemProgress, ProgressEntry, ReferenceItem, Suggestion)
+from .models import (EDITABLE_STATUSES, LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Attachment, Campaign, Commitment,
+                     CommitmentStatus, CommitmentVersion, Exemption, Item, ItemProgress, ProgressEntry, ReferenceItem,
+                     Suggestion)
 from .permissions import (can_download_attachment, can_handle_opinions, can_publish_references,
                           can_view_commitment)
 
@@ -74,6 +75,8 @@ def commitment_list_for(user, *, campaign: Campaign, status: str = "", kind: str
         "organisation", "member", "member__branch", "reviewer_org")
     if status:
         qs = qs.filter(status=status)
+    else:
+        qs = qs.exclude(status=CommitmentStatus.WITHDRAWN)  # discarded drafts only when asked for
     if kind == "org":
         qs = qs.filter(organisation__isnull=False)
     elif kind == "member":
@@ -87,7 +90,7 @@ def my_pledges(user, campaign: Campaign | None) -> list[Commitment]:
     """The user's own pledge(s) in the campaign (one per member record linked to the login)."""
     if campaign is None:
         return []
-    return list(Commitment.objects.filter(campaign=campaign, member__user=user)
+    return list(Commitment.objects.filter(campaign=campaign, member__user=user, status__in=LIVE_STATUSES)
                 .select_related("member", "member__branch"))
 
 
@@ -95,13 +98,42 @@ def branch_pledges_for(user, branch: Organisation, campaign: Campaign) -> list[d
     """Each member on a branch's roll with their pledge and exemption: three queries in all."""
     members = list(Member.objects.filter(branch=branch, status=MemberStatus.ACTIVE).order_by("name", "id"))
     ids = [m.pk for m in members]
-    pledges = {c.member_id: c for c in Commitment.objects.filter(campaign=campaign, member_id__in=ids)}
-    excuses = {e.member_id: e for e in Exemption.objects.filter(campaign=campaign, member_id__in=ids)}
+    pledges = {c.member_id: c for c in Commitment.objects.filter(campaign=campaign, member_id__in=ids,
+                                                                 status__in=LIVE_STATUSES)}
+    excuses = {e.member_id: e for e in Exemption.objects.filter(campaign=campaign, member_id__in=ids,
+                                                                status__in=LIVE_EXEMPTION_STATUSES)
+               .select_related("member__branch", "campaign")}
     return [{"member": m, "pledge": pledges.get(m.pk), "exemption": excuses.get(m.pk)} for m in members]
 
 
+def exemption_list_for(user, *, campaign: Campaign, status: str = "") -> QuerySet[Exemption]:
+    """Exemptions and deferrals of members and organisations in the user's reading scope, newest
+    first, with what the list shows selected (one query)."""
+    roots = scope_for(user).roots(READER_ROLES)
+    if not roots:
+        return Exemption.objects.none()
+    scope = Q()
+    for path in roots:
+        scope |= Q(member__branch__path__startswith=path) | Q(organisation__path__startswith=path)
+    qs = Exemption.objects.filter(scope, campaign=campaign)
+    if status:
+        qs = qs.filter(status=status)
+    return (qs.select_related("member__branch", "organisation__parent", "campaign", "proposed_by", "decided_by",
+                              "revoked_by")
+            .order_by("-created_at", "-id"))
+
+
+def exemption_get_for(user, pk: int, predicate) -> Exemption:
+    """One exemption if the user passes `predicate` on it; 404 for missing and forbidden alike."""
+    exemption = (Exemption.objects.select_related("member__branch", "organisation", "campaign")
+                 .filter(pk=pk).first())
+    if exemption is None or not predicate(user, exemption):
+        raise Http404
+    return exemption
+
+
 def org_commitment_of(org: Organisation, campaign: Campaign) -> Commitment | None:
-    return Commitment.objects.filter(campaign=campaign, organisation=org).first()
+    return Commitment.objects.filter(campaign=campaign, organisation=org, status__in=LIVE_STATUSES).first()
 
 
 def references_for(commitment: Commitment) -> list[ReferenceItem]:
