@@ -3,6 +3,7 @@ from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 
 from orgs.forms import DATE_INPUT_FORMATS, DateInput, form_helper
+from orgs.models import OrgKind
 
 from .models import Campaign, Exemption, PublishChannel
 
@@ -20,13 +21,17 @@ class CampaignForm(forms.ModelForm):
     evaluation_deadline = _date_field("评诺截止日期", help_text="也是群众评议的结束日期")
     evaluation_opens = _date_field("群众评议开始日期", required=False,
                                    help_text="留空则为亮诺截止日期的次日")
+    committing_kinds = forms.MultipleChoiceField(
+        label="应作出承诺的党组织类型", choices=OrgKind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="六（三）：公开承诺要在基层党组织和党员中全面覆盖。党组不是基层党组织，默认不选；临时党支部默认需要承诺。"
+                  "一项都不选则保持原设置。")
     EVALUATION_NUMBERS = ("weight_assessment", "weight_public", "weight_leader", "satisfaction_threshold")
 
     class Meta:
         model = Campaign
         fields = ["name", "year", "pledge_deadline", "publish_deadline", "evaluation_deadline",
                   "leader_min_items", "is_current", "evaluation_opens", "weight_assessment", "weight_public",
-                  "weight_leader", "satisfaction_threshold"]
+                  "weight_leader", "satisfaction_threshold", "committing_kinds", "exemption_approver_depth"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,6 +53,10 @@ class CampaignForm(forms.ModelForm):
                          Column("weight_public", css_class="col-md-4"),
                          Column("weight_leader", css_class="col-md-4")),
                      css_class="border-top pt-3 mt-2"),
+            Fieldset("覆盖范围（六（三）确保全面覆盖）",
+                     Row(Column("committing_kinds", css_class="col-md-6"),
+                         Column("exemption_approver_depth", css_class="col-md-6")),
+                     css_class="border-top pt-3 mt-2"),
         ))
 
     def clean(self):
@@ -55,6 +64,10 @@ class CampaignForm(forms.ModelForm):
         for name in self.EVALUATION_NUMBERS:
             if cleaned.get(name) is None and name not in self.errors:
                 cleaned[name] = getattr(self.instance, name)
+        if not cleaned.get("committing_kinds"):
+            cleaned["committing_kinds"] = self.instance.committing_kinds
+        else:
+            cleaned["committing_kinds"] = [k for k in OrgKind.values if k in cleaned["committing_kinds"]]
         return cleaned
 
     def validate_constraints(self):
