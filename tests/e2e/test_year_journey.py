@@ -632,9 +632,9 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         # --- 6. Coverage: no blank spot; the ledger exports and reads back. --------------------
         p = city.go("/coverage/")
         city.check("36-coverage")
-        blank_members = p.locator(".card").filter(has_text="空白点党员（未承诺、未办理免于或延期）")
+        blank_members = p.locator(".card").filter(has_text="空白点党员（未提交承诺")
         assert re.search(r"\b0\s*名", blank_members.inner_text()), blank_members.inner_text()
-        assert "尚未填写 0" in flat(p.locator("main").inner_text()).replace("尚未填写0", "尚未填写 0")
+        assert "未承诺 0" in flat(p.locator("main").inner_text()).replace("未承诺0", "未承诺 0")
         href = p.get_by_role("link", name="导出承诺台账").get_attribute("href")
         response = city.context.request.get(base + href)
         assert response.ok
