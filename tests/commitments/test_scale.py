@@ -6,8 +6,7 @@ from django.core.management import call_command
 from django.db.models import Count, F
 
 from commitments.models import (LIVE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item,
-                                Publication,
-                                StampedScan)
+                                Publication, StampedScan)
 from commitments.scale import seed_scale, tier_members
 from orgs.models import BRANCH_KINDS, Member, Organisation, RoleGrant
 from reviews.models import ReviewDecision
