@@ -328,3 +328,12 @@ def test_the_exemption_list_is_a_fixed_number_of_queries(world, as_user, django_
 def test_the_exemption_form_never_offers_an_officer_their_own(world, as_user):
     own = make_member(world.branch_a, "组织委员本人", user=world.staff_a)
     assert as_user(world.staff_a).get(reverse("commitments:exemption_create", args=[own.pk])).status_code == 404
+
+
+def test_the_member_sees_a_proposal_as_not_yet_in_force(world, as_user):
+    ex = _propose(world)
+    html = as_user(world.member_user_a).get(reverse("commitments:my_pledge")).content.decode()
+    assert "上级党组织审核认同前您仍可作出承诺" in html and "开始填写我的承诺" in html
+    services.exemption_decide(actor=world.committee_secretary, exemption=ex, version=ex.version, approve=True)
+    html = as_user(world.member_user_a).get(reverse("commitments:my_pledge")).content.decode()
+    assert "您本年度已经特殊情况免于承诺" in html and "开始填写我的承诺" not in html
