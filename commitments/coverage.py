@@ -389,7 +389,8 @@ def owners_under(org: Organisation, campaign: Campaign, prefix: str = "") -> Q:
     """Commitments (reached through `prefix`) of the organisations and members above: the owner's
     path (denormalised on the commitment, indexed) under org's, the owner still counted, and not
     a discarded draft."""
-    return Q(**{f"{prefix}owner_path__startswith": org.path}) & ~Q(**{f"{prefix}status": CommitmentStatus.WITHDRAWN}) & (
+    return (Q(**{f"{prefix}owner_path__startswith": org.path})
+            & ~Q(**{f"{prefix}status": CommitmentStatus.WITHDRAWN})) & (
         Q(**{f"{prefix}member__isnull": True, f"{prefix}organisation__is_active": True,
              f"{prefix}organisation__parent__isnull": False,
              f"{prefix}organisation__kind__in": campaign.committing_kinds})
@@ -517,8 +518,8 @@ def _by_key(org: Organisation, campaign: Campaign, today: datetime.date, public_
             votes.setdefault(key, Counter())[rating] += n
         for key, counts_ in votes.items():
             at(key).tally = at(key).tally + Tally.from_counts(counts_)
-        for row in (MeetingTally.objects.filter(owners_under(org, campaign, "commitment__"), commitment__campaign=campaign,
-                                                voided_at__isnull=True)
+        for row in (MeetingTally.objects.filter(owners_under(org, campaign, "commitment__"),
+                                                commitment__campaign=campaign, voided_at__isnull=True)
                     .annotate(key=_key(_owner_path("commitment__"), org)).values("key")
                     .annotate(s=Sum("satisfied"), b=Sum("basic"), u=Sum("unsatisfied")).order_by()):
             at(row["key"]).tally = at(row["key"]).tally + Tally(row["s"] or 0, row["b"] or 0, row["u"] or 0)

@@ -139,7 +139,8 @@ def test_branch_pledges_page_counts_and_actions(world, as_user):
 
 
 def test_exemption_form_proposes_an_exemption_or_records_a_deferral(world, as_user):
-    html = as_user(world.staff_a).get(reverse("commitments:exemption_create", args=[world.member_a.pk])).content.decode()
+    url = reverse("commitments:exemption_create", args=[world.member_a.pk])
+    html = as_user(world.staff_a).get(url).content.decode()
     assert "延期承诺（做好记录，及时补课）" in html and "特殊情况免于承诺（报上级党组织审核认同）" in html
     response = as_user(world.staff_a).post(reverse("commitments:exemption_create", args=[world.member_a.pk]),
                                            {"kind": "defer", "reason": "外出学习"})
