@@ -497,11 +497,10 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         parent.confirmed("公开")
         assert Commitment.objects.get(pk=committee_commitment_pk).status == CommitmentStatus.PUBLISHED
 
-        # 张伟 is back from his assignment: staff register the make-up and write his pledge with him.
+        # 张伟 is back from his assignment: staff write his pledge with him (the make-up), submit it,
+        # and only then register the 补课.
         p = staff.go(f"/orgs/{branch_pk}/pledges/")
-        p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="登记补课").click()
-        p.wait_for_load_state()
-        staff.confirmed("张伟", "补课")
+        assert p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="登记补课").count() == 0
         p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="代为填写").click()
         p.wait_for_load_state()
         fill_draft(p, "争当驻村帮扶的先锋", "为所驻村引进一个增收项目", "对接市场主体，组织村民培训", f"{year}-12-31")
@@ -509,6 +508,10 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.wait_for_load_state()
         staff.confirmed("第1版")
         zhang_pk = pk_in(p.url, "/commitments/")
+        p = staff.go(f"/orgs/{branch_pk}/pledges/")
+        p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="登记补课").click()
+        p.wait_for_load_state()
+        staff.confirmed("张伟", "补课")
         secretary.approve(zhang_pk)
         p = staff.go(f"/orgs/{branch_pk}/pledges/")
         assert "已审定" in p.get_by_role("row").filter(has_text="张伟").inner_text()
