@@ -11,8 +11,8 @@ from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_v
 from orgs.selectors import _under_any, ancestors_of, capped_count, get_visible_or_404
 
 from .models import (EDITABLE_STATUSES, LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Attachment, Campaign, Commitment,
-                     CommitmentStatus, CommitmentVersion, Exemption, Item, ItemProgress, ProgressEntry, ReferenceItem,
-                     Suggestion)
+                     CommitmentStatus, CommitmentVersion, Exemption, ExemptionStatus, Item, ItemProgress, ProgressEntry,
+                     ReferenceItem, Suggestion)
 from .permissions import (can_download_attachment, can_handle_opinions, can_publish_references,
                           can_view_commitment)
 
@@ -132,6 +132,27 @@ def exemption_get_for(user, pk: int, predicate) -> Exemption:
     return exemption
 
 
+def exemptions_to_decide_for(user, campaign: Campaign) -> QuerySet[Exemption]:
+    """Proposed exemptions the user may approve (permissions.can_decide_exemption as one query): of
+    members of branches strictly below a secretary's organisation, or, when the campaign sets the
+    approving level, below it from an organisation at or above that level; never their own, nor
+    ones they proposed."""
+    roots = scope_for(user).roots(SECRETARY_ROLES)
+    if not roots:
+        return Exemption.objects.none()
+    depth = campaign.exemption_approver_depth
+    reach = Q(pk__in=[])
+    for path in roots:
+        below = Q(member__branch__path__startswith=path) & ~Q(member__branch__path=path)
+        if depth is not None:
+            # The configured ancestor approves when the branch lies deeper; else the parent does.
+            at_level = Q(member__branch__depth__gt=depth) if path.count("/") - 1 <= depth else Q(pk__in=[])
+            below &= at_level | Q(member__branch__depth__lte=depth)
+        reach |= below
+    return (Exemption.objects.filter(reach, campaign=campaign, status=ExemptionStatus.PROPOSED, member__isnull=False)
+            .exclude(proposed_by=user).exclude(member__user=user))
+
+
 def org_commitment_of(org: Organisation, campaign: Campaign) -> Commitment | None:
     return Commitment.objects.filter(campaign=campaign, organisation=org, status__in=LIVE_STATUSES).first()
 
@@ -169,6 +190,8 @@ def todo_counts_for(user, campaign: Campaign | None) -> dict[str, int]:
         below = returned.filter(_under_any(officer_roots, "owner_path")).exclude(own)
         mine = mine.values("id").union(below.values("id"), all=True)
     counts["returned"] = capped_count(mine)
+    if scope.has_any(SECRETARY_ROLES):
+        counts["exemptions"] = capped_count(exemptions_to_decide_for(user, campaign))
     return counts
 
 
@@ -192,6 +215,10 @@ def todos_for(user, campaign: Campaign | None) -> list:
     if counts.get("returned"):
         todos.append(Todo(f"{count_label(counts['returned'])} 条被退回", counts["returned"],
                           reverse("commitments:list") + "?status=returned", "请按审定意见修改后重新提交"))
+    if counts.get("exemptions"):
+        todos.append(Todo(f"{count_label(counts['exemptions'])} 条免于承诺待审核认同", counts["exemptions"],
+                          reverse("commitments:exemption_list") + "?status=proposed",
+                          "下级党支部提出的党员免于承诺申请，请根据实际情况审核认同（六（三））"))
     rect, rc = reverse("evaluations:rectifications"), rectification_todo_counts(user)
     if rc["to_answer_overdue"]:
         todos.append(Todo(f"{count_label(rc['to_answer_overdue'])} 条整改逾期", rc["to_answer_overdue"],

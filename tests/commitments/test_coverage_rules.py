@@ -11,8 +11,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from commitments import coverage, services
+from commitments import coverage, selectors, services
 from commitments.models import Commitment, Exemption
+from commitments.permissions import can_decide_exemption
 from commitments.services.lifecycle import InvalidTransition
 from orgs.errors import Conflict
 from orgs.models import AuditEvent, OrgKind, Role
@@ -337,3 +338,24 @@ def test_the_member_sees_a_proposal_as_not_yet_in_force(world, as_user):
     services.exemption_decide(actor=world.committee_secretary, exemption=ex, version=ex.version, approve=True)
     html = as_user(world.member_user_a).get(reverse("commitments:my_pledge")).content.decode()
     assert "您本年度已经特殊情况免于承诺" in html and "开始填写我的承诺" not in html
+
+
+@pytest.mark.parametrize("depth", [None, 0, 1, 2])
+def test_the_to_do_count_agrees_with_the_predicate(world, depth):
+    """exemptions_to_decide_for is can_decide_exemption as one query, whatever the approving level."""
+    world.campaign.exemption_approver_depth = depth
+    world.campaign.save(update_fields=["exemption_approver_depth"])
+    proposals = [_propose(world, member=m, actor=world.reviewer)
+                 for m in (world.member_a, world.member_b, world.member_c, world.member_d)]
+    proposals.append(_propose(world, member=make_member(world.branch_a, "书记提出"), actor=world.committee_secretary))
+    for user in (world.city_secretary, world.committee_secretary, world.secretary_a, world.secretary_b,
+                 world.staff_a, world.reviewer):
+        expected = {e.pk for e in proposals if can_decide_exemption(user, e)}
+        assert set(selectors.exemptions_to_decide_for(user, world.campaign).values_list("pk", flat=True)) == expected
+
+
+def test_the_home_page_lists_proposals_to_decide(world, as_user):
+    _propose(world)
+    html = as_user(world.committee_secretary).get(reverse("home")).content.decode()
+    assert "1 条免于承诺待审核认同" in html and reverse("commitments:exemption_list") + "?status=proposed" in html
+    assert "免于承诺待审核认同" not in as_user(world.secretary_a).get(reverse("home")).content.decode()
