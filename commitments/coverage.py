@@ -8,17 +8,28 @@ GROUP BY query whose key is the owner's path cut to one level below the organisa
 takes its direct child's. The same query therefore gives the figures of each child and, added up,
 of the whole subtree, and the number of queries does not grow with the number of organisations.
 
-Definitions (the dashboard's 口径说明 repeats them in Chinese):
+Definitions (the dashboard's 口径说明 repeats them in Chinese; the Excel report uses the same):
 
+* 已承诺 means a commitment submitted at least once (models.submitted_q): submitted, returned for
+  revision (it was submitted and is in the review loop: the owner has pledged, the text is being
+  improved), approved, published, or a published one being revised. A draft never submitted is
+  草稿未提交: not covered, on the 空白点 list. A discarded draft (withdrawn) counts nowhere.
 * Organisations that must commit: active organisations with a parent (the root has nobody to
-  review its commitment, see can_start_org_commitment) in the subtree, the organisation itself
-  included when it has a parent. Counted by the status of their commitment in the campaign, or
-  "none".
+  review its commitment, see can_start_org_commitment) whose kind the campaign lists in
+  committing_kinds (by default every kind but 党组), in the subtree, the organisation itself
+  included when it has a parent. Each in one state: its commitment's (submitted states; "revising"
+  for a published one being revised), else exempt (免于承诺, approved by the level above; these
+  leave the count of those that must commit), else "draft" (草稿未提交), else "none".
 * Members: active members (在册) of branches in the subtree, each in exactly one state, in this
-  order of precedence: pledged (has a pledge in the campaign, by its current status), exempt
-  (特殊情况免于承诺), deferred and made up but not yet pledged (made_up), deferred with the
-  make-up date passed (overdue_makeup: makeup_due < today, not made up), deferred and waiting
-  (pending_makeup), and blank spots (空白点: no pledge and no exemption or deferral).
+  order of precedence: pledged (a submitted pledge, by its status, or "revising"), exempt
+  (特殊情况免于承诺, approved by the 机关党组织), deferred and made up without a submitted pledge
+  (made_up: only from before 补课 required one), deferred with the make-up date passed
+  (overdue_makeup: makeup_due < today, not made up), deferred and waiting (pending_makeup),
+  exemption proposed and not yet approved (exempt_proposed), a draft never submitted (draft), and
+  no pledge at all (blank).
+* Covered (覆盖率) = pledged + exempt. 空白点 = blank, draft, exempt_proposed, overdue_makeup and
+  made_up: everyone not covered except a deferral still within its make-up date, which is on
+  record (要做好记录) and shown on its own (延期待补课), still not covered.
 * Commitments are those of the organisations and members above. The funnel counts how far each
   got: drafted (exists), submitted (submitted, approved or published — or has a public version),
   approved (approved or published, or public), published (has a public version: a published
@@ -55,25 +66,37 @@ from evaluations.scoring import Tally
 from orgs.models import PATH_STEP, Member, MemberStatus, Organisation
 from orgs.permissions import can_view_org
 
-from .models import Campaign, Commitment, CommitmentStatus, Exemption, Item, ProgressEntry, StampedScan
+from .models import (LIVE_STATUSES, SUBMITTED_STATUSES, Campaign, Commitment, CommitmentStatus, Exemption,
+                     ExemptionStatus, Item, ProgressEntry, StampedScan, submitted_q)
 
 log = logging.getLogger(__name__)
 
 NONE = "none"
-ORG_STATES = (NONE, *CommitmentStatus.values)
-PLEDGED_STATES = tuple(CommitmentStatus.values)
+DRAFT = "draft"
+REVISING = "revising"
+# The states of a submitted commitment (已承诺): its status, or "revising" for a published one
+# reopened for revision (status draft again, the public version still up).
+PLEDGED_STATES = (*SUBMITTED_STATUSES, REVISING)
+ORG_STATES = (NONE, DRAFT, *PLEDGED_STATES, "exempt")
 DEFERRED_STATES = ("made_up", "pending_makeup", "overdue_makeup")
-MEMBER_STATES = (*PLEDGED_STATES, "exempt", *DEFERRED_STATES, "blank")
+MEMBER_STATES = (*PLEDGED_STATES, "exempt", *DEFERRED_STATES, "exempt_proposed", DRAFT, "blank")
+# 空白点: not covered, and not a deferral still within its make-up date (see the module docstring).
+BLANK_STATES = ("blank", DRAFT, "exempt_proposed", "overdue_makeup", "made_up")
+ORG_BLANK_STATES = (NONE, DRAFT)
+STATE_LABELS = {REVISING: "已公开，修订中", DRAFT: "草稿未提交"}
 # Filters of the member list: a single state, or a group of them.
 MEMBER_STATE_GROUPS = {
-    "pledged": ("已承诺", PLEDGED_STATES),
-    "exempt": ("免于承诺", ("exempt",)),
+    "pledged": ("已承诺（已提交）", PLEDGED_STATES),
+    "exempt": ("免于承诺（已认同）", ("exempt",)),
+    "blank": ("空白点（未承诺、草稿未提交、补课逾期等）", BLANK_STATES),
+    "none": ("未填写承诺", ("blank",)),
+    "draft": ("草稿未提交", (DRAFT,)),
+    "exempt_proposed": ("免于承诺待认同", ("exempt_proposed",)),
     "defer": ("延期承诺（未承诺）", DEFERRED_STATES),
     "pending_makeup": ("延期待补课", ("pending_makeup",)),
     "overdue_makeup": ("补课逾期", ("overdue_makeup",)),
-    "made_up": ("已补课待承诺", ("made_up",)),
-    "blank": ("空白点", ("blank",)),
-    **{s.value: (f"承诺{s.label}", (s.value,)) for s in CommitmentStatus},
+    "made_up": ("已补课未提交承诺", ("made_up",)),
+    **{s: (f"承诺{STATE_LABELS.get(s) or CommitmentStatus(s).label}", (s,)) for s in PLEDGED_STATES},
 }
 # Steps of the funnel, in order: (key, label, step of 四、方法步骤).
 FUNNEL = (
@@ -120,24 +143,35 @@ class Figures:
     # organisations
     @property
     def orgs_total(self) -> int:
-        return sum(self.orgs.values())
+        """Organisations that must commit: exempted ones leave the count."""
+        return sum(self.orgs.values()) - self.orgs_exempt
+
+    @property
+    def orgs_exempt(self) -> int:
+        return self.orgs["exempt"]
+
+    @property
+    def orgs_draft(self) -> int:
+        return self.orgs[DRAFT]
 
     @property
     def orgs_blank(self) -> int:
-        return self.orgs[NONE]
+        """No commitment, or a draft never submitted."""
+        return sum(self.orgs[s] for s in ORG_BLANK_STATES)
 
     @property
-    def orgs_started(self) -> int:
-        return self.orgs_total - self.orgs_blank
+    def orgs_committed(self) -> int:
+        """Organisations with a submitted commitment (已承诺)."""
+        return sum(self.orgs[s] for s in PLEDGED_STATES)
 
     @property
     def orgs_published(self) -> int:
-        return self.orgs[CommitmentStatus.PUBLISHED]
+        return self.orgs[CommitmentStatus.PUBLISHED] + self.orgs[REVISING]
 
     @property
     def orgs_rate(self) -> float | None:
-        """Share of the organisations that have at least started their commitment."""
-        return percent(self.orgs_started, self.orgs_total)
+        """Share of the organisations that must commit whose commitment has been submitted."""
+        return percent(self.orgs_committed, self.orgs_total)
 
     # members
     @property
@@ -154,16 +188,30 @@ class Figures:
 
     @property
     def members_deferred(self) -> int:
-        return sum(self.members[s] for s in DEFERRED_STATES)
+        """Deferred and still within the make-up date: on record, not covered, not a blank spot."""
+        return self.members["pending_makeup"]
+
+    @property
+    def members_draft(self) -> int:
+        return self.members[DRAFT]
+
+    @property
+    def members_exempt_proposed(self) -> int:
+        return self.members["exempt_proposed"]
 
     @property
     def members_blank(self) -> int:
-        return self.members["blank"]
+        """空白点: BLANK_STATES (drafts, proposals not yet approved and overdue make-ups included)."""
+        return sum(self.members[s] for s in BLANK_STATES)
+
+    @property
+    def members_covered(self) -> int:
+        return self.members_pledged + self.members_exempt
 
     @property
     def members_rate(self) -> float | None:
-        """覆盖率: members who pledged, were exempted or deferred, over the register."""
-        return percent(self.members_total - self.members_blank, self.members_total)
+        """覆盖率: members with a submitted pledge or an approved exemption, over the register."""
+        return percent(self.members_covered, self.members_total)
 
     # funnel, fulfilment, satisfaction
     def count(self, key: str) -> int:
@@ -260,13 +308,13 @@ class Coverage:
 
     @property
     def org_statuses(self) -> list[tuple[str, str, int]]:
-        """(status, label, organisations whose commitment is in it)."""
-        return [(s.value, s.label, self.total.orgs[s.value]) for s in CommitmentStatus]
+        """(state, label, organisations whose commitment is in it), drafts first."""
+        return [(s, state_label(s), self.total.orgs[s]) for s in (DRAFT, *PLEDGED_STATES)]
 
     @property
     def member_statuses(self) -> list[tuple[str, str, int]]:
-        """(status, label, members whose pledge is in it)."""
-        return [(s.value, s.label, self.total.members[s.value]) for s in CommitmentStatus]
+        """(state, label, members whose pledge is in it), drafts first."""
+        return [(s, state_label(s), self.total.members[s]) for s in (DRAFT, *PLEDGED_STATES)]
 
     @property
     def fulfilment(self) -> list[dict]:
@@ -297,11 +345,11 @@ class Coverage:
                     "blank": [r.figures.members_blank for r in rows],
                 },
                 "orgs": {
-                    "published": [r.figures.orgs[CommitmentStatus.PUBLISHED] for r in rows],
+                    "published": [r.figures.orgs_published for r in rows],
                     "approved": [r.figures.orgs[CommitmentStatus.APPROVED] for r in rows],
-                    "submitted": [r.figures.orgs[CommitmentStatus.SUBMITTED] for r in rows],
-                    "drafting": [r.figures.orgs[CommitmentStatus.DRAFT] + r.figures.orgs[CommitmentStatus.RETURNED]
-                                 for r in rows],
+                    "submitted": [r.figures.orgs[CommitmentStatus.SUBMITTED] + r.figures.orgs[CommitmentStatus.RETURNED]
+                                  for r in rows],
+                    "drafting": [r.figures.orgs[DRAFT] for r in rows],
                     "none": [r.figures.orgs[NONE] for r in rows],
                 },
             },
@@ -325,9 +373,11 @@ def _owner_path(prefix: str = ""):
     return F(f"{prefix}owner_path")
 
 
-def must_commit_orgs(org: Organisation) -> QuerySet[Organisation]:
-    """Organisations in org's subtree that make a commitment: active and with a parent to review it."""
-    return Organisation.objects.filter(path__startswith=org.path, is_active=True, parent__isnull=False)
+def must_commit_orgs(org: Organisation, campaign: Campaign) -> QuerySet[Organisation]:
+    """Organisations in org's subtree that make a commitment in the campaign: active, with a parent
+    to review it, of a kind the campaign lists (exempted ones included: see orgs_with_commitment)."""
+    return Organisation.objects.filter(path__startswith=org.path, is_active=True, parent__isnull=False,
+                                       kind__in=campaign.committing_kinds)
 
 
 def register(org: Organisation) -> QuerySet[Member]:
@@ -335,34 +385,64 @@ def register(org: Organisation) -> QuerySet[Member]:
     return Member.objects.filter(branch__path__startswith=org.path, status=MemberStatus.ACTIVE)
 
 
-def owners_under(org: Organisation, prefix: str = "") -> Q:
+def owners_under(org: Organisation, campaign: Campaign, prefix: str = "") -> Q:
     """Commitments (reached through `prefix`) of the organisations and members above: the owner's
-    path (denormalised on the commitment, indexed) under org's, and the owner still counted."""
-    return Q(**{f"{prefix}owner_path__startswith": org.path}) & (
+    path (denormalised on the commitment, indexed) under org's, the owner still counted, and not
+    a discarded draft."""
+    return (Q(**{f"{prefix}owner_path__startswith": org.path})
+            & ~Q(**{f"{prefix}status": CommitmentStatus.WITHDRAWN})) & (
         Q(**{f"{prefix}member__isnull": True, f"{prefix}organisation__is_active": True,
-             f"{prefix}organisation__parent__isnull": False})
+             f"{prefix}organisation__parent__isnull": False,
+             f"{prefix}organisation__kind__in": campaign.committing_kinds})
         | Q(**{f"{prefix}member__status": MemberStatus.ACTIVE}))
 
 
+def _live(relation: str, campaign: Campaign) -> FilteredRelation:
+    """The campaign's commitment of an organisation or a member, discarded drafts left out (at most
+    one: one_live_*_per_campaign)."""
+    return FilteredRelation(relation, condition=Q(**{f"{relation}__campaign": campaign})
+                            & ~Q(**{f"{relation}__status": CommitmentStatus.WITHDRAWN}))
+
+
+def _excuse(campaign: Campaign) -> FilteredRelation:
+    """The campaign's standing or proposed exemption or deferral (at most one: one_live_exemption_*)."""
+    return FilteredRelation("exemptions", condition=Q(exemptions__campaign=campaign,
+                                                      exemptions__status__in=[ExemptionStatus.PROPOSED,
+                                                                              ExemptionStatus.APPROVED]))
+
+
+def _submitted(alias: str) -> list[When]:
+    """The states of a submitted commitment joined as `alias` (PLEDGED_STATES)."""
+    return [When(Q(**{f"{alias}__status": CommitmentStatus.DRAFT, f"{alias}__public_version__isnull": False}),
+                 then=Value(REVISING)),
+            When(**{f"{alias}__status__in": SUBMITTED_STATUSES}, then=F(f"{alias}__status"))]
+
+
 def orgs_with_commitment(org: Organisation, campaign: Campaign) -> QuerySet[Organisation]:
-    """must_commit_orgs with `commitment` (this campaign's, LEFT JOINed) and `commitment_state`."""
-    return must_commit_orgs(org).annotate(
-        commitment=FilteredRelation("commitments", condition=Q(commitments__campaign=campaign)),
-        commitment_state=Coalesce(F("commitment__status"), Value(NONE), output_field=CharField()))
+    """must_commit_orgs with `commitment` and `excuse` (this campaign's, LEFT JOINed) and
+    `commitment_state` (ORG_STATES)."""
+    return must_commit_orgs(org, campaign).annotate(
+        commitment=_live("commitments", campaign), excuse=_excuse(campaign),
+    ).annotate(commitment_state=Case(
+        *_submitted("commitment"),
+        When(excuse__status=ExemptionStatus.APPROVED, then=Value("exempt")),
+        When(commitment__id__isnull=False, then=Value(DRAFT)),
+        default=Value(NONE), output_field=CharField()))
 
 
 def members_with_state(org: Organisation, campaign: Campaign, today: datetime.date) -> QuerySet[Member]:
-    """The register with `pledge` and `excuse` (this campaign's, LEFT JOINed) and `state`."""
-    return register(org).annotate(
-        pledge=FilteredRelation("commitments", condition=Q(commitments__campaign=campaign)),
-        excuse=FilteredRelation("exemptions", condition=Q(exemptions__campaign=campaign)),
-    ).annotate(state=Case(
-        When(pledge__id__isnull=False, then=F("pledge__status")),
-        When(excuse__kind=Exemption.Kind.EXEMPT, then=Value("exempt")),
-        When(excuse__made_up_on__isnull=False, then=Value("made_up")),
-        When(excuse__makeup_due__lt=today, then=Value("overdue_makeup")),
-        When(excuse__id__isnull=False, then=Value("pending_makeup")),
-        default=Value("blank"), output_field=CharField()))
+    """The register with `pledge` and `excuse` (this campaign's, LEFT JOINed) and `state`
+    (MEMBER_STATES, in the order of precedence of the module docstring)."""
+    return register(org).annotate(pledge=_live("commitments", campaign), excuse=_excuse(campaign)).annotate(
+        state=Case(
+            *_submitted("pledge"),
+            When(excuse__kind=Exemption.Kind.EXEMPT, excuse__status=ExemptionStatus.APPROVED, then=Value("exempt")),
+            When(excuse__kind=Exemption.Kind.DEFER, excuse__made_up_on__isnull=False, then=Value("made_up")),
+            When(excuse__kind=Exemption.Kind.DEFER, excuse__makeup_due__lt=today, then=Value("overdue_makeup")),
+            When(excuse__kind=Exemption.Kind.DEFER, then=Value("pending_makeup")),
+            When(excuse__kind=Exemption.Kind.EXEMPT, then=Value("exempt_proposed")),
+            When(pledge__id__isnull=False, then=Value(DRAFT)),
+            default=Value("blank"), output_field=CharField()))
 
 
 _PUBLIC = Q(public_version__isnull=False)
@@ -375,8 +455,8 @@ _HAS_STAMPED = Exists(StampedScan.objects.filter(commitment=OuterRef("pk"), vers
 # docstring); also the filters of the commitment list behind each figure.
 COMMITMENT_STATES = {
     "drafted": Q(),
-    "submitted": Q(status__in=[CommitmentStatus.SUBMITTED, CommitmentStatus.APPROVED,
-                               CommitmentStatus.PUBLISHED]) | _PUBLIC,
+    # Submitted at least once (a returned one included): the 已承诺 of the member and org figures.
+    "submitted": submitted_q(),
     "approved": Q(status__in=[CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED]) | _PUBLIC,
     "published": _PUBLIC,
     "stamped": _PUBLIC & Q(has_stamped=True),
@@ -393,13 +473,13 @@ def commitments_under(org: Organisation, campaign: Campaign) -> QuerySet[Commitm
     """The campaign's commitments of must-commit organisations and registered members under org,
     annotated with `has_progress` and `has_stamped` (`latest_result` is a column, kept by
     Assessment.save())."""
-    return (Commitment.objects.filter(owners_under(org), campaign=campaign)
+    return (Commitment.objects.filter(owners_under(org, campaign), campaign=campaign)
             .annotate(has_progress=_HAS_PROGRESS, has_stamped=_HAS_STAMPED))
 
 
 def overdue_items(org: Organisation, campaign: Campaign, today: datetime.date) -> QuerySet[Item]:
     """Live items of published commitments under org, past their deadline and not completed."""
-    return (Item.objects.filter(owners_under(org, "commitment__"), commitment__campaign=campaign,
+    return (Item.objects.filter(owners_under(org, campaign, "commitment__"), commitment__campaign=campaign,
                                 commitment__public_version__isnull=False, removed_at__isnull=True,
                                 deadline__lt=today)
             .exclude(Exists(ProgressEntry.objects.filter(item=OuterRef("pk"), completes_item=True))))
@@ -431,14 +511,15 @@ def _by_key(org: Organisation, campaign: Campaign, today: datetime.date, public_
         at(row["key"]).commitments_overdue += row["c"]
     if public_counted:
         votes: dict[str, Counter] = {}
-        for key, rating, n in (Ballot.objects.filter(owners_under(org, "commitment__"), commitment__campaign=campaign)
+        for key, rating, n in (Ballot.objects.filter(owners_under(org, campaign, "commitment__"),
+                                                     commitment__campaign=campaign)
                                .annotate(key=_key(_owner_path("commitment__"), org))
                                .values_list("key", "rating").annotate(n=Count("id")).order_by()):
             votes.setdefault(key, Counter())[rating] += n
         for key, counts_ in votes.items():
             at(key).tally = at(key).tally + Tally.from_counts(counts_)
-        for row in (MeetingTally.objects.filter(owners_under(org, "commitment__"), commitment__campaign=campaign,
-                                                voided_at__isnull=True)
+        for row in (MeetingTally.objects.filter(owners_under(org, campaign, "commitment__"),
+                                                commitment__campaign=campaign, voided_at__isnull=True)
                     .annotate(key=_key(_owner_path("commitment__"), org)).values("key")
                     .annotate(s=Sum("satisfied"), b=Sum("basic"), u=Sum("unsatisfied")).order_by()):
             at(row["key"]).tally = at(row["key"]).tally + Tally(row["s"] or 0, row["b"] or 0, row["u"] or 0)
@@ -519,12 +600,18 @@ def organisations_at(paths: list[str]) -> list[Organisation]:
     return list(Organisation.objects.filter(path__in=paths).order_by("path"))
 
 
+def state_label(state: str) -> str:
+    """A commitment's coverage state (a status, "revising" or "draft") in Chinese."""
+    return STATE_LABELS.get(state) or CommitmentStatus(state).label
+
+
 def member_state_label(state: str) -> str:
     """A member's coverage state in Chinese."""
-    if state in CommitmentStatus.values:
-        return f"已承诺（{CommitmentStatus(state).label}）"
-    return {"exempt": "免于承诺", "made_up": "已补课，待承诺", "pending_makeup": "延期承诺，待补课",
-            "overdue_makeup": "补课逾期", "blank": "空白点（未承诺）"}.get(state, state)
+    if state in PLEDGED_STATES:
+        return f"已承诺（{state_label(state)}）"
+    return {"exempt": "免于承诺（已认同）", "made_up": "已补课，承诺未提交", "pending_makeup": "延期承诺，待补课",
+            "overdue_makeup": "空白点（补课逾期）", "exempt_proposed": "空白点（免于承诺待认同）",
+            DRAFT: "空白点（草稿未提交）", "blank": "空白点（未填写承诺）"}.get(state, state)
 
 
 def member_state_counts(org: Organisation, campaign: Campaign, today: datetime.date, *, own: bool = False,
@@ -554,22 +641,27 @@ def member_list(org: Organisation, campaign: Campaign, *, state: str = "", own: 
         qs = qs.filter(state__in=MEMBER_STATE_GROUPS[state][1])
     return (qs.select_related("branch")
             .annotate(pledge_pk=F("pledge__id"), pledge_oral=F("pledge__is_oral"),
-                      excuse_pk=F("excuse__id"), excuse_reason=F("excuse__reason"),
+                      excuse_pk=F("excuse__id"), excuse_reason=F("excuse__reason"), excuse_kind=F("excuse__kind"),
                       makeup_due=F("excuse__makeup_due"), made_up_on=F("excuse__made_up_on"))
             .order_by("branch__path", "name", "id"))
 
 
 def org_list(org: Organisation, campaign: Campaign, *, state: str = "", own: bool = False) -> QuerySet[Organisation]:
     """Organisations that must commit under org (org alone with `own`), with their commitment's pk
-    and state; `state` is one of ORG_STATES or "started" (any commitment)."""
+    and state and their exemption's; `state` is one of ORG_STATES, "committed" (submitted) or
+    "blank" (none or a draft). Without a state, exempted ones are listed too (they are shown)."""
     qs = orgs_with_commitment(org, campaign)
     if own:
         qs = qs.filter(pk=org.pk)
-    if state == "started":
-        qs = qs.exclude(commitment_state=NONE)
+    if state == "committed":
+        qs = qs.filter(commitment_state__in=PLEDGED_STATES)
+    elif state == "blank":
+        qs = qs.filter(commitment_state__in=ORG_BLANK_STATES)
     elif state in ORG_STATES:
         qs = qs.filter(commitment_state=state)
-    return qs.select_related("parent").annotate(commitment_pk=F("commitment__id")).order_by("path")
+    return qs.select_related("parent").annotate(
+        commitment_pk=F("commitment__id"), excuse_pk=F("excuse__id"), excuse_reason=F("excuse__reason"),
+    ).order_by("path")
 
 
 def commitment_list(org: Organisation, campaign: Campaign, *, state: str = "", kind: str = "", own: bool = False,
@@ -586,7 +678,7 @@ def commitment_list(org: Organisation, campaign: Campaign, *, state: str = "", k
         qs = qs.filter(COMMITMENT_STATES[state])
     elif state in LIST_STATES:
         qs = qs.filter(LIST_STATES[state])
-    elif state in CommitmentStatus.values:
+    elif state in LIVE_STATUSES:
         qs = qs.filter(status=state)
     elif state == "overdue":
         qs = qs.filter(pk__in=overdue_items(org, campaign, today).values("commitment_id"))

@@ -1,6 +1,9 @@
 """覆盖情况报表: the coverage dashboard's per-child figures and the blank-spot members (空白点)
 of a subtree in one campaign, as one Excel workbook with two sheets.
 
+Both sheets count as the dashboard does (coverage's module docstring, the page's 统计口径说明):
+已承诺 is a submitted commitment, drafts are blank spots with their state shown.
+
 The figures come from coverage.coverage_for (a fixed number of aggregate queries); the
 blank-spot list iterates coverage.member_list in tree order with .iterator(), so neither
 grows in queries or memory with the number of members. The list carries name, branch and
@@ -25,13 +28,13 @@ from .models import Campaign
 FIGURE_COLUMNS = [
     Column("党组织", 28, wrap=True),
     Column("应承诺党组织", 12, "int"),
-    Column("已填写承诺", 11, "int"),
+    Column("已承诺（已提交）", 11, "int"),
     Column("已公开承诺", 11, "int"),
-    Column("尚未填写", 10, "int"),
+    Column("未承诺（含草稿）", 10, "int"),
     Column("在册党员", 10, "int"),
     Column("已承诺", 9, "int"),
     Column("免于承诺", 9, "int"),
-    Column("延期承诺", 9, "int"),
+    Column("延期待补课", 9, "int"),
     Column("空白点", 9, "int"),
     Column("覆盖率", 9, "percent"),
     Column("已公开（党组织和党员）", 12, "int"),
@@ -48,11 +51,12 @@ BLANK_COLUMNS = [
     Column("所在党支部", 30, wrap=True),
     Column("党员类别", 14),
     Column("党员类型", 10),
+    Column("情况", 22),
 ]
 
 
 def _figures_row(name: str, f: coverage.Figures, public_counted: bool) -> list:
-    return [name, f.orgs_total, f.orgs_started, f.orgs_published, f.orgs_blank,
+    return [name, f.orgs_total, f.orgs_committed, f.orgs_published, f.orgs_blank,
             f.members_total, f.members_pledged, f.members_exempt, f.members_deferred, f.members_blank,
             f.members_rate, f.published, f.stamped, f.items_overdue, f.assessed, f.fulfilled,
             f.satisfaction_rate if public_counted else None]
@@ -72,7 +76,7 @@ def blank_spot_rows(org: Organisation, campaign: Campaign, today: datetime.date)
     qs = coverage.member_list(org, campaign, state="blank", today=today)
     for number, m in enumerate(qs.iterator(chunk_size=2000), start=1):
         yield [number, m.name, m.branch.name, categories.get(m.category, m.category),
-               kinds.get(m.membership, m.membership)]
+               kinds.get(m.membership, m.membership), coverage.member_state_label(m.state)]
 
 
 def _window_note(cov: coverage.Coverage) -> str:
@@ -93,7 +97,7 @@ def coverage_export(*, actor, org: Organisation, campaign: Campaign, today: date
     add_sheet(wb, sheet_name="覆盖情况", title=f"{org.name}{campaign.name}覆盖情况",
            subtitle=f"{subtitle}；{_window_note(cov)}", columns=FIGURE_COLUMNS, rows=figure_rows(cov))
     add_sheet(wb, sheet_name="空白点党员", title=f"{org.name}{campaign.name}空白点党员名单",
-           subtitle=f"{subtitle}；未承诺、未办理免于或延期承诺的在册党员", columns=BLANK_COLUMNS,
+           subtitle=f"{subtitle}；承诺未提交（含草稿未提交）、未经认同免于承诺、补课逾期的在册党员", columns=BLANK_COLUMNS,
            rows=blank_spot_rows(org, campaign, today))
     out = save_workbook(wb)
     audit.record(actor=actor, action="coverage.export", obj=org, organisation=org,

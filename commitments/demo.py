@@ -248,10 +248,15 @@ def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
         made += 1
     # One member away on assignment: deferred, to make up later.
     if len(plain) > 6:
-        services.exemption_grant(actor=staff, member=plain[6], campaign=campaign, kind="defer",
+        services.exemption_propose(actor=staff, member=plain[6], campaign=campaign, kind="defer",
                                  reason="借调市重点项目指挥部，暂不在岗",
                                  makeup_due=max(campaign.publish_deadline, datetime.date.today())
                                  + datetime.timedelta(days=30))
+    # One member in hospital for a long time: the branch proposes an exemption, which waits for the
+    # committee above (dw_secretary) to approve (六（三）机关党组织审核认同).
+    if len(plain) > 7:
+        services.exemption_propose(actor=staff, member=plain[7], campaign=campaign, kind="exempt",
+                                   reason="因病长期住院治疗，无法参加组织生活")
     # Opinions gathered before drafting: the public box, and a symposium staff recorded.
     for content, contact in SUGGESTIONS:
         services.suggestion_submit_public(organisation=branch, content=content, contact=contact)

@@ -28,18 +28,14 @@ from orgs.permissions import OFFICER_ROLES, scope_for
 from orgs.selectors import Todo, capped_count, count_label
 from orgs.templatetags.cn import cn_date
 
-from .models import Campaign, Commitment, CommitmentStatus, Exemption, Item, ProgressEntry
+from . import coverage
+from .models import (LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Campaign, Commitment, CommitmentStatus, Exemption,
+                     ExemptionStatus, Item, ProgressEntry)
 
 # Items whose deadline falls within this many days are shown to whoever records their progress.
 ITEM_HORIZON_DAYS = 30
 # Deferred members whose make-up is due within this many days are shown to their branch.
 MAKEUP_HORIZON_DAYS = 14
-
-# A commitment counts as submitted once it has gone to review (a returned one went, and is back).
-SUBMITTED_STATES = (CommitmentStatus.SUBMITTED, CommitmentStatus.RETURNED, CommitmentStatus.APPROVED,
-                    CommitmentStatus.PUBLISHED)
-UNSUBMITTED_STATES = (CommitmentStatus.DRAFT,)
-
 
 def when(deadline: datetime.date, today: datetime.date) -> str:
     """截止2010年9月30日，还有3天 / 今天截止 / 已逾期2天."""
@@ -69,20 +65,26 @@ def member_duties(user, campaign: Campaign, *, today: datetime.date, members: li
     if not members:
         return []
     todos = []
-    pledges = {c.member_id: c for c in Commitment.objects.filter(campaign=campaign, member__in=members)}
-    excused = {e.member_id: e for e in Exemption.objects.filter(campaign=campaign, member__in=members)}
+    pledges = {c.member_id: c for c in Commitment.objects.filter(campaign=campaign, member__in=members,
+                                                                 status__in=LIVE_STATUSES)}
+    excused = {e.member_id: e for e in Exemption.objects.filter(campaign=campaign, member__in=members,
+                                                                status__in=LIVE_EXEMPTION_STATUSES)}
     deadline = when(campaign.pledge_deadline, today)
     for member in members:
         pledge, exemption = pledges.get(member.pk), excused.get(member.pk)
         if pledge is None:
-            if exemption is not None and exemption.kind == Exemption.Kind.EXEMPT:
-                continue
-            hint = (f"延期承诺，补课期限{when(exemption.makeup_due, today)}" if exemption is not None
-                    else f"定诺截止{deadline}")
+            if exemption is None:
+                hint = f"定诺截止{deadline}"
+            elif exemption.kind == Exemption.Kind.DEFER:
+                hint = f"延期承诺，补课期限{when(exemption.makeup_due, today)}"
+            elif exemption.status == ExemptionStatus.APPROVED:
+                continue  # exempted
+            else:
+                hint = f"免于承诺的申请尚待上级党组织认同；定诺截止{deadline}"
             todos.append(Todo("填写我的公开承诺", 1, reverse("commitments:my_pledge"), hint))
         elif pledge.is_oral:
             continue  # recorded by the branch on the member's behalf
-        elif pledge.status == CommitmentStatus.DRAFT:
+        elif pledge.status == CommitmentStatus.DRAFT and pledge.public_version_id is None:
             todos.append(Todo("提交我的公开承诺", 1, reverse("commitments:edit", args=[pledge.pk]),
                               f"草稿尚未提交审核；定诺截止{deadline}"))
         elif pledge.status == CommitmentStatus.RETURNED:
@@ -125,28 +127,27 @@ def officer_duties(user, campaign: Campaign, *, today: datetime.date, orgs: list
     pledge_deadline = when(campaign.pledge_deadline, today)
 
     # The organisations' own commitments (the root has nobody above to review it).
-    committing = [o for o in orgs if o.parent_id is not None]
-    started = set(Commitment.objects.filter(campaign=campaign, organisation__in=committing)
+    committing = [o for o in orgs if o.parent_id is not None and o.kind in campaign.committing_kinds]
+    started = set(Commitment.objects.filter(campaign=campaign, organisation__in=committing, status__in=LIVE_STATUSES)
                   .values_list("organisation_id", flat=True)) if committing else set()
+    if committing:
+        started |= set(Exemption.objects.filter(campaign=campaign, organisation__in=committing,
+                                                status=ExemptionStatus.APPROVED).values_list("organisation_id", flat=True))
     for org in committing:
         if org.pk not in started:
             page = "commitments:branch_pledges" if org.is_branch else "orgs:detail"
             todos.append(Todo(f"起草{org.name}的公开承诺", 1, reverse(page, args=[org.pk]),
                               f"定诺截止{pledge_deadline}"))
 
-    if branches:
-        covered = Commitment.objects.filter(campaign=campaign, member=OuterRef("pk"), status__in=SUBMITTED_STATES)
-        excused = Exemption.objects.filter(campaign=campaign, member=OuterRef("pk"))
-        blank = (Member.objects.filter(branch__in=branches, status=MemberStatus.ACTIVE)
-                 .exclude(Exists(covered)).exclude(Exists(excused)))
-        n = capped_count(blank)
+    # The branches' blank spots (空白点), counted as the coverage list behind the link counts them.
+    late = today > campaign.pledge_deadline
+    for branch in branches:
+        n = capped_count(coverage.member_list(branch, campaign, state="blank", own=True, today=today))
         if n:
-            target = branches[0] if len(branches) == 1 else None
-            url = reverse("commitments:coverage_members") + "?state=blank" + (f"&org={target.pk}" if target else "")
-            late = today > campaign.pledge_deadline
-            todos.append(Todo(f"{count_label(n)} 名党员尚未提交承诺", n, url,
-                              f"定诺截止{pledge_deadline}" + ("；请督促本人填写，或代为记录口头承诺、申报免于或延期承诺"
-                                                           if late else "；请督促本人填写")))
+            todos.append(Todo(f"{count_label(n)} 名党员尚未提交承诺" + ("" if len(branches) == 1 else f"（{branch.name}）"),
+                              n, reverse("commitments:coverage_members") + f"?state=blank&org={branch.pk}&own=1",
+                              f"未填写、草稿未提交、免于承诺待认同或补课逾期；定诺截止{pledge_deadline}"
+                              + ("；请督促本人填写，或代为记录口头承诺、申报免于或延期承诺" if late else "；请督促本人填写")))
 
     scope = f"&org={one_org.pk}&own=1" if one_org else ""
     drafted = _drafted_here(paths)
@@ -168,7 +169,7 @@ def officer_duties(user, campaign: Campaign, *, today: datetime.date, orgs: list
 
     if branches:
         due = (Exemption.objects.filter(campaign=campaign, member__branch__in=branches, kind=Exemption.Kind.DEFER,
-                                        made_up_on__isnull=True,
+                                        status=ExemptionStatus.APPROVED, made_up_on__isnull=True,
                                         makeup_due__lte=today + datetime.timedelta(MAKEUP_HORIZON_DAYS))
                .aggregate(n=Count("id"), first=Min("makeup_due")))
         if due["n"]:
@@ -184,29 +185,24 @@ def officer_duties(user, campaign: Campaign, *, today: datetime.date, orgs: list
 def upper_duties(user, campaign: Campaign, *, today: datetime.date, orgs: list[Organisation]) -> list[Todo]:
     """Organisations below the user's that are behind schedule: commitment not submitted after the
     定诺 deadline, approved but not public after the 亮诺 deadline."""
-    paths = [o.path for o in orgs]
     uppers = [o for o in orgs if o.kind not in BRANCH_KINDS]
     if not uppers or today <= campaign.pledge_deadline:
         return []
     todos = []
-    below = Q()
-    for org in uppers:
-        below |= Q(path__startswith=org.path) & ~Q(path=org.path)
-    orgs = Organisation.objects.filter(below, is_active=True, parent__isnull=False).exclude(path__in=paths)
-    submitted = Commitment.objects.filter(campaign=campaign, organisation=OuterRef("pk"), status__in=SUBMITTED_STATES)
-    n = capped_count(orgs.exclude(Exists(submitted)))
-    target = uppers[0] if len(uppers) == 1 else None
-    coverage = reverse("commitments:coverage_orgs") + (f"?org={target.pk}&" if target else "?")
-    if n:
-        todos.append(Todo(f"下级 {count_label(n)} 个党组织逾期未提交承诺", n, coverage + "state=none",
-                          f"定诺已于{cn_date(campaign.pledge_deadline)}截止；请督促"))
-    if today > campaign.publish_deadline:
-        unpublished = Commitment.objects.filter(campaign=campaign, organisation=OuterRef("pk"),
-                                                status=CommitmentStatus.APPROVED, public_version__isnull=True)
-        n = capped_count(orgs.filter(Exists(unpublished)))
+    for upper in uppers:
+        where = "" if len(uppers) == 1 else f"（{upper.name}以下）"
+        coverage_url = reverse("commitments:coverage_orgs") + f"?org={upper.pk}&state="
+        below = coverage.org_list(upper, campaign).exclude(pk=upper.pk)
+        n = capped_count(below.filter(commitment_state__in=coverage.ORG_BLANK_STATES))
         if n:
-            todos.append(Todo(f"下级 {count_label(n)} 个党组织已审定未公开", n, coverage + "state=approved",
-                              f"亮诺已于{cn_date(campaign.publish_deadline)}截止；请督促"))
+            todos.append(Todo(f"下级 {count_label(n)} 个党组织逾期未提交承诺{where}", n, coverage_url + "blank",
+                              f"尚未填写或草稿未提交；定诺已于{cn_date(campaign.pledge_deadline)}截止，请督促"))
+        if today > campaign.publish_deadline:
+            n = capped_count(below.filter(commitment_state=CommitmentStatus.APPROVED))
+            if n:
+                todos.append(Todo(f"下级 {count_label(n)} 个党组织已审定未公开{where}", n,
+                                  coverage_url + CommitmentStatus.APPROVED,
+                                  f"亮诺已于{cn_date(campaign.publish_deadline)}截止，请督促"))
     return todos
 
 

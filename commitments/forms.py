@@ -3,6 +3,7 @@ from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 
 from orgs.forms import DATE_INPUT_FORMATS, DateInput, form_helper
+from orgs.models import OrgKind
 
 from .models import Campaign, Exemption, PublishChannel
 
@@ -20,13 +21,17 @@ class CampaignForm(forms.ModelForm):
     evaluation_deadline = _date_field("评诺截止日期", help_text="也是群众评议的结束日期")
     evaluation_opens = _date_field("群众评议开始日期", required=False,
                                    help_text="留空则为亮诺截止日期的次日")
+    committing_kinds = forms.MultipleChoiceField(
+        label="应作出承诺的党组织类型", choices=OrgKind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="六（三）：公开承诺要在基层党组织和党员中全面覆盖。党组不是基层党组织，默认不选；临时党支部默认需要承诺。"
+                  "一项都不选则保持原设置。")
     EVALUATION_NUMBERS = ("weight_assessment", "weight_public", "weight_leader", "satisfaction_threshold")
 
     class Meta:
         model = Campaign
         fields = ["name", "year", "pledge_deadline", "publish_deadline", "evaluation_deadline",
                   "leader_min_items", "is_current", "evaluation_opens", "weight_assessment", "weight_public",
-                  "weight_leader", "satisfaction_threshold"]
+                  "weight_leader", "satisfaction_threshold", "committing_kinds", "exemption_approver_depth"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,6 +53,10 @@ class CampaignForm(forms.ModelForm):
                          Column("weight_public", css_class="col-md-4"),
                          Column("weight_leader", css_class="col-md-4")),
                      css_class="border-top pt-3 mt-2"),
+            Fieldset("覆盖范围（六（三）确保全面覆盖）",
+                     Row(Column("committing_kinds", css_class="col-md-6"),
+                         Column("exemption_approver_depth", css_class="col-md-6")),
+                     css_class="border-top pt-3 mt-2"),
         ))
 
     def clean(self):
@@ -55,6 +64,10 @@ class CampaignForm(forms.ModelForm):
         for name in self.EVALUATION_NUMBERS:
             if cleaned.get(name) is None and name not in self.errors:
                 cleaned[name] = getattr(self.instance, name)
+        if not cleaned.get("committing_kinds"):
+            cleaned["committing_kinds"] = self.instance.committing_kinds
+        else:
+            cleaned["committing_kinds"] = [k for k in OrgKind.values if k in cleaned["committing_kinds"]]
         return cleaned
 
     def validate_constraints(self):
@@ -143,9 +156,13 @@ class ExemptionForm(forms.Form):
     reason = forms.CharField(label="原因", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="如：长期外出学习、因病住院、援藏援疆等")
     makeup_due = _date_field("补课期限", required=False, help_text="延期承诺必填：回来后补作承诺的期限")
+    # 特殊情况免于承诺 is proposed here and takes effect once the 机关党组织 above approves it.
+    KIND_LABELS = {Exemption.Kind.EXEMPT: "特殊情况免于承诺（报上级党组织审核认同）",
+                   Exemption.Kind.DEFER: "延期承诺（做好记录，及时补课）"}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, kinds=tuple(Exemption.Kind.values), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k, self.KIND_LABELS[k]) for k in Exemption.Kind.values if k in kinds]
         self.helper = form_helper()
 
     def clean(self):
@@ -153,6 +170,25 @@ class ExemptionForm(forms.Form):
         if data.get("kind") == Exemption.Kind.DEFER and not data.get("makeup_due"):
             self.add_error("makeup_due", "延期承诺须填写补课期限。")
         return data
+
+
+class ExemptionDecisionForm(forms.Form):
+    """审核认同 of a proposed exemption: approve, or reject with a reason."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(label="审核意见", choices=[("approve", "认同"), ("reject", "不予认同")])
+    note = forms.CharField(label="说明", max_length=300, required=False)
+
+
+class OrgExemptionForm(forms.Form):
+    """The level above exempts an organisation (e.g. a 临时党支部 dissolved mid-year)."""
+
+    reason = forms.CharField(label="原因", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="如：临时党支部已于年中撤销、党组织正在组建等")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
 
 
 class PublishForm(forms.Form):

@@ -19,7 +19,7 @@ from orgs.selectors import _under_any
 from orgs.templatetags.cn import cn_date
 from orgs.xlsx import Column, write_xlsx
 
-from .models import Campaign, Commitment, CommitmentVersion, ItemProgress, ProgressEntry, Publication
+from .models import LIVE_STATUSES, Campaign, Commitment, CommitmentVersion, ItemProgress, ProgressEntry, Publication
 from .selectors import item_progress_status
 
 CHUNK = 500
@@ -44,7 +44,7 @@ COLUMNS = [
 
 def _commitments(org: Organisation, campaign: Campaign):
     owner_in = _under_any([org.path], "organisation__path") | _under_any([org.path], "member__branch__path")
-    return (Commitment.objects.filter(owner_in, campaign=campaign)
+    return (Commitment.objects.filter(owner_in, campaign=campaign, status__in=LIVE_STATUSES)
             .select_related("campaign", "organisation", "organisation__parent", "member", "member__branch",
                             "public_version")
             .order_by("reviewer_org__path", "organisation__path", "member__name", "id"))

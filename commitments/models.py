@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
-from orgs.models import PATH_MAX_LENGTH, Member, Organisation
+from orgs.models import PATH_MAX_LENGTH, Member, Organisation, OrgKind
 
 
 # --- records that are never deleted (等保二级: no hard deletes) ----------------------------------
@@ -38,6 +38,12 @@ class KeptRecord(models.Model):
     delete.alters_data = True
 
 
+def default_committing_kinds() -> list[str]:
+    """Every kind of organisation commits except a 党组: a 党组 is not a 基层党组织 (六（三）
+    全面覆盖 is of the 基层党组织 and members); a 临时党支部 does."""
+    return [k for k in OrgKind.values if k != OrgKind.LEADING_GROUP]
+
+
 class Campaign(models.Model):
     """One campaign year (活动年度) with its own deadlines and settings."""
 
@@ -64,6 +70,14 @@ class Campaign(models.Model):
     satisfaction_threshold = models.PositiveSmallIntegerField(
         "满意率警戒线（%）", default=70, validators=[MaxValueValidator(100)],
         help_text="群众满意率低于此值的，上级党组织可以责令整改（六（二）督促检查）")
+    # 六（三）确保全面覆盖: which kinds of organisation must commit (and are counted on coverage).
+    committing_kinds = models.JSONField("应作出承诺的党组织类型", default=default_committing_kinds,
+                                        help_text="党组不是基层党组织，默认不需作出公开承诺")
+    # 六（三）: 确因特殊情况不能承诺的，机关党组织要根据实际情况审核认同. Empty: the branch's parent
+    # (党委/党总支) approves; a level (the root is 0) names the ancestor at that depth instead.
+    exemption_approver_depth = models.PositiveSmallIntegerField(
+        "免于承诺审核认同层级", null=True, blank=True,
+        help_text="留空则由党支部的上级党组织（党委或党总支）审核认同；填写层级（最上级为0）则由该层级的党组织审核认同")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -124,10 +138,25 @@ class CommitmentStatus(models.TextChoices):
     RETURNED = "returned", "已退回"
     APPROVED = "approved", "已审定"
     PUBLISHED = "published", "已公开"
+    # A draft never submitted that its drafters discarded: kept (no hard deletes), counted nowhere,
+    # and a new draft may be started after it.
+    WITHDRAWN = "withdrawn", "已作废"
 
 
 # States in which the drafter may still change the text.
 EDITABLE_STATUSES = (CommitmentStatus.DRAFT, CommitmentStatus.RETURNED)
+# Every state but WITHDRAWN: the commitments that exist as far as anyone counts.
+LIVE_STATUSES = tuple(s for s in CommitmentStatus.values if s != CommitmentStatus.WITHDRAWN)
+# 已承诺 (六（三）): submitted at least once. A returned pledge was submitted and is in the review
+# loop, so it counts; a draft never submitted does not; a published commitment being revised
+# (status draft again, public_version kept) still does (see SUBMITTED_Q).
+SUBMITTED_STATUSES = (CommitmentStatus.SUBMITTED, CommitmentStatus.RETURNED, CommitmentStatus.APPROVED,
+                      CommitmentStatus.PUBLISHED)
+
+
+def submitted_q(prefix: str = "") -> Q:
+    """Commitments (reached through `prefix`) that count as 已承诺: submitted at least once."""
+    return Q(**{f"{prefix}status__in": SUBMITTED_STATUSES}) | Q(**{f"{prefix}public_version__isnull": False})
 
 
 def owner_path_of(commitment: "Commitment") -> str:
@@ -177,6 +206,9 @@ class Commitment(KeptRecord):
     # Assessment.save(), so the fulfilment figures need no subquery per commitment.
     owner_path = models.CharField("所属组织路径", max_length=PATH_MAX_LENGTH, editable=False, default="")
     latest_result = models.CharField("最新考核结果", max_length=20, null=True, blank=True, editable=False)
+    withdrawn_at = models.DateTimeField("作废时间", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="作废人", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         verbose_name = "公开承诺"
@@ -187,10 +219,13 @@ class Commitment(KeptRecord):
                 condition=(Q(organisation__isnull=False, member__isnull=True)
                            | Q(organisation__isnull=True, member__isnull=False)),
                 name="commitment_exactly_one_owner"),
-            models.UniqueConstraint(fields=["campaign", "organisation"], condition=Q(organisation__isnull=False),
-                                    name="one_commitment_per_org_per_campaign"),
-            models.UniqueConstraint(fields=["campaign", "member"], condition=Q(member__isnull=False),
-                                    name="one_pledge_per_member_per_campaign"),
+            # A discarded (withdrawn) draft stays on record beside the owner's new one.
+            models.UniqueConstraint(fields=["campaign", "organisation"],
+                                    condition=Q(organisation__isnull=False) & ~Q(status="withdrawn"),
+                                    name="one_live_commitment_per_org_per_campaign"),
+            models.UniqueConstraint(fields=["campaign", "member"],
+                                    condition=Q(member__isnull=False) & ~Q(status="withdrawn"),
+                                    name="one_live_pledge_per_member_per_campaign"),
             models.CheckConstraint(condition=Q(is_oral=False) | Q(member__isnull=False),
                                    name="only_member_pledges_are_oral"),
         ]
@@ -238,6 +273,17 @@ class Commitment(KeptRecord):
     @property
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATUSES
+
+    @property
+    def is_submitted(self) -> bool:
+        """已承诺 (六（三）): submitted at least once, as submitted_q."""
+        return self.status in SUBMITTED_STATUSES or self.public_version_id is not None
+
+    @property
+    def is_discardable(self) -> bool:
+        """A draft never submitted (not a revision of a published one) may be discarded."""
+        return (self.status == CommitmentStatus.DRAFT and not self.submitted_count
+                and self.public_version_id is None)
 
 
 class Suggestion(models.Model):
@@ -410,23 +456,53 @@ class Publication(KeptRecord):
         return [PublishChannel(c).label for c in self.channels if c in PublishChannel.values]
 
 
-class Exemption(models.Model):
-    """A member who cannot pledge now (六（三）): exempted for special reasons, or deferred (外出等)
-    with a make-up date and 补课 recorded when done."""
+class ExemptionStatus(models.TextChoices):
+    PROPOSED = "proposed", "待审核认同"
+    APPROVED = "approved", "已认同"
+    REJECTED = "rejected", "未认同"
+    REVOKED = "revoked", "已撤销"
+
+
+# An exemption or deferral that stands or waits: at most one per member (or organisation) and campaign.
+LIVE_EXEMPTION_STATUSES = (ExemptionStatus.PROPOSED, ExemptionStatus.APPROVED)
+
+
+class Exemption(KeptRecord):
+    """A member or an organisation that cannot commit now (六（三）确保全面覆盖).
+
+    A member's exemption for special reasons is proposed by the branch and approved (审核认同) by
+    the 机关党组织 above it; a deferral (外出等) is recorded by the branch with a make-up date, and
+    its 补课 recorded once the pledge is submitted. An organisation (say a 临时党支部 dissolved
+    mid-year) is exempted by the level above it. Rejected and revoked ones stay on record.
+    """
 
     class Kind(models.TextChoices):
         EXEMPT = "exempt", "特殊情况免于承诺"
         DEFER = "defer", "延期承诺"
 
-    member = models.ForeignKey(Member, verbose_name="党员", on_delete=models.PROTECT, related_name="exemptions")
+    member = models.ForeignKey(Member, verbose_name="党员", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="exemptions")
+    organisation = models.ForeignKey(Organisation, verbose_name="党组织", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="exemptions")
     campaign = models.ForeignKey(Campaign, verbose_name="活动年度", on_delete=models.PROTECT,
                                  related_name="exemptions")
     kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    status = models.CharField("状态", max_length=10, choices=ExemptionStatus.choices,
+                              default=ExemptionStatus.APPROVED)
     reason = models.CharField("原因", max_length=300)
     makeup_due = models.DateField("补课期限", null=True, blank=True)
     made_up_on = models.DateField("补课日期", null=True, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", on_delete=models.PROTECT,
-                                   related_name="+")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="申请人", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("审核时间", null=True, blank=True)
+    decision_note = models.CharField("审核意见", max_length=300, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="撤销人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    # Compare-and-set counter: deciding, revoking or recording the make-up bumps it.
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -434,13 +510,32 @@ class Exemption(models.Model):
         verbose_name_plural = "免于或延期承诺"
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["member", "campaign"], name="one_exemption_per_member_per_campaign"),
+            models.CheckConstraint(condition=(Q(member__isnull=False, organisation__isnull=True)
+                                              | Q(member__isnull=True, organisation__isnull=False)),
+                                   name="exemption_exactly_one_subject"),
+            models.UniqueConstraint(fields=["member", "campaign"],
+                                    condition=Q(member__isnull=False, status__in=["proposed", "approved"]),
+                                    name="one_live_exemption_per_member_per_campaign"),
+            models.UniqueConstraint(fields=["organisation", "campaign"],
+                                    condition=Q(organisation__isnull=False, status__in=["proposed", "approved"]),
+                                    name="one_live_exemption_per_org_per_campaign"),
             models.CheckConstraint(condition=Q(kind="exempt") | Q(makeup_due__isnull=False),
                                    name="deferral_has_makeup_due"),
+            models.CheckConstraint(condition=Q(member__isnull=False) | Q(kind="exempt"),
+                                   name="organisations_are_exempted_not_deferred"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}：{self.reason[:20]}"
+
+    @property
+    def subject_name(self) -> str:
+        """Needs member or organisation selected."""
+        return self.member.name if self.member_id else self.organisation.name
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_EXEMPTION_STATUSES
 
 
 # --- 践诺: progress records (记实登记制度, 四（四）) ---

@@ -3,7 +3,7 @@
 Like orgs.permissions, these answer "who" only; whether the commitment's state allows the
 action ("when") is the lifecycle's question.
 """
-from orgs.models import Role
+from orgs.models import PATH_STEP, Role
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
 
 
@@ -76,14 +76,54 @@ def can_view_commitment(user, commitment) -> bool:
     return scope.reaches(owner_path, READER_ROLES) or scope.reaches(commitment.reviewer_org.path, SECRETARY_ROLES)
 
 
-def can_exempt(user, member) -> bool:
-    """Exemptions are approved by the branch's secretaries (or above) (六（三）)."""
-    return scope_for(user).reaches(member.branch.path, SECRETARY_ROLES)
+def _is_self(user, member) -> bool:
+    return member.user_id is not None and member.user_id == getattr(user, "pk", None)
+
+
+def can_propose_exemption(user, member) -> bool:
+    """The branch proposes an exemption (六（三）): its officers (or above), never for themselves."""
+    return not _is_self(user, member) and scope_for(user).reaches(member.branch.path, OFFICER_ROLES)
 
 
 def can_defer(user, member) -> bool:
-    """Deferrals and their make-up (补课) are recorded by the branch's officers."""
-    return scope_for(user).reaches(member.branch.path, OFFICER_ROLES)
+    """Deferrals and their make-up (补课) are recorded by the branch's officers, never for themselves."""
+    return not _is_self(user, member) and scope_for(user).reaches(member.branch.path, OFFICER_ROLES)
+
+
+def exemption_approver_path(branch, campaign) -> str:
+    """The path of the 机关党组织 that approves (审核认同) a branch's exemptions: the ancestor at the
+    campaign's configured depth, else the branch's parent (a root branch approves its own)."""
+    step = PATH_STEP + 1
+    depth = campaign.exemption_approver_depth
+    if depth is not None and depth < branch.depth:
+        return branch.path[:(depth + 1) * step]
+    return branch.path[:-step] or branch.path
+
+
+def can_decide_exemption(user, exemption) -> bool:
+    """Secretaries of the approving organisation (or above) decide a member's proposed exemption;
+    never the member, nor whoever proposed it (needs member__branch and campaign)."""
+    if _is_self(user, exemption.member) or exemption.proposed_by_id == getattr(user, "pk", None):
+        return False
+    return scope_for(user).reaches(exemption_approver_path(exemption.member.branch, exemption.campaign),
+                                   SECRETARY_ROLES)
+
+
+def can_revoke_exemption(user, exemption) -> bool:
+    """A proposal or deferral is withdrawn by the branch's officers; an approved exemption of a
+    member by the approvers; an organisation's exemption by the level above it."""
+    if exemption.organisation_id is not None:
+        return can_exempt_org(user, exemption.organisation)
+    if exemption.kind == "exempt" and exemption.status == "approved":
+        return not _is_self(user, exemption.member) and scope_for(user).reaches(
+            exemption_approver_path(exemption.member.branch, exemption.campaign), SECRETARY_ROLES)
+    return can_defer(user, exemption.member)
+
+
+def can_exempt_org(user, org) -> bool:
+    """The level above exempts an organisation (a 临时党支部 dissolved mid-year, say): secretaries of
+    its parent (or above); the organisation's own secretaries cannot."""
+    return org.parent_id is not None and scope_for(user).reaches(org.path[:-(PATH_STEP + 1)], SECRETARY_ROLES)
 
 
 def can_handle_opinions(user, org) -> bool:

@@ -28,7 +28,7 @@ from orgs.permissions import OFFICER_ROLES, scope_for
 from orgs.selectors import _under_any
 from orgs.templatetags.cn import cn_date
 
-from .models import Campaign, Commitment, CommitmentStatus, Exemption, Reminder
+from .models import Campaign, Commitment, CommitmentStatus, Exemption, ExemptionStatus, Reminder
 
 log = logging.getLogger(__name__)
 REVIEW_WAIT_DAYS = 7
@@ -88,6 +88,7 @@ def dues_for(user, campaign: Campaign | None, *, today: datetime.date, days: int
         roots = scope_for(user).roots(OFFICER_ROLES)
         if roots:
             late = (Exemption.objects.filter(_under_any(roots, "member__branch__path"), campaign=campaign,
+                                             status=ExemptionStatus.APPROVED,
                                              kind=Exemption.Kind.DEFER, made_up_on__isnull=True,
                                              makeup_due__lte=horizon)
                     .order_by("makeup_due").values_list("makeup_due", flat=True))

@@ -10,9 +10,10 @@ from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
 from orgs.selectors import _under_any, ancestors_of, capped_count, get_visible_or_404
 
-from .models import (EDITABLE_STATUSES, Attachment, Campaign, Commitment, CommitmentVersion,
-                     Exemption, Item, ItemProgress, ProgressEntry, ReferenceItem, Suggestion)
 from .duties import duties_for
+from .models import (EDITABLE_STATUSES, LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Attachment, Campaign, Commitment,
+                     CommitmentStatus, CommitmentVersion, Exemption, ExemptionStatus, Item, ItemProgress, ProgressEntry,
+                     ReferenceItem, Suggestion)
 from .permissions import (can_download_attachment, can_handle_opinions, can_publish_references,
                           can_view_commitment)
 
@@ -79,6 +80,8 @@ def commitment_list_for(user, *, campaign: Campaign, status: str = "", kind: str
         "organisation", "member", "member__branch", "reviewer_org")
     if status:
         qs = qs.filter(status=status)
+    else:
+        qs = qs.exclude(status=CommitmentStatus.WITHDRAWN)  # discarded drafts only when asked for
     if kind == "org":
         qs = qs.filter(organisation__isnull=False)
     elif kind == "member":
@@ -93,7 +96,7 @@ def my_pledges(user, campaign: Campaign | None, *, members: list[Member] | None 
     `members`: those records, when the page has read them already)."""
     if campaign is None or members == []:
         return []
-    return list(Commitment.objects.filter(campaign=campaign, member__user=user)
+    return list(Commitment.objects.filter(campaign=campaign, member__user=user, status__in=LIVE_STATUSES)
                 .select_related("member", "member__branch"))
 
 
@@ -101,13 +104,63 @@ def branch_pledges_for(user, branch: Organisation, campaign: Campaign) -> list[d
     """Each member on a branch's roll with their pledge and exemption: three queries in all."""
     members = list(Member.objects.filter(branch=branch, status=MemberStatus.ACTIVE).order_by("name", "id"))
     ids = [m.pk for m in members]
-    pledges = {c.member_id: c for c in Commitment.objects.filter(campaign=campaign, member_id__in=ids)}
-    excuses = {e.member_id: e for e in Exemption.objects.filter(campaign=campaign, member_id__in=ids)}
+    pledges = {c.member_id: c for c in Commitment.objects.filter(campaign=campaign, member_id__in=ids,
+                                                                 status__in=LIVE_STATUSES)}
+    excuses = {e.member_id: e for e in Exemption.objects.filter(campaign=campaign, member_id__in=ids,
+                                                                status__in=LIVE_EXEMPTION_STATUSES)
+               .select_related("member__branch", "campaign")}
     return [{"member": m, "pledge": pledges.get(m.pk), "exemption": excuses.get(m.pk)} for m in members]
 
 
+def exemption_list_for(user, *, campaign: Campaign, status: str = "") -> QuerySet[Exemption]:
+    """Exemptions and deferrals of members and organisations in the user's reading scope, newest
+    first, with what the list shows selected (one query)."""
+    roots = scope_for(user).roots(READER_ROLES)
+    if not roots:
+        return Exemption.objects.none()
+    scope = Q()
+    for path in roots:
+        scope |= Q(member__branch__path__startswith=path) | Q(organisation__path__startswith=path)
+    qs = Exemption.objects.filter(scope, campaign=campaign)
+    if status:
+        qs = qs.filter(status=status)
+    return (qs.select_related("member__branch", "organisation__parent", "campaign", "proposed_by", "decided_by",
+                              "revoked_by")
+            .order_by("-created_at", "-id"))
+
+
+def exemption_get_for(user, pk: int, predicate) -> Exemption:
+    """One exemption if the user passes `predicate` on it; 404 for missing and forbidden alike."""
+    exemption = (Exemption.objects.select_related("member__branch", "organisation", "campaign")
+                 .filter(pk=pk).first())
+    if exemption is None or not predicate(user, exemption):
+        raise Http404
+    return exemption
+
+
+def exemptions_to_decide_for(user, campaign: Campaign) -> QuerySet[Exemption]:
+    """Proposed exemptions the user may approve (permissions.can_decide_exemption as one query): of
+    members of branches strictly below a secretary's organisation, or, when the campaign sets the
+    approving level, below it from an organisation at or above that level; never their own, nor
+    ones they proposed."""
+    roots = scope_for(user).roots(SECRETARY_ROLES)
+    if not roots:
+        return Exemption.objects.none()
+    depth = campaign.exemption_approver_depth
+    reach = Q(pk__in=[])
+    for path in roots:
+        below = Q(member__branch__path__startswith=path) & ~Q(member__branch__path=path)
+        if depth is not None:
+            # The configured ancestor approves when the branch lies deeper; else the parent does.
+            at_level = Q(member__branch__depth__gt=depth) if path.count("/") - 1 <= depth else Q(pk__in=[])
+            below &= at_level | Q(member__branch__depth__lte=depth)
+        reach |= below
+    return (Exemption.objects.filter(reach, campaign=campaign, status=ExemptionStatus.PROPOSED, member__isnull=False)
+            .exclude(proposed_by=user).exclude(member__user=user))
+
+
 def org_commitment_of(org: Organisation, campaign: Campaign) -> Commitment | None:
-    return Commitment.objects.filter(campaign=campaign, organisation=org).first()
+    return Commitment.objects.filter(campaign=campaign, organisation=org, status__in=LIVE_STATUSES).first()
 
 
 def references_for(commitment: Commitment) -> list[ReferenceItem]:
@@ -127,10 +180,12 @@ def todo_counts_for(user, campaign: Campaign | None) -> dict[str, int]:
     if campaign is None:
         return {}
     counts = {}
-    if scope_for(user).has_any(SECRETARY_ROLES):
+    scope = scope_for(user)
+    if scope.has_any(SECRETARY_ROLES):
         counts["to_review"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=False))
         counts["to_review_below"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=True)
                                                  .exclude(reviewer_org__path__in=_direct_paths(user)))
+        counts["exemptions"] = capped_count(exemptions_to_decide_for(user, campaign))
     return counts
 
 
@@ -152,6 +207,10 @@ def todos_for(user, campaign: Campaign | None, *, members: list[Member] | None =
     if counts.get("to_review_below"):
         todos.append(Todo(f"下级组织 {count_label(counts['to_review_below'])} 条待审核", counts["to_review_below"],
                           reverse("reviews:queue") + "?subtree=on", "由下级党组织审核，可督促其及时办理"))
+    if counts.get("exemptions"):
+        todos.append(Todo(f"{count_label(counts['exemptions'])} 条免于承诺待审核认同", counts["exemptions"],
+                          reverse("commitments:exemption_list") + "?status=proposed",
+                          "下级党支部提出的党员免于承诺申请，请根据实际情况审核认同（六（三））"))
     rect, rc = reverse("evaluations:rectifications"), rectification_todo_counts(user)
     if rc["to_answer_overdue"]:
         todos.append(Todo(f"{count_label(rc['to_answer_overdue'])} 条整改逾期", rc["to_answer_overdue"],

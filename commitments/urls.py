@@ -25,6 +25,7 @@ urlpatterns = [
     path("my/pledge/", drafting.my_pledge, name="my_pledge"),
     path("commitments/<int:pk>/publish/", drafting.commitment_publish, name="publish"),
     path("commitments/<int:pk>/revise/", drafting.commitment_revise, name="revise"),
+    path("commitments/<int:pk>/discard/", drafting.commitment_discard, name="discard"),
     # The public noticeboard (no login): commitments/views/public.py.
     path("public/", public.noticeboard, name="noticeboard"),
     path("public/orgs/<int:pk>/", public.org_page, name="public_org"),
@@ -35,6 +36,9 @@ urlpatterns = [
     path("forms/blank/<str:kind>.pdf", forms_pdf.blank_pdf, name="blank_pdf"),
     # --- end of printable forms ---
     path("members/<int:pk>/exemption/", exemptions.exemption_create, name="exemption_create"),
+    path("exemptions/", exemptions.exemption_list, name="exemption_list"),
+    path("exemptions/<int:pk>/decide/", exemptions.exemption_decide, name="exemption_decide"),
+    path("orgs/<int:pk>/exemption/", exemptions.organisation_exemption_create, name="organisation_exemption_create"),
     path("exemptions/<int:pk>/made-up/", exemptions.exemption_made_up, name="exemption_made_up"),
     path("exemptions/<int:pk>/revoke/", exemptions.exemption_revoke, name="exemption_revoke"),
     # --- opinions, suggestion box and reference items (commitments/views/opinions.py) ---

@@ -1,7 +1,9 @@
 """Every write of the commitments app. One module per area; all re-exported here."""
 from .campaigns import campaign_create, campaign_update  # noqa: F401
-from .exemptions import exemption_grant, exemption_make_up, exemption_revoke  # noqa: F401
-from .lifecycle import (ALLOWED, InvalidTransition, commitment_add_item, commitment_publish,  # noqa: F401
+from .exemptions import (exemption_decide, exemption_make_up, exemption_propose, exemption_revoke,  # noqa: F401
+                         organisation_exempt)
+from .lifecycle import (ALLOWED, InvalidTransition, commitment_add_item, commitment_discard,  # noqa: F401
+                        commitment_publish,
                         commitment_revise, commitment_save_draft, commitment_start, commitment_submit,
                         transition)
 from .opinions import (commitment_add_item_from_reference, opinion_record, reference_create,  # noqa: F401

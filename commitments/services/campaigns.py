@@ -10,7 +10,7 @@ from ..permissions import can_manage_campaigns
 
 CAMPAIGN_FIELDS = ("name", "year", "pledge_deadline", "publish_deadline", "evaluation_deadline",
                    "leader_min_items", "is_current", "evaluation_opens", "weight_leader", "weight_public",
-                   "weight_assessment", "satisfaction_threshold")
+                   "weight_assessment", "satisfaction_threshold", "committing_kinds", "exemption_approver_depth")
 
 
 @transaction.atomic

@@ -21,8 +21,8 @@ from orgs.models import MemberCategory, MemberStatus, Role, RoleGrant
 from orgs.templatetags.cn import cn_date
 
 from .. import public_cache
-from ..models import (EDITABLE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item,
-                      Publication, PublishChannel, ReferenceItem, Suggestion)
+from ..models import (EDITABLE_STATUSES, LIVE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion,
+                      Exemption, ExemptionStatus, Item, Publication, PublishChannel, ReferenceItem, Suggestion)
 from ..permissions import can_edit_commitment, can_publish, can_start_org_commitment, can_start_pledge
 
 log = logging.getLogger(__name__)
@@ -30,15 +30,17 @@ S = CommitmentStatus
 
 # The arrows of the lifecycle (DOMAIN.md). An arrow not in this table does not exist.
 ALLOWED: dict[str, set[str]] = {
-    S.DRAFT: {S.SUBMITTED},
+    # A draft never submitted may be discarded (kept as WITHDRAWN, see commitment_discard).
+    S.DRAFT: {S.SUBMITTED, S.WITHDRAWN},
     S.RETURNED: {S.SUBMITTED},
     S.SUBMITTED: {S.APPROVED, S.RETURNED},
     S.APPROVED: {S.PUBLISHED},
     # Once public the text is frozen; a change starts a revision that is reviewed again (四（三）).
     S.PUBLISHED: {S.DRAFT},
+    S.WITHDRAWN: set(),
 }
 ACTION_LABELS = {S.SUBMITTED: "提交", S.APPROVED: "审定", S.RETURNED: "退回", S.PUBLISHED: "公开",
-                 S.DRAFT: "修订"}
+                 S.DRAFT: "修订", S.WITHDRAWN: "作废"}
 
 
 class InvalidTransition(Conflict):
@@ -91,7 +93,10 @@ def commitment_start(*, actor, campaign: Campaign, organisation=None, member=Non
             raise PermissionDenied
         if is_oral:
             raise ValidationError("党组织的公开承诺必须以书面形式作出。")
-        existing = Commitment.objects.filter(campaign=campaign, organisation=organisation).first()
+        if organisation.exemptions.filter(campaign=campaign, status=ExemptionStatus.APPROVED).exists():
+            raise ValidationError("该党组织本年度已经免于承诺。")
+        existing = Commitment.objects.filter(campaign=campaign, organisation=organisation,
+                                             status__in=LIVE_STATUSES).first()
         reviewer_org = organisation.parent
     else:
         if not can_start_pledge(actor, member):
@@ -103,9 +108,10 @@ def commitment_start(*, actor, campaign: Campaign, organisation=None, member=Non
             raise ValidationError("只有年老体弱、文化程度低的党员和离退休党员可以口头承诺。")
         if is_oral and member.user_id == actor.pk:
             raise ValidationError("口头承诺由党支部工作人员代为记录。")
-        if member.exemptions.filter(campaign=campaign, kind="exempt").exists():
+        if member.exemptions.filter(campaign=campaign, kind=Exemption.Kind.EXEMPT,
+                                    status=ExemptionStatus.APPROVED).exists():
             raise ValidationError("该党员本年度已经批准免于承诺。")
-        existing = Commitment.objects.filter(campaign=campaign, member=member).first()
+        existing = Commitment.objects.filter(campaign=campaign, member=member, status__in=LIVE_STATUSES).first()
         reviewer_org = member.branch
     if existing is not None:
         return existing
@@ -302,6 +308,25 @@ def commitment_revise(*, actor, commitment: Commitment, version: int) -> Commitm
     commitment = transition(commitment=commitment, expected_version=version, to=S.DRAFT)
     audit.record(actor=actor, action="commitment.revise", obj=commitment, organisation=_owner_org(commitment),
                  detail={"public_version": commitment.public_version.number if commitment.public_version else None})
+    return commitment
+
+
+@transaction.atomic
+def commitment_discard(*, actor, commitment: Commitment, version: int) -> Commitment:
+    """The drafters discard a draft never submitted (an empty one started by mistake, say): it is
+    kept as 已作废, counted nowhere, and a new draft may be started (六（三）: only what is real counts)."""
+    commitment = _locked(commitment)
+    if not can_edit_commitment(actor, commitment):
+        raise PermissionDenied
+    _check_version(commitment, version)
+    if not commitment.is_discardable:
+        # A revision of a published commitment is not a draft to throw away: the public one stands.
+        raise InvalidTransition(commitment.status if commitment.status != S.DRAFT else S.PUBLISHED, S.WITHDRAWN)
+    items = commitment.items.filter(removed_at__isnull=True).count()
+    commitment = transition(commitment=commitment, expected_version=version, to=S.WITHDRAWN,
+                            withdrawn_at=timezone.now(), withdrawn_by=actor)
+    audit.record(actor=actor, action="commitment.discard", obj=commitment, organisation=_owner_org(commitment),
+                 detail={"items": items, "goal": bool(commitment.goal.strip())})
     return commitment
 
 

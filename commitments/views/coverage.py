@@ -18,7 +18,7 @@ from orgs.views import paginate
 
 from .. import coverage, selectors
 from ..models import CommitmentStatus
-from ..permissions import can_defer, can_start_org_commitment, can_start_pledge
+from ..permissions import can_defer, can_exempt_org, can_start_org_commitment, can_start_pledge
 
 
 COVERAGE_ROWS_PER_PAGE = 50
@@ -102,15 +102,20 @@ def coverage_members(request):
     is_current = campaign.pk == getattr(selectors.current_campaign(), "pk", None)
     for m in page:
         # The pledge and exemption pages act on the current campaign only.
-        m.can_pledge = is_current and can_start_pledge(request.user, m) and m.state in ("blank", "made_up")
-        m.can_excuse = is_current and can_defer(request.user, m) and m.state == "blank"
-        m.can_make_up = m.state in ("pending_makeup", "overdue_makeup") and can_defer(request.user, m)
+        m.can_pledge = (is_current and not m.pledge_pk and m.state in ("blank", "made_up", "pending_makeup",
+                                                                       "overdue_makeup")
+                        and can_start_pledge(request.user, m))
+        m.can_excuse = is_current and m.state == "blank" and can_defer(request.user, m)
+        # 补课 is recorded once the pledge is submitted (the row then shows the pledge's state).
+        m.can_make_up = (m.excuse_kind == "defer" and m.made_up_on is None and m.state in coverage.PLEDGED_STATES
+                         and can_defer(request.user, m))
+        m.is_blank = m.state in coverage.BLANK_STATES
         m.state_label = coverage.member_state_label(m.state)
     return render(request, "commitments/coverage/members.html", {
         **ctx, "page": page, "state": state, "category": category, "categories": MemberCategory.choices,
         "filters": [(key, label, sum(counts[s] for s in states))
                     for key, (label, states) in coverage.MEMBER_STATE_GROUPS.items()
-                    if key not in CommitmentStatus.values],
+                    if key not in coverage.PLEDGED_STATES],
         "total": sum(counts.values()),
         "title": coverage.MEMBER_STATE_GROUPS[state][0] if state else "全部在册党员",
         "counted_at": counted_at, "cache_minutes": max(1, settings.COVERAGE_CACHE_SECONDS // 60),
@@ -118,8 +123,10 @@ def coverage_members(request):
     })
 
 
-ORG_STATE_LABELS = {coverage.NONE: "尚未填写承诺（空白点）", "started": "已填写承诺",
-                    **{s.value: f"承诺{s.label}" for s in CommitmentStatus}}
+ORG_STATE_LABELS = {"blank": "空白点（未填写或草稿未提交）", coverage.NONE: "尚未填写承诺",
+                    coverage.DRAFT: "草稿未提交", "committed": "已承诺（已提交）",
+                    **{s: f"承诺{coverage.state_label(s)}" for s in coverage.PLEDGED_STATES},
+                    "exempt": "免于承诺（上级已认同）"}
 
 
 @require_GET
@@ -134,7 +141,10 @@ def coverage_orgs(request):
     is_current = campaign.pk == getattr(selectors.current_campaign(), "pk", None)
     for o in page:
         o.can_start = is_current and o.commitment_state == coverage.NONE and can_start_org_commitment(request.user, o)
-        o.state_label = ORG_STATE_LABELS[o.commitment_state] if o.commitment_state != coverage.NONE else "尚未填写"
+        o.can_exempt = (is_current and o.commitment_state == coverage.NONE and not o.excuse_pk
+                        and can_exempt_org(request.user, o))
+        o.is_blank = o.commitment_state in coverage.ORG_BLANK_STATES
+        o.state_label = ORG_STATE_LABELS[o.commitment_state]
     return render(request, "commitments/coverage/orgs.html", {
         **ctx, "page": page, "state": state, "title": ORG_STATE_LABELS.get(state, "应承诺的党组织"),
         "filters": [("", "全部")] + [(k, v) for k, v in ORG_STATE_LABELS.items()],
@@ -146,7 +156,7 @@ COMMITMENT_STATE_LABELS = {
     "stamped": "亮诺：已归档盖章件", "unstamped": "亮诺：已公开、未归档盖章件",
     "fulfilled": "考核结果：已兑现", "partly": "考核结果：基本兑现", "unfulfilled": "考核结果：未兑现",
     "overdue": "有逾期未完成事项",
-    **{s.value: f"状态：{s.label}" for s in CommitmentStatus},
+    **{s.value: f"状态：{s.label}" for s in CommitmentStatus if s != CommitmentStatus.WITHDRAWN},
 }
 
 

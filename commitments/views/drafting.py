@@ -15,9 +15,9 @@ from orgs.views import paginate, run_service
 
 from .. import selectors, selectors_stamped, services
 from ..forms import DraftForm, ItemFormSet, PublishForm, StartPledgeForm
-from ..models import CommitmentStatus
+from ..models import LIVE_EXEMPTION_STATUSES, CommitmentStatus
 from ..permissions import (can_edit_commitment, can_manage_stamped_scans, can_publish, can_review,
-                           can_start_org_commitment, can_start_pledge, can_view_stamped_scans)
+                           can_revoke_exemption, can_start_org_commitment, can_start_pledge, can_view_stamped_scans)
 
 
 def _owner_crumbs(user, commitment) -> list:
@@ -82,10 +82,18 @@ def branch_pledges(request, pk):
                                   scope_for(u).reaches(o.path, OFFICER_ROLES))
     campaign = selectors.current_campaign()
     rows = selectors.branch_pledges_for(request.user, branch, campaign) if campaign else []
-    counts = {"total": len(rows), "pledged": sum(1 for r in rows if r["pledge"]),
+    # Counted as the coverage dashboard counts (六（三）): a pledge counts once submitted; an
+    # exemption once approved above; a deferral is on record but not covered.
+    counts = {"total": len(rows), "pledged": sum(1 for r in rows if r["pledge"] and r["pledge"].is_submitted),
+              "drafts": sum(1 for r in rows if r["pledge"] and not r["pledge"].is_submitted),
               "approved": sum(1 for r in rows if r["pledge"] and r["pledge"].status == CommitmentStatus.APPROVED),
-              "excused": sum(1 for r in rows if r["exemption"] and not r["pledge"])}
-    counts["blank"] = counts["total"] - counts["pledged"] - counts["excused"]
+              "exempt": sum(1 for r in rows if r["exemption"] and r["exemption"].kind == "exempt"
+                            and r["exemption"].status == "approved" and not r["pledge"]),
+              "deferred": sum(1 for r in rows if r["exemption"] and r["exemption"].kind == "defer"
+                              and not (r["pledge"] and r["pledge"].is_submitted))}
+    counts["blank"] = counts["total"] - counts["pledged"] - counts["exempt"]
+    for r in rows:
+        r["can_revoke"] = r["exemption"] is not None and can_revoke_exemption(request.user, r["exemption"])
     return render(request, "commitments/branch_pledges.html", {
         "branch": branch, "campaign": campaign, "rows": rows, "counts": counts,
         "org_commitment": selectors.org_commitment_of(branch, campaign) if campaign else None,
@@ -126,7 +134,8 @@ def my_pledge(request):
     pledge = selectors.my_pledges(request.user, campaign)
     if pledge:
         return redirect("commitments:detail", pk=pledge[0].pk)
-    exemption = member.exemptions.filter(campaign=campaign).first() if campaign else None
+    exemption = (member.exemptions.filter(campaign=campaign, status__in=LIVE_EXEMPTION_STATUSES).first()
+                 if campaign else None)
     return render(request, "commitments/my_pledge.html", {"member": member, "campaign": campaign,
                                                           "exemption": exemption})
 
@@ -156,6 +165,7 @@ def commitment_detail(request, pk):
                                              "channels": ["noticeboard", "internet"]}),
         "decisions": decisions, "latest_decision": decisions[0] if decisions else None,
         "can_edit": commitment.is_editable and can_edit_commitment(request.user, commitment),
+        "can_discard": commitment.is_discardable and can_edit_commitment(request.user, commitment),
         "can_review": commitment.status == CommitmentStatus.SUBMITTED and can_review(request.user, commitment),
         "ancestors": _owner_crumbs(request.user, commitment),
     })
@@ -194,6 +204,7 @@ def commitment_edit(request, pk):
     return render(request, "commitments/commitment_edit.html", {
         "c": commitment, "form": form, "formset": formset,
         "references": selectors.references_for(commitment),
+        "can_discard": commitment.is_discardable,  # the drafters are on this page
         "ancestors": _owner_crumbs(request.user, commitment),
         "latest_decision": commitment.decisions.select_related("reviewer").order_by("-decided_at").first()
         if commitment.status == CommitmentStatus.RETURNED else None,
@@ -284,6 +295,22 @@ def commitment_publish(request, pk):
         _message_errors(request, exc)
     else:
         messages.success(request, "已公开亮诺，群众可在公示栏查看。")
+    return redirect("commitments:detail", pk=commitment.pk)
+
+
+@require_POST
+def commitment_discard(request, pk):
+    """Discard a draft never submitted (kept as 已作废; a new one may be started)."""
+    commitment = selectors.commitment_get_for(request.user, pk, predicate=can_edit_commitment)
+    try:
+        services.commitment_discard(actor=request.user, commitment=commitment,
+                                    version=int(request.POST.get("version") or 0))
+    except (ValidationError, Conflict) as exc:
+        _message_errors(request, exc)
+        return redirect("commitments:detail", pk=commitment.pk)
+    messages.success(request, f"已作废{commitment.owner_name}的{commitment.kind_label}草稿（记录保留备查），可重新填写。")
+    if commitment.member_id:
+        return redirect("commitments:branch_pledges", pk=commitment.member.branch_id)
     return redirect("commitments:detail", pk=commitment.pk)
 
 

@@ -91,15 +91,15 @@
     percentBars("members", children.names, [
       { name: "已承诺", values: m.pledged, color: RED },
       { name: "免于承诺", values: m.exempt, color: GOLD },
-      { name: "延期承诺", values: m.deferred, color: SAND },
+      { name: "延期待补课", values: m.deferred, color: SAND },
       { name: "空白点", values: m.blank, color: GREY }
     ]);
     var o = children.orgs;
     percentBars("orgs", children.names, [
       { name: "已公开", values: o.published, color: RED },
       { name: "已审定", values: o.approved, color: RUST },
-      { name: "待审核", values: o.submitted, color: GOLD },
-      { name: "草稿或退回", values: o.drafting, color: SAND },
+      { name: "待审核或退回修改", values: o.submitted, color: GOLD },
+      { name: "草稿未提交", values: o.drafting, color: SAND },
       { name: "尚未填写", values: o.none, color: GREY }
     ]);
   }

@@ -2,7 +2,7 @@
 import datetime
 
 from commitments.models import Exemption
-from tests.conftest import make_commitment
+from tests.conftest import make_commitment, make_member
 from tests.matrix_common import LOGGED_IN, NO_ARGS, READERS, Spec, allow, attr
 from tests.orgs.matrix import MEMBER_EDIT, MEMBER_TARGETS, ORG_TARGETS
 
@@ -16,10 +16,22 @@ def prepare(world):
         setattr(world, f"deferral_{key}", Exemption.objects.create(
             member=member, campaign=world.campaign, kind="defer", reason="外出",
             makeup_due=datetime.date.today() + datetime.timedelta(days=30), decided_by=world.staff_a))
+    # Exemptions proposed by each branch, waiting for the 机关党组织 above to decide.
+    for key, branch in (("a", world.branch_a), ("b", world.branch_b), ("c", world.branch_c), ("d", world.branch_d)):
+        setattr(world, f"proposal_{key}", Exemption.objects.create(
+            member=make_member(branch, f"病休{key}"), campaign=world.campaign, kind="exempt", status="proposed",
+            reason="长期病休", proposed_by=world.staff_a))
 
 
 PLEDGES = {"own": attr("pledge_a"), "sibling": attr("pledge_b"), "cousin": attr("pledge_c"), "other": attr("pledge_d")}
 VERSIONS = {rel: (lambda f: lambda world: {"pk": f(world), "number": 1})(f) for rel, f in PLEDGES.items()}
+PROPOSALS = {"own": attr("proposal_a"), "sibling": attr("proposal_b"), "cousin": attr("proposal_c"),
+             "other": attr("proposal_d")}
+# 审核认同 by the secretaries of the branch's parent (or above): the committee's for A, B and, through
+# the general branch, C; nobody here for D (another committee).
+DECIDE = {"committee_secretary": {"own", "sibling", "cousin"}}
+# An organisation is exempted by the secretaries over its parent.
+ORG_EXEMPT = {"committee_secretary": {"own", "sibling", "child", "cousin"}}
 DEFERRALS = {"own": attr("deferral_a"), "sibling": attr("deferral_b"), "cousin": attr("deferral_c"),
              "other": attr("deferral_d")}
 # Officers over the owner edit; the member edits their own written pledge.
@@ -52,4 +64,8 @@ MATRIX = {
     "commitments:exemption_create": Spec(MEMBER_TARGETS, MEMBER_EDIT),
     "commitments:exemption_made_up": Spec(DEFERRALS, MEMBER_EDIT, methods=("POST",)),
     "commitments:exemption_revoke": Spec(DEFERRALS, MEMBER_EDIT, methods=("POST",)),
+    "commitments:exemption_list": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
+    "commitments:exemption_decide": Spec(PROPOSALS, DECIDE, methods=("POST",)),
+    "commitments:organisation_exemption_create": Spec(ORG_TARGETS, ORG_EXEMPT),
+    "commitments:discard": Spec(PLEDGES, PLEDGE_EDIT, methods=("POST",)),
 }

@@ -132,16 +132,19 @@ def _rows(cov):
 
 def test_committee_totals(tree):
     """Five organisations must commit (the committee itself, A, B, the general branch, C): 2
-    published, B submitted, C returned, the general branch nothing. Ten members on the roll."""
+    published, B submitted, C returned (submitted once: 已承诺), the general branch nothing. Ten
+    members on the roll: 2 with a submitted pledge (张伟's is a draft), 2 exempt, 赵三 deferred
+    within the date; 空白点 are 钱四 and 陈喆 (nothing), 张伟 (draft), 周二 (make-up overdue) and
+    吴三 (made up without a pledge)."""
     cov = coverage.coverage_for(tree.committee_secretary, tree.committee, tree.campaign, today=TODAY)
     t = cov.total
     assert dict(+t.orgs) == {"published": 2, "submitted": 1, "returned": 1, "none": 1}
-    assert (t.orgs_total, t.orgs_started, t.orgs_blank, t.orgs_rate) == (5, 4, 1, 80.0)
+    assert (t.orgs_total, t.orgs_committed, t.orgs_blank, t.orgs_rate) == (5, 4, 1, 80.0)
     assert dict(+t.members) == {"published": 1, "draft": 1, "submitted": 1, "exempt": 2, "pending_makeup": 1,
                                 "overdue_makeup": 1, "made_up": 1, "blank": 2}
     assert (t.members_total, t.members_pledged, t.members_exempt, t.members_deferred, t.members_blank) == (
-        10, 3, 2, 3, 2)
-    assert t.members_rate == 80.0
+        10, 2, 2, 1, 5)
+    assert t.members_rate == 40.0  # (2 pledged + 2 exempt) / 10
     # Overdue: member A's second item, both of branch A's, the committee's remaining one.
     assert (t.items_overdue, t.commitments_overdue) == (4, 3)
     assert cov.rating_state == "closed"
@@ -153,9 +156,9 @@ def test_committee_totals(tree):
 def test_committee_funnel_and_fulfilment(tree):
     cov = coverage.coverage_for(tree.committee_secretary, tree.committee, tree.campaign, today=TODAY)
     funnel = {f["key"]: (f["org"], f["member"], f["total"]) for f in cov.funnel}
-    # Organisations: committee, A (published), B (submitted), C (returned: drafted only).
+    # Organisations: committee, A (published), B (submitted), C (returned: submitted once).
     # Members: A (published, with progress, assessed), B (draft), 郑四 (submitted).
-    assert funnel == {"drafted": (4, 3, 7), "submitted": (3, 2, 5), "approved": (2, 1, 3),
+    assert funnel == {"drafted": (4, 3, 7), "submitted": (4, 2, 6), "approved": (2, 1, 3),
                       "published": (2, 1, 3), "progressed": (1, 1, 2), "assessed": (1, 1, 2)}
     fulfilment = {f["key"]: (f["org"], f["member"]) for f in cov.fulfilment}
     # The latest assessment counts: member A's 未兑现 was superseded by 已兑现.
@@ -174,7 +177,7 @@ def test_committee_rows_per_child(tree):
     assert (a.items_overdue, a.commitments_overdue, a.tally, a.satisfaction_rate) == (3, 2, Tally(7, 4, 3), 78.6)
     assert dict(+b.orgs) == {"submitted": 1}
     assert dict(+b.members) == {"draft": 1, "submitted": 1, "overdue_makeup": 1, "made_up": 1}
-    assert b.members_blank == 0 and b.members_rate == 100.0
+    assert b.members_blank == 3 and b.members_rate == 25.0  # the draft, the overdue and the made-up
     # The general branch's row covers branch C below it.
     assert dict(+g.orgs) == {"none": 1, "returned": 1}
     assert dict(+g.members) == {"blank": 1, "exempt": 1}
@@ -186,13 +189,15 @@ def test_committee_rows_per_child(tree):
 
 
 def test_root_sees_both_committees_and_not_itself(tree):
-    """The root has no parent: it makes no commitment and has no row of its own."""
+    """The root has no parent: it makes no commitment and has no row of its own. 市另一局党组 is a
+    党组, not a 基层党组织: by default it does not have to commit, and its draft counts nowhere."""
     cov = coverage.coverage_for(tree.city_secretary, tree.root, tree.campaign, today=TODAY)
     rows = _rows(cov)
     assert set(rows) == {"市某局机关党委", "市另一局党组"}
-    assert dict(+rows["市另一局党组"].orgs) == {"draft": 1, "none": 1}
+    assert dict(+rows["市另一局党组"].orgs) == {"none": 1}
     assert dict(+rows["市另一局党组"].members) == {"approved": 1}
-    assert cov.total.orgs_total == 7 and cov.total.members_total == 11
+    assert rows["市另一局党组"].commitments["org"]["drafted"] == 0
+    assert cov.total.orgs_total == 6 and cov.total.members_total == 11
 
 
 def test_a_branch_is_its_own_only_row(tree):
@@ -241,7 +246,7 @@ def test_dashboard_defaults_to_the_users_root(tree, client):
     # Each number links to the list behind it: branch A's blank spot, the general branch's org.
     a = f"org={tree.branch_a.pk}&amp;campaign=2010"
     assert f'href="{MEMBERS}?{a}&amp;state=blank"' in html
-    assert f'href="{ORGS}?org={tree.general.pk}&amp;campaign=2010&amp;state=none"' in html
+    assert f'href="{ORGS}?org={tree.general.pk}&amp;campaign=2010&amp;state=blank"' in html
     # The 本级 line's numbers list the committee's own rows only.
     assert f'href="{COMMITMENTS}?org={tree.committee.pk}&amp;campaign=2010&amp;own=1&amp;state=overdue"' in html
     assert 'fw-bold">80%</span>' in html  # the satisfaction rate: the window has closed
@@ -277,7 +282,11 @@ def test_dashboard_while_the_window_is_open(tree, client):
 def test_blank_spot_list(tree, client, settings):
     r = _get(client, tree.committee_secretary, MEMBERS, org=tree.committee.pk, campaign=2010)
     assert r.context["state"] == "blank"  # blank spots by default
-    assert [m.name for m in r.context["page"]] == ["钱四", "陈喆"]
+    # No pledge (钱四, 陈喆), a draft (张伟), make-up overdue (周二), made up without a pledge (吴三).
+    page = list(r.context["page"])
+    assert sorted(m.name for m in page) == sorted(["钱四", "陈喆", "张伟", "周二", "吴三"])
+    assert {m.name: m.state_label for m in page}["张伟"] == "空白点（草稿未提交）"
+    assert "空白点（草稿未提交）" in r.content.decode()
     settings.PAGE_SIZE = 1
     r = _get(client, tree.committee_secretary, MEMBERS, org=tree.committee.pk, campaign=2010, state="exempt")
     assert r.context["page"].paginator.count == 2 and len(r.context["page"]) == 1
@@ -289,7 +298,7 @@ def test_member_list_states(tree, client):
         r = _get(client, tree.committee_secretary, MEMBERS, org=tree.committee.pk, campaign=2010, **params)
         return sorted(m.name for m in r.context["page"])
 
-    assert names(state="pledged") == sorted(["李娜", "张伟", "郑四"])
+    assert names(state="pledged") == sorted(["李娜", "郑四"])  # 张伟's pledge is only a draft
     assert names(state="defer") == sorted(["赵三", "周二", "吴三"])
     assert names(state="overdue_makeup") == ["周二"]
     assert names(state="made_up") == ["吴三"]
@@ -308,7 +317,9 @@ def test_member_list_offers_the_officer_actions(tree, client):
     assert reverse("commitments:exemption_create", args=[m.pk]) in html
     r = _get(client, tree.secretary_b, MEMBERS, org=tree.branch_b.pk, campaign=2010, state="overdue_makeup")
     (m,) = r.context["page"]
-    assert m.can_make_up and reverse("commitments:exemption_made_up", args=[m.excuse_pk]) in r.content.decode()
+    # No pledge yet: the make-up cannot be recorded, the pledge can be started.
+    assert not m.can_make_up and m.can_pledge
+    assert reverse("commitments:exemption_made_up", args=[m.excuse_pk]) not in r.content.decode()
     # An administrator reads the list but acts on nobody's pledge.
     r = _get(client, tree.admin, MEMBERS, org=tree.branch_a.pk, campaign=2010)
     assert not r.context["page"][0].can_pledge and "代为填写" not in r.content.decode()
@@ -320,8 +331,9 @@ def test_org_list(tree, client):
         return [o.name for o in r.context["page"]]
 
     assert names(state="none") == ["综合党总支"]
+    assert names(state="blank") == ["综合党总支"]
     assert names(state="published") == ["市某局机关党委", "第一党支部"]
-    assert names(state="started") == ["市某局机关党委", "第一党支部", "第二党支部", "第三党支部"]
+    assert names(state="committed") == ["市某局机关党委", "第一党支部", "第二党支部", "第三党支部"]
     assert len(names()) == 5
     assert names(own=1) == ["市某局机关党委"]
 

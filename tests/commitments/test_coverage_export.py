@@ -35,14 +35,14 @@ def test_report_has_the_dashboard_figures_and_the_blank_spots(world):
     figures = list(wb["覆盖情况"].iter_rows(values_only=True))
     assert figures[0][0] == "市某局机关党委2010年创先争优公开承诺覆盖情况"
     assert figures[1][0].startswith("统计至：2010年11月15日")
-    assert figures[2][:6] == ("党组织", "应承诺党组织", "已填写承诺", "已公开承诺", "尚未填写", "在册党员")
+    assert figures[2][:6] == ("党组织", "应承诺党组织", "已承诺（已提交）", "已公开承诺", "未承诺（含草稿）", "在册党员")
     body = {r[0]: r for r in figures[3:]}
     # The same numbers as the dashboard.
     cov = coverage.coverage_for(world.committee_secretary, world.committee, world.campaign, today=TODAY)
     for row in cov.rows:
         name = f"{row.org.name}（本级）" if row.is_self else row.org.name
         f = row.figures
-        assert body[name][1:11] == (f.orgs_total, f.orgs_started, f.orgs_published, f.orgs_blank, f.members_total,
+        assert body[name][1:11] == (f.orgs_total, f.orgs_committed, f.orgs_published, f.orgs_blank, f.members_total,
                                     f.members_pledged, f.members_exempt, f.members_deferred, f.members_blank,
                                     f.members_rate)
     a = body["第一党支部"]
@@ -57,10 +57,10 @@ def test_report_has_the_dashboard_figures_and_the_blank_spots(world):
 
     blank = list(wb["空白点党员"].iter_rows(values_only=True))
     assert blank[0][0] == "市某局机关党委2010年创先争优公开承诺空白点党员名单"
-    assert blank[2] == ("序号", "姓名", "所在党支部", "党员类别", "党员类型")
+    assert blank[2] == ("序号", "姓名", "所在党支部", "党员类别", "党员类型", "情况")
     rows = blank[3:]
     assert [r[1] for r in rows] == [HOSTILE, "王堃", "张伟", "陈喆"]  # tree order, then name
-    assert rows[0] == (1, HOSTILE, "第一党支部", "担任领导职务的党员", "正式党员")
+    assert rows[0] == (1, HOSTILE, "第一党支部", "担任领导职务的党员", "正式党员", "空白点（未填写承诺）")
     assert rows[1][3] == "离退休党员"
     # The hostile name is a string cell, never a formula; no phone, birth month or join date.
     name_cell = wb["空白点党员"].cell(row=4, column=2)

@@ -52,7 +52,7 @@ def test_exempt_members_and_oral_pledges_give_the_member_nothing_to_do(world):
     Exemption.objects.create(member=world.member_a, campaign=world.campaign, kind="exempt", reason="病重住院",
                              decided_by=world.secretary_a)
     assert _labels(world.member_user_a, world, OCT_3) == set()
-    Exemption.objects.all().delete()
+    Exemption.objects.update(status="revoked")
     make_commitment(world.campaign, member=world.member_a, status="draft", is_oral=True, recorder=world.staff_a,
                     actor=world.staff_a)
     assert _labels(world.member_user_a, world, OCT_3) == set()
@@ -85,7 +85,7 @@ def test_items_near_their_deadline_ask_for_progress_until_completed(world):
 def test_branch_officers_see_members_not_yet_pledged_with_the_link_to_them(world):
     make_commitment(world.campaign, member=world.member_a, status="draft", actor=world.member_user_a)
     duty = _duties(world.secretary_a, world, OCT_3)["2 名党员尚未提交承诺"]  # a draft is not a pledge
-    assert duty.url == reverse("commitments:coverage_members") + f"?state=blank&org={world.branch_a.pk}"
+    assert duty.url == reverse("commitments:coverage_members") + f"?state=blank&org={world.branch_a.pk}&own=1"
     assert "代为记录口头承诺、申报免于或延期承诺" in duty.hint  # past the deadline
     assert "代为记录" not in _duties(world.secretary_a, world, SEPT_25)["2 名党员尚未提交承诺"].hint
     make_commitment(world.campaign, member=world.member_a2, status="submitted", actor=world.staff_a)
@@ -147,3 +147,20 @@ def test_an_officer_who_is_also_a_member_sees_both(world):
     user = make_user("dual", world.branch_b, Role.SECRETARY, member=officer)
     labels = _labels(user, world, OCT_3)
     assert "填写我的公开承诺" in labels and "2 名党员尚未提交承诺" in labels
+
+
+def test_a_proposed_exemption_is_not_yet_in_force_for_the_member(world):
+    Exemption.objects.create(member=world.member_a, campaign=world.campaign, kind="exempt", reason="病重住院",
+                             status="proposed", proposed_by=world.secretary_a)
+    assert "尚待上级党组织认同" in _duties(world.member_user_a, world, OCT_3)["填写我的公开承诺"].hint
+
+
+def test_organisations_that_need_not_commit_get_no_drafting_duty(world):
+    # A 党组 is not a 基层党组织: by default it does not commit (the campaign's setting).
+    leader = make_user("dz_secretary", world.committee2, Role.SECRETARY)
+    assert not any(label.startswith("起草") for label in _labels(leader, world, SEPT_25))
+    # An organisation exempted by the level above has nothing to draft either.
+    assert f"起草{world.branch_b.name}的公开承诺" in _labels(world.secretary_b, world, SEPT_25)
+    Exemption.objects.create(organisation=world.branch_b, campaign=world.campaign, kind="exempt", reason="已撤销",
+                             decided_by=world.committee_secretary)
+    assert f"起草{world.branch_b.name}的公开承诺" not in _labels(world.secretary_b, world, SEPT_25)

@@ -55,8 +55,12 @@ def test_oral_pledge_only_for_elderly_or_retired_and_recorded_by_staff(world):
 
 
 def test_exempted_member_cannot_start(world):
-    services.exemption_grant(actor=world.secretary_a, member=world.member_a, campaign=world.campaign,
-                             kind="exempt", reason="长期病休")
+    ex = services.exemption_propose(actor=world.secretary_a, member=world.member_a, campaign=world.campaign,
+                                    kind="exempt", reason="长期病休")
+    # A proposal alone changes nothing: the member may still pledge until the level above approves.
+    assert services.commitment_start(actor=world.member_user_a, campaign=world.campaign, member=world.member_a)
+    Commitment.objects.filter(member=world.member_a).update(status="withdrawn")
+    services.exemption_decide(actor=world.committee_secretary, exemption=ex, version=ex.version, approve=True)
     with pytest.raises(ValidationError):
         services.commitment_start(actor=world.member_user_a, campaign=world.campaign, member=world.member_a)
 
@@ -166,7 +170,8 @@ def test_submit_notifies_reviewers_after_commit(world, mailoutbox, django_captur
 
 
 def test_allowed_moves_table_has_no_shortcuts():
-    assert ALLOWED[S.DRAFT] == {S.SUBMITTED}
+    assert ALLOWED[S.DRAFT] == {S.SUBMITTED, S.WITHDRAWN}
+    assert ALLOWED[S.WITHDRAWN] == set()
     assert S.APPROVED not in ALLOWED[S.DRAFT] and S.APPROVED not in ALLOWED[S.RETURNED]
 
 
@@ -196,34 +201,40 @@ def test_campaign_services(world):
 
 
 def test_deferral_and_make_up(world):
-    ex = services.exemption_grant(actor=world.staff_a, member=world.member_a, campaign=world.campaign, kind="defer",
-                                  reason="外出学习", makeup_due=datetime.date.today() + datetime.timedelta(days=30))
+    ex = services.exemption_propose(actor=world.staff_a, member=world.member_a, campaign=world.campaign, kind="defer",
+                                    reason="外出学习", makeup_due=datetime.date.today() + datetime.timedelta(days=30))
+    assert ex.status == "approved"  # a deferral is recorded by the branch, not approved above
     with pytest.raises(ValidationError):
-        services.exemption_grant(actor=world.staff_a, member=world.member_a, campaign=world.campaign, kind="defer",
-                                 reason="再次", makeup_due=datetime.date.today())
+        services.exemption_propose(actor=world.staff_a, member=world.member_a, campaign=world.campaign, kind="defer",
+                                   reason="再次", makeup_due=datetime.date.today())
+    # 补课 is the pledge: it can be recorded only once the pledge has been submitted.
+    c = services.commitment_start(actor=world.member_user_a, campaign=world.campaign, member=world.member_a)
+    with pytest.raises(ValidationError, match="尚未提交"):
+        services.exemption_make_up(actor=world.staff_a, exemption=ex)
+    c = services.commitment_save_draft(actor=world.member_user_a, commitment=c, version=c.version, goal="争当先锋",
+                                       items=[ITEM])
+    services.commitment_submit(actor=world.member_user_a, commitment=c, version=c.version)
     services.exemption_make_up(actor=world.staff_a, exemption=ex)
     ex.refresh_from_db()
     assert ex.made_up_on == datetime.date.today()
     assert [e.action for e in AuditEvent.objects.filter(action__startswith="member.").order_by("id")] == [
         "member.defer", "member.make_up"]
-    # A deferred member still pledges after 补课.
-    services.commitment_start(actor=world.member_user_a, campaign=world.campaign, member=world.member_a)
 
 
-def test_exemption_needs_secretary_and_no_pledge(world):
-    with pytest.raises(PermissionDenied):
-        services.exemption_grant(actor=world.staff_a, member=world.member_a, campaign=world.campaign, kind="exempt",
-                                 reason="病休")
+def test_exemption_needs_the_branch_and_no_pledge(world):
+    with pytest.raises(PermissionDenied):  # another branch's officer
+        services.exemption_propose(actor=world.secretary_b, member=world.member_a, campaign=world.campaign,
+                                   kind="exempt", reason="病休")
     make_commitment(world.campaign, member=world.member_a)
     with pytest.raises(ValidationError):
-        services.exemption_grant(actor=world.secretary_a, member=world.member_a, campaign=world.campaign,
-                                 kind="exempt", reason="病休")
+        services.exemption_propose(actor=world.secretary_a, member=world.member_a, campaign=world.campaign,
+                                   kind="exempt", reason="病休")
 
 
 def test_deferral_needs_makeup_date(world):
     with pytest.raises(ValidationError):
-        services.exemption_grant(actor=world.staff_a, member=world.member_a, campaign=world.campaign, kind="defer",
-                                 reason="外出")
+        services.exemption_propose(actor=world.staff_a, member=world.member_a, campaign=world.campaign, kind="defer",
+                                   reason="外出")
 
 
 def test_versions_survive_and_stay_distinct(world):

@@ -497,11 +497,10 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         parent.confirmed("公开")
         assert Commitment.objects.get(pk=committee_commitment_pk).status == CommitmentStatus.PUBLISHED
 
-        # 张伟 is back from his assignment: staff register the make-up and write his pledge with him.
+        # 张伟 is back from his assignment: staff write his pledge with him (the make-up), submit it,
+        # and only then register the 补课.
         p = staff.go(f"/orgs/{branch_pk}/pledges/")
-        p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="登记补课").click()
-        p.wait_for_load_state()
-        staff.confirmed("张伟", "补课")
+        assert p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="登记补课").count() == 0
         p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="代为填写").click()
         p.wait_for_load_state()
         fill_draft(p, "争当驻村帮扶的先锋", "为所驻村引进一个增收项目", "对接市场主体，组织村民培训", f"{year}-12-31")
@@ -509,6 +508,10 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.wait_for_load_state()
         staff.confirmed("第1版")
         zhang_pk = pk_in(p.url, "/commitments/")
+        p = staff.go(f"/orgs/{branch_pk}/pledges/")
+        p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="登记补课").click()
+        p.wait_for_load_state()
+        staff.confirmed("张伟", "补课")
         secretary.approve(zhang_pk)
         p = staff.go(f"/orgs/{branch_pk}/pledges/")
         assert "已审定" in p.get_by_role("row").filter(has_text="张伟").inner_text()
@@ -632,9 +635,9 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         # --- 6. Coverage: no blank spot; the ledger exports and reads back. --------------------
         p = city.go("/coverage/")
         city.check("36-coverage")
-        blank_members = p.locator(".card").filter(has_text="空白点党员（未承诺、未办理免于或延期）")
+        blank_members = p.locator(".card").filter(has_text="空白点党员（未提交承诺")
         assert re.search(r"\b0\s*名", blank_members.inner_text()), blank_members.inner_text()
-        assert "尚未填写 0" in flat(p.locator("main").inner_text()).replace("尚未填写0", "尚未填写 0")
+        assert "未承诺 0" in flat(p.locator("main").inner_text()).replace("未承诺0", "未承诺 0")
         href = p.get_by_role("link", name="导出承诺台账").get_attribute("href")
         response = city.context.request.get(base + href)
         assert response.ok
