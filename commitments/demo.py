@@ -233,7 +233,7 @@ def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
             services.progress_record(actor=staff, commitment=c, item_id=first_item,
                                      happened_on=min(datetime.date.today(), c.campaign.evaluation_deadline),
                                      done="参加支部集中学习3次，撰写学习体会一篇并在支部会上交流。",
-                                     effect="带动本科室同志共同学习，形成学习笔记汇编。", is_public=True)
+                                     effect="带动本科室同志共同学习，形成学习笔记汇编。", visibility="public")
         made += 1
     for m in plain[5:6]:
         c = _submit(staff, _draft(staff, campaign, member=m, n_items=1))

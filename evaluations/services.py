@@ -136,6 +136,9 @@ def ballot_cast(*, commitment: Commitment, rating: str, remark: str = "", rater_
     today = today or timezone.localdate()
     with transaction.atomic():
         commitment = _published(commitment)
+        if commitment.online_since is None:
+            # 四（三）: online rating is on the noticeboard, which shows only what went out by 网络.
+            raise Conflict("该承诺未在网上公开，不能网上评议。")
         if message := window_message(commitment.campaign, today):
             raise ValidationError(message, code="closed")
         remark, error = _text(remark, "意见", required=False, limit=200)

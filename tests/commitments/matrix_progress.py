@@ -53,12 +53,14 @@ def pdf_upload(name="总结.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
 
 
-def record(commitment, actor, *, is_public=False, files=(), item=None, completes_item=False,
+def record(commitment, actor, *, is_public=False, visibility=None, files=(), item=None, completes_item=False,
            on=datetime.date(2010, 11, 1), done="走访困难群众3户"):
-    """One progress entry through the service (on the first published item unless `item` is given)."""
+    """One progress entry through the service (on the first published item unless `item` is given),
+    公开 with is_public, else at `visibility` (仅工作人员 by default)."""
+    visibility = visibility or ("public" if is_public else "officers")
     item_id = item if item is not None else commitment.public_version.snapshot["items"][0]["id"]
     return services.progress_record(actor=actor, commitment=commitment, item_id=item_id, happened_on=on, done=done,
-                                    effect="解决实际困难2件", completes_item=completes_item, is_public=is_public,
+                                    effect="解决实际困难2件", completes_item=completes_item, visibility=visibility,
                                     files=list(files))
 
 
