@@ -5,27 +5,31 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def forwards(apps, schema_editor):
-    """is_public=True → 公开, else 仅工作人员; a published commitment is online since the earliest
-    publication of its public version that named 网络, if its latest one does."""
+def progress_visibility(apps, schema_editor):
+    """is_public=True → 公开, else 仅工作人员."""
     ProgressEntry = apps.get_model("commitments", "ProgressEntry")
-    Commitment = apps.get_model("commitments", "Commitment")
-    Publication = apps.get_model("commitments", "Publication")
     ProgressEntry.objects.filter(is_public=True).update(visibility="public")
     ProgressEntry.objects.filter(is_public=False).update(visibility="officers")
+
+
+def backfill_online_since(apps, schema_editor):
+    """A published commitment is online since the earliest publication of its public version that
+    named 网络, if its latest one does (tests/commitments/test_channels.py runs this)."""
+    Commitment = apps.get_model("commitments", "Commitment")
+    Publication = apps.get_model("commitments", "Publication")
     by_version = {}
     for version_id, on, channels in (Publication.objects.order_by("published_on", "id")
                                      .values_list("version_id", "published_on", "channels")):
         by_version.setdefault(version_id, []).append((on, channels or []))
-    for pk, version_id in (Commitment.objects.filter(public_version__isnull=False)
-                           .values_list("pk", "public_version_id").iterator()):
+    for pk, version_id in list(Commitment.objects.filter(public_version__isnull=False)
+                               .values_list("pk", "public_version_id")):
         rows = by_version.get(version_id, [])
         if rows and "internet" in rows[-1][1]:
             since = next(on for on, channels in rows if "internet" in channels)
             Commitment.objects.filter(pk=pk).update(online_since=since)
 
 
-def backwards(apps, schema_editor):
+def progress_public_again(apps, schema_editor):
     ProgressEntry = apps.get_model("commitments", "ProgressEntry")
     ProgressEntry.objects.filter(visibility="public").update(is_public=True)
 
@@ -57,7 +61,8 @@ class Migration(migrations.Migration):
             name='supplements',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='commitments.publication', verbose_name='补充的公开记录'),
         ),
-        migrations.RunPython(forwards, backwards),
+        migrations.RunPython(progress_visibility, progress_public_again),
+        migrations.RunPython(backfill_online_since, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='progressentry',
             index=models.Index(fields=['commitment', 'visibility', 'happened_on'], name='progress_visibility'),

@@ -2,8 +2,12 @@
 commitment published only at a 会议 (or in a 文件, on the paper 公开栏) is recorded as such and is on
 no public page until the branch adds 网络 to its publication."""
 import datetime
+import sys
 
 import pytest
+from django.apps import apps
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -170,3 +174,24 @@ def test_add_channels_view(world, meeting_only, as_user):
     assert f"{cn_date(LATER)} 第1版增加公开方式：网络" in html and "会议、网络" in html
     assert "增加公开方式</h2>" in html  # 文件 and 公开栏 can still be added
     assert Client().get(reverse("commitments:public_commitment", args=[c.pk])).status_code == 200
+
+
+def _backfill():
+    """The data migration's function, found by name (the migration's number may change)."""
+    loader = MigrationLoader(connection)
+    for (app, _), migration in loader.disk_migrations.items():
+        module = sys.modules[migration.__module__]
+        if app == "commitments" and hasattr(module, "backfill_online_since"):
+            return module.backfill_online_since
+    raise AssertionError("no migration with backfill_online_since")
+
+
+def test_migration_dates_existing_commitments_online_from_their_publications(world):
+    online = published(world, member=world.member_a)  # 公开栏 and 网络 on 2010-10-20
+    offline = publish(world, approved(world, member=world.member_a2), ["meeting"])
+    later = publish(world, approved(world, organisation=world.branch_a), ["meeting"])
+    add(world, later, ["internet"])
+    Commitment.objects.update(online_since=None)
+    _backfill()(apps, None)
+    assert dict(Commitment.objects.values_list("pk", "online_since")) == {
+        online.pk: ON, offline.pk: None, later.pk: LATER}
