@@ -111,6 +111,7 @@ def _list_page(request, bulk_form: BulkReleaseForm | None = None, selected=()):
         "page": page, "rows": rows, "window": window, "window_label": WINDOW_LABELS[window],
         "filtered": any(params.get(k) for k in ("org", "kind", "state", "q")),
         "any_releasable": any(r["releasable"] for r in rows),
+        "shows_interim": any(r["interim"] for r in rows),
     })
     return render(request, "evaluations/evaluation_list.html", context)
 
