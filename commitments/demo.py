@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from orgs.models import Member, MemberCategory, MemberStatus, Organisation
 
 from . import services
-from .models import COPY_LABELS, Commitment, ScanDisplay, StampedCopy, Suggestion
+from .models import COPY_LABELS, Commitment, ProgressVisibility, ScanDisplay, StampedCopy, Suggestion
 
 User = get_user_model()
 
@@ -233,7 +233,13 @@ def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
             services.progress_record(actor=staff, commitment=c, item_id=first_item,
                                      happened_on=min(datetime.date.today(), c.campaign.evaluation_deadline),
                                      done="参加支部集中学习3次，撰写学习体会一篇并在支部会上交流。",
-                                     effect="带动本科室同志共同学习，形成学习笔记汇编。", is_public=True)
+                                     effect="带动本科室同志共同学习，形成学习笔记汇编。", visibility=ProgressVisibility.PUBLIC)
+            # ... and one shown to the branch's members only (四（四）在一定范围内公示).
+            services.progress_record(actor=staff, commitment=c, item_id=first_item,
+                                     happened_on=min(datetime.date.today(), c.campaign.evaluation_deadline),
+                                     done="在支部党员大会上交流学习体会，接受党员评议。",
+                                     effect="党员提出改进建议2条，已纳入下一步计划。",
+                                     visibility=ProgressVisibility.MEMBERS)
         made += 1
     for m in plain[5:6]:
         c = _submit(staff, _draft(staff, campaign, member=m, n_items=1))

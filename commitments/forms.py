@@ -191,6 +191,21 @@ class OrgExemptionForm(forms.Form):
         self.helper = form_helper()
 
 
+class AddChannelsForm(forms.Form):
+    """亮诺 after the fact: channels added to the current publication, e.g. 网络 after a 会议 (四（三）)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    published_on = _date_field("公开日期")
+    channels = forms.MultipleChoiceField(label="增加的公开方式", widget=forms.CheckboxSelectMultiple,
+                                         error_messages={"required": "请选择要增加的公开方式。"})
+
+    def __init__(self, *args, used=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channels"].choices = [c for c in PublishChannel.choices if c[0] not in used]
+        self.fields["published_on"].help_text = "按该方式公开之日；增加“网络”的，即公示栏显示的公开日期。"
+        self.helper = form_helper()
+
+
 class PublishForm(forms.Form):
     """亮诺: when and through which channels the approved commitment is made public (四（三）)."""
 

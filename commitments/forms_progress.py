@@ -5,7 +5,10 @@ from django.conf import settings
 
 from orgs.forms import DATE_INPUT_FORMATS, DateInput, form_helper
 
-SCOPES = [("internal", "仅组织内部"), ("public", "公示")]
+from .models import ProgressVisibility
+
+VISIBILITY_HELP = ("仅工作人员：本组织和上级党组织的工作人员可见；本组织党员：另有本组织党员在“本支部践诺情况”中可见；"
+                   "公开：另在公示栏向群众公开，连同佐证材料。")
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -37,8 +40,10 @@ class ProgressEntryForm(forms.Form):
                              max_length=2000)
     completes_item = forms.BooleanField(label="该事项已全部完成", required=False,
                                         help_text="勾选后该事项状态为“已完成”。")
-    scope = forms.ChoiceField(label="公开范围", choices=SCOPES, initial="internal", widget=forms.RadioSelect,
-                              help_text="选择“公示”后，本条记录及其佐证材料将在公示栏向群众公开。")
+    # 四（四）: 在一定范围内进行公示. Within the organisation by default: its members supervise it.
+    visibility = forms.ChoiceField(label="公示范围", choices=ProgressVisibility.choices,
+                                   initial=ProgressVisibility.MEMBERS, widget=forms.RadioSelect,
+                                   help_text=VISIBILITY_HELP, error_messages={"required": "请选择公示范围。"})
     files = MultipleFileField(label="佐证材料", required=False)
 
     def __init__(self, *args, items=(), **kwargs):
@@ -50,6 +55,6 @@ class ProgressEntryForm(forms.Form):
                                           f"最多{settings.EVIDENCE_MAX_FILES}个。")
         self.helper = form_helper(Layout(
             "item",
-            Row(Column("happened_on", css_class="col-md-4"), Column("scope", css_class="col-md-8")),
+            Row(Column("happened_on", css_class="col-md-4"), Column("visibility", css_class="col-md-8")),
             "done", "effect", "completes_item", Field("files"),
         ))

@@ -205,6 +205,10 @@ class Commitment(KeptRecord):
     # member_transfer; and the result of the latest 组织考核 (Assessment is append-only), kept by
     # Assessment.save(), so the fulfilment figures need no subquery per commitment.
     owner_path = models.CharField("所属组织路径", max_length=PATH_MAX_LENGTH, editable=False, default="")
+    # 四（三）: the public noticeboard is the 网络 channel. The day the public version went online:
+    # set when it is published with 网络 or 网络 is added to its publication later, cleared when a
+    # revision is published without it. The noticeboard shows only commitments that have it.
+    online_since = models.DateField("网上公开日期", null=True, blank=True, editable=False)
     latest_result = models.CharField("最新考核结果", max_length=20, null=True, blank=True, editable=False)
     withdrawn_at = models.DateTimeField("作废时间", null=True, blank=True)
     withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="作废人", null=True, blank=True,
@@ -431,12 +435,18 @@ class PublishChannel(models.TextChoices):
 
 
 class Publication(KeptRecord):
-    """One act of 亮诺: which version went public, when, through which channels. Never changed."""
+    """One act of 亮诺: which version went public, when, through which channels. Never changed.
+
+    A channel added later (e.g. 网络 after a 会议) is a new record for the same version that
+    `supplements` the one before it, with the channels of both and the day of the addition: the
+    latest record of the public version is its current publication, the earlier ones its history."""
 
     commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="publications")
     version = models.ForeignKey(CommitmentVersion, on_delete=models.PROTECT, related_name="publications")
     published_on = models.DateField("公开日期")
     channels = models.JSONField("公开方式", default=list)
+    supplements = models.ForeignKey("self", verbose_name="补充的公开记录", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="经办人", on_delete=models.PROTECT,
                                      related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -454,6 +464,18 @@ class Publication(KeptRecord):
     @property
     def channel_labels(self) -> list[str]:
         return [PublishChannel(c).label for c in self.channels if c in PublishChannel.values]
+
+    @property
+    def is_online(self) -> bool:
+        return PublishChannel.INTERNET in self.channels
+
+    @property
+    def added_channel_labels(self) -> list[str]:
+        """The channels this record added to the one it supplements (needs supplements selected)."""
+        if self.supplements_id is None:
+            return []
+        before = set(self.supplements.channels)
+        return [PublishChannel(c).label for c in self.channels if c in PublishChannel.values and c not in before]
 
 
 class ExemptionStatus(models.TextChoices):
@@ -550,6 +572,14 @@ class ItemProgress(models.TextChoices):
     OVERDUE = "overdue", "逾期"
 
 
+class ProgressVisibility(models.TextChoices):
+    """Who sees a progress record (四（四）：把践诺情况在一定范围内进行公示), chosen per record."""
+
+    OFFICERS = "officers", "仅工作人员"
+    MEMBERS = "members", "本组织党员"
+    PUBLIC = "public", "公开"
+
+
 class ProgressEntry(KeptRecord):
     """One dated progress entry on one item of a published commitment: what was done and its
     actual effect (四（四）：对进展情况和实际效果逐一登记备案). Public entries are 公示."""
@@ -561,7 +591,11 @@ class ProgressEntry(KeptRecord):
     done = models.TextField("做了什么")
     effect = models.TextField("实际效果", blank=True)
     completes_item = models.BooleanField("该事项已完成", default=False)
-    is_public = models.BooleanField("公示", default=False)
+    # 仅工作人员: the officers who may read the commitment; 本组织党员: also the members of the
+    # owning organisation (the branch of a member's pledge, or the branch itself; for a 党委 or
+    # 党总支, the members of the branches under it); 公开: also the noticeboard.
+    visibility = models.CharField("公示范围", max_length=10, choices=ProgressVisibility.choices,
+                                  default=ProgressVisibility.OFFICERS)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT,
                                     related_name="+")
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
@@ -571,14 +605,18 @@ class ProgressEntry(KeptRecord):
         verbose_name_plural = "践诺记录"
         ordering = ["-happened_on", "-id"]
         indexes = [models.Index(fields=["commitment", "item", "happened_on"]),
-                   models.Index(fields=["commitment", "is_public", "happened_on"])]
+                   models.Index(fields=["commitment", "visibility", "happened_on"], name="progress_visibility")]
 
     def __str__(self) -> str:
         return f"{self.happened_on:%Y-%m-%d} {self.done[:20]}"
 
     @property
+    def is_public(self) -> bool:
+        return self.visibility == ProgressVisibility.PUBLIC
+
+    @property
     def scope_label(self) -> str:
-        return "公示" if self.is_public else "仅组织内部"
+        return ProgressVisibility(self.visibility).label
 
 
 class Attachment(KeptRecord):

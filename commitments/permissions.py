@@ -3,8 +3,10 @@
 Like orgs.permissions, these answer "who" only; whether the commitment's state allows the
 action ("when") is the lifecycle's question.
 """
-from orgs.models import PATH_STEP, Role
+from orgs.models import PATH_STEP, Member, MemberStatus, Role
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
+
+from .models import ProgressVisibility
 
 
 def _is_own_pledge(user, commitment) -> bool:
@@ -142,10 +144,29 @@ def can_record_progress(user, commitment) -> bool:
     return can_edit_commitment(user, commitment)
 
 
+def is_member_of_owner(user, commitment) -> bool:
+    """An active member of the owning organisation: of the branch, for a pledge or a branch's own
+    commitment; of a branch under it, for a 党委's or 党总支's commitment (one query)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return Member.objects.filter(user=user, status=MemberStatus.ACTIVE,
+                                 branch__path__startswith=commitment.owner_path).exists()
+
+
+def can_see_progress_entry(user, entry) -> bool:
+    """四（四）在一定范围内公示: the commitment's readers (officers) see every record; the members of
+    the owning organisation those at 本组织党员 or 公开 (needs entry.commitment selected)."""
+    commitment = entry.commitment
+    if can_view_commitment(user, commitment):
+        return True
+    return entry.visibility in (ProgressVisibility.MEMBERS, ProgressVisibility.PUBLIC) and is_member_of_owner(user, commitment)
+
+
 def can_download_attachment(user, attachment, *, public: bool) -> bool:
-    """Readers of the commitment see every attachment; the public only those of public entries
-    on commitments with a public version."""
+    """Those who may see the entry see its attachments; the public only those of 公开 entries on
+    commitments on the noticeboard (a public version published with 网络)."""
     commitment = attachment.entry.commitment
     if public:
-        return attachment.entry.is_public and commitment.public_version_id is not None
-    return can_view_commitment(user, commitment)
+        return (attachment.entry.is_public and commitment.public_version_id is not None
+                and commitment.online_since is not None)
+    return can_see_progress_entry(user, attachment.entry)

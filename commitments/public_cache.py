@@ -21,7 +21,8 @@ yet upgraded only when they are.)
 
 `changed()` is called by every service whose write can show on a public page, after the
 transaction commits (transaction.on_commit): the commitment lifecycle's `transition` (submit,
-approve, return, publish, revise), progress entries, stamped scans shown on the noticeboard (chosen,
+approve, return, publish, revise), channels added to a publication (publication_add_channels: 网络
+puts a commitment on the board), progress entries, stamped scans shown on the noticeboard (chosen,
 changed, withdrawn, or uploaded as shown), assessments and result releases, campaign
 years (which one is current, the rating window), organisations (name, short name, supervision
 phone, order, revocation, moves, creation, the organisation import) and members (name, branch,

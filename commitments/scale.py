@@ -365,11 +365,12 @@ class _Generator:
             decided_at=at + datetime.timedelta(days=3) if state in ("approved", "published", "returned") else None,
             # Foreign keys are checked at commit (deferred), so the version may follow in a later batch.
             public_version_id=version_ids[-1] if state == "published" else None,
+            online_since=datetime.date(self.year, 10, 20) if state == "published" else None,
             created_by_id=author, created_at=at, updated_at=at)
         if state == "published":
             vpk = version_ids[-1]
             self.s[Publication].add(commitment_id=cpk, version_id=vpk, published_on=datetime.date(self.year, 10, 20),
-                                    channels=["meeting", "noticeboard"], published_by_id=author, created_at=at)
+                                    channels=["meeting", "noticeboard", "internet"], published_by_id=author, created_at=at)
             # Two in three have the stamped form on file (rows only: the files are never opened here).
             # Chosen by id, not by the random generator, so the rest of the data stays as it was.
             if cpk % 3:
@@ -388,7 +389,7 @@ class _Generator:
             if rng.random() < 0.5:
                 self.s[ProgressEntry].add(commitment_id=cpk, item_id=ipk, happened_on=datetime.date(self.year, 11, 5),
                                           done="按计划推进，已完成阶段任务。", effect="群众反映良好。",
-                                          completes_item=rng.random() < 0.4, is_public=True, recorded_by_id=author,
+                                          completes_item=rng.random() < 0.4, visibility="public", recorded_by_id=author,
                                           created_at=at)
         if rng.random() < 0.3:
             for _ in range(rng.randint(1, 4)):

@@ -2,6 +2,8 @@
 import datetime as _dt
 from dataclasses import dataclass, field
 
+from django.conf import settings as _settings
+from django.core.paginator import Paginator as _Paginator
 from django.db.models import Case, Count, Exists, IntegerField, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone as _tz
@@ -13,7 +15,7 @@ from orgs.selectors import _under_any, ancestors_of, capped_count, get_visible_o
 from .duties import duties_for
 from .models import (EDITABLE_STATUSES, LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Attachment, Campaign, Commitment,
                      CommitmentStatus, CommitmentVersion, Exemption, ExemptionStatus, Item, ItemProgress, ProgressEntry,
-                     ReferenceItem, Suggestion)
+                     ProgressVisibility, Publication, ReferenceItem, Suggestion)
 from .permissions import (can_download_attachment, can_handle_opinions, can_publish_references,
                           can_view_commitment)
 
@@ -65,7 +67,8 @@ def versions_of(commitment: Commitment) -> list[CommitmentVersion]:
 
 def publications_of(commitment: Commitment) -> list:
     """Every act of publication of a commitment, newest first, with the version it published."""
-    return list(commitment.publications.select_related("version", "published_by").order_by("-published_on", "-id"))
+    return list(commitment.publications.select_related("version", "published_by", "supplements")
+                .order_by("-published_on", "-id"))
 
 
 def commitment_list_for(user, *, campaign: Campaign, status: str = "", kind: str = "",
@@ -336,8 +339,14 @@ def reference_get_for(user, pk) -> ReferenceItem:
 # --- public noticeboard (no login; only what has been published, never personal data) ---------
 
 
+# 四（三）: the noticeboard is the 网络 channel. A commitment is on it only while the current
+# publication of its public version names 网络 (Commitment.online_since); one published at a 会议
+# or on paper only is recorded as such and stays off every public page until 网络 is added.
+ONLINE = Q(public_version__isnull=False, online_since__isnull=False)
+
+
 def _published(campaign: Campaign) -> QuerySet[Commitment]:
-    return Commitment.objects.filter(campaign=campaign, public_version__isnull=False)
+    return Commitment.objects.filter(ONLINE, campaign=campaign)
 
 
 def noticeboard_summary(campaign: Campaign) -> dict:
@@ -417,18 +426,31 @@ def public_org_page(org: Organisation, campaign: Campaign) -> dict:
     children = list(Organisation.objects.filter(parent=org, is_active=True).annotate(
         org_published=Exists(published.filter(organisation=OuterRef("pk"))),
         pledges_published=Count("members__commitments", filter=Q(
-            members__commitments__campaign=campaign, members__commitments__public_version__isnull=False)))
+            members__commitments__campaign=campaign, members__commitments__public_version__isnull=False,
+            members__commitments__online_since__isnull=False)))
         .order_by("sort_order", "name"))
     ancestors = list(Organisation.objects.filter(pk__in=org.ancestor_ids, is_active=True).order_by("path"))
     return {"own": own, "pledges": pledges, "children": children, "ancestors": ancestors}
 
 
+def public_publications_of(commitment: Commitment) -> list:
+    """The noticeboard's revision history: one entry per version that went online (网络), newest
+    first, dated the day it did (one query). A version published at a 会议 only never shows."""
+    first_online = {}
+    for p in (Publication.objects.filter(commitment=commitment).select_related("version")
+              .order_by("published_on", "id")):
+        if p.is_online and p.version_id not in first_online:
+            first_online[p.version_id] = p
+    return sorted(first_online.values(), key=lambda p: (p.published_on, p.pk), reverse=True)
+
+
 def public_commitment(pk) -> Commitment:
-    """A published commitment (the QR code's target); 404 for anything never published."""
+    """A commitment on the noticeboard (the QR code's target); 404 for anything never published,
+    or published without the 网络 channel."""
     try:
         return (Commitment.objects.select_related("campaign", "organisation", "member", "member__branch",
                                                   "public_version")
-                .get(pk=pk, public_version__isnull=False))
+                .get(ONLINE, pk=pk))
     except (Commitment.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 
@@ -467,12 +489,18 @@ class ItemProgressRow:
         return ItemProgress(self.status).label
 
 
+# 四（四）: who sees a progress record. Officers (the commitment's readers) see all; the members of
+# the owning organisation see 本组织党员 and 公开 records; the public sees 公开 ones only.
+SEEN_BY_MEMBERS = (ProgressVisibility.MEMBERS, ProgressVisibility.PUBLIC)
+
+
 def progress_items_for(commitment: Commitment, *, today: _dt.date | None = None,
                        public_only: bool = False) -> list[ItemProgressRow]:
     """The public version's items with their statuses (one query; needs public_version selected).
 
     The text and deadline are the published ones; a revision in progress does not move them.
-    With public_only, only public entries count, so the noticeboard never states more than it shows.
+    With public_only, only public (公开) entries count, so the noticeboard never states more than
+    it shows.
     """
     if commitment.public_version_id is None:
         return []
@@ -482,7 +510,7 @@ def progress_items_for(commitment: Commitment, *, today: _dt.date | None = None,
             for n, i in enumerate(commitment.public_version.snapshot.get("items", []), start=1)]
     entries = ProgressEntry.objects.filter(commitment=commitment, item_id__in=[r.id for r in rows])
     if public_only:
-        entries = entries.filter(is_public=True)
+        entries = entries.filter(visibility=ProgressVisibility.PUBLIC)
     counts = {row["item_id"]: row for row in entries.values("item_id").annotate(
         n=Count("id"), completed_on=Min("happened_on", filter=Q(completes_item=True))).order_by()}
     for row in rows:
@@ -503,7 +531,7 @@ def progress_entries_for(commitment: Commitment, rows: list[ItemProgressRow], *,
           .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
           .order_by("-happened_on", "-id"))
     if public_only:
-        qs = qs.filter(is_public=True)
+        qs = qs.filter(visibility=ProgressVisibility.PUBLIC)
     by_id = {r.id: r for r in rows}
     entries = list(qs)
     for entry in entries:
@@ -548,3 +576,35 @@ def _attachment(pk) -> Attachment:
             "entry__commitment__member__branch", "entry__commitment__reviewer_org").get(pk=pk)
     except (Attachment.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def branch_progress_for(user, *, campaign: Campaign | None, page_number=None) -> dict:
+    """四（四）: the progress records a member sees as a member of their branch — those at 本组织党员
+    or 公开 on the published commitments of the branch, of the organisations above it and of the
+    branch's members — newest first, one page; 404 for a login without an active member record.
+    A fixed number of queries: the member, the commitments, the page of entries (with count) and
+    their attachments."""
+    member = (Member.objects.filter(user=user, status=MemberStatus.ACTIVE).select_related("branch").first()
+              if getattr(user, "is_authenticated", False) else None)
+    if member is None:
+        raise Http404
+    branch = member.branch
+    commitments = {}
+    if campaign is not None:
+        commitments = {c.pk: c for c in Commitment.objects.filter(
+            Q(member__branch=branch) | Q(organisation_id__in=[branch.pk, *branch.ancestor_ids]),
+            campaign=campaign, public_version__isnull=False)
+            .select_related("organisation", "member", "public_version")}
+    entries = (ProgressEntry.objects.filter(commitment_id__in=list(commitments), visibility__in=SEEN_BY_MEMBERS)
+               .select_related("recorded_by")
+               .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+               .order_by("-happened_on", "-id"))
+    page = _Paginator(entries, _settings.PAGE_SIZE).get_page(page_number)
+    numbers = {pk: {i["id"]: (n, i["content"]) for n, i in enumerate(c.public_version.snapshot.get("items", []), 1)}
+               for pk, c in commitments.items()}
+    for entry in page.object_list:
+        entry.commitment = commitments[entry.commitment_id]
+        number, content = numbers[entry.commitment_id].get(entry.item_id, (None, ""))
+        entry.row = ItemProgressRow(id=entry.item_id, number=number, content=content, measures="",
+                                    deadline=_dt.date.min, responsible="")
+    return {"member": member, "branch": branch, "page": page, "commitments": len(commitments)}

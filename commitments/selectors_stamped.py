@@ -41,8 +41,10 @@ def stamped_scan_get_for(user, pk, *, predicate=can_view_stamped_scans) -> Stamp
 def _shown() -> QuerySet[StampedScan]:
     """Scans the noticeboard shows: of the 公示 copy, chosen for it, not withdrawn, of the version
     that is public now (a scan of a superseded version leaves the board with its version)."""
+    # ... and only while the commitment is on the noticeboard at all (网络 among its channels).
     return (StampedScan.objects.filter(copy=StampedCopy.PUBLIC, withdrawn_at__isnull=True,
-                                       version_id=F("commitment__public_version_id"))
+                                       version_id=F("commitment__public_version_id"),
+                                       commitment__online_since__isnull=False)
             .exclude(public_display=ScanDisplay.NONE))
 
 

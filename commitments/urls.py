@@ -24,6 +24,7 @@ urlpatterns = [
     path("members/<int:pk>/pledge/", drafting.pledge_start, name="pledge_start"),
     path("my/pledge/", drafting.my_pledge, name="my_pledge"),
     path("commitments/<int:pk>/publish/", drafting.commitment_publish, name="publish"),
+    path("commitments/<int:pk>/channels/", drafting.commitment_add_channels, name="add_channels"),
     path("commitments/<int:pk>/revise/", drafting.commitment_revise, name="revise"),
     path("commitments/<int:pk>/discard/", drafting.commitment_discard, name="discard"),
     # The public noticeboard (no login): commitments/views/public.py.
@@ -58,6 +59,7 @@ urlpatterns = [
     path("commitments/<int:pk>/progress/", progress.progress_page, name="progress"),
     path("commitments/<int:pk>/progress/new/", progress.progress_record, name="progress_record"),
     path("attachments/<int:pk>/", progress.attachment_download, name="attachment"),
+    path("my/branch-progress/", progress.branch_progress, name="branch_progress"),
     path("public/commitments/<int:pk>/progress/", progress.public_progress, name="public_progress"),
     path("public/attachments/<int:pk>/", progress.public_attachment, name="public_attachment"),
     # --- end of progress records ---

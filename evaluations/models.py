@@ -204,6 +204,9 @@ class RectificationOrder(KeptRecord):
     grounds = models.TextField("整改原因")
     required_actions = models.TextField("整改要求")
     deadline = models.DateField("整改期限")
+    # 六（二）督促检查 during the year: ordered while 群众评议 was still open, on the interim
+    # satisfaction rate that only the reviewing organisation and those above see.
+    interim_basis = models.BooleanField("依据评议期间的阶段性满意率", default=False)
     status = models.CharField("状态", max_length=20, choices=RectificationStatus.choices,
                               default=RectificationStatus.OPEN, db_index=True)
     version = models.PositiveIntegerField(default=1)

@@ -48,6 +48,13 @@ def can_assess(user, commitment) -> bool:
                                                                              SECRETARY_ROLES)
 
 
+def can_see_interim_satisfaction(user, commitment) -> bool:
+    """六（二）督促检查: the interim 满意率 while 群众评议 is open is for the reviewing organisation's
+    secretaries and those above (who may order rectification from it), never for the owner (the
+    member, or officers whose reach stops at the owner organisation) nor the public."""
+    return can_assess(user, commitment)
+
+
 def can_respond_rectification(user, order) -> bool:
     """The drafters answer, never the secretary who issued the order (they verify the answer)."""
     return order.issued_by_id != getattr(user, "pk", None) and can_record_progress(user, order.commitment)

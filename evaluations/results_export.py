@@ -54,6 +54,8 @@ def _rectification(summary, today: datetime.date) -> str:
     if order is None:
         return ""
     text = f"{order.get_status_display()}，期限{cn_date(order.deadline)}"
+    if order.interim_basis:
+        text += "，依据评议期间的阶段性满意率"
     return text + ("（已逾期）" if order.is_overdue(today) else "")
 
 

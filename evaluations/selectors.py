@@ -76,6 +76,18 @@ class Summary:
         rate = self.verdict.satisfaction_rate
         return rate is not None and rate < self.commitment.campaign.satisfaction_threshold
 
+    @property
+    def interim_rate(self) -> float | None:
+        """六（二）: the 满意率 of the votes so far (online and meetings) while the window is open, or
+        None. For the reviewing organisation and those above only (permissions.
+        can_see_interim_satisfaction); never part of the verdict, never shown to the owner or public."""
+        return self.tally.satisfaction_rate if self.rating_state == "open" else None
+
+    @property
+    def interim_below_threshold(self) -> bool:
+        rate = self.interim_rate
+        return rate is not None and rate < self.commitment.campaign.satisfaction_threshold
+
 
 def summaries_for(commitments: list[Commitment], *, today: datetime.date | None = None) -> dict[int, Summary]:
     """Summaries of many commitments (campaign selected) in six queries, whatever their number."""
@@ -111,8 +123,16 @@ def summary_for(commitment: Commitment, *, today: datetime.date | None = None) -
     return summaries_for([commitment], today=today)[commitment.pk]
 
 
-def rectification_grounds(summary: Summary) -> list[str]:
-    """Why a commitment may be ordered to rectify (五（五）、六（二）); empty when it may not."""
+def interim_ground(summary: Summary) -> str:
+    """The ground an order on the interim figure gives: the threshold, never the figure itself
+    (the owner reads the order while the window is still open)."""
+    return f"评议期间的阶段性群众满意率低于{summary.commitment.campaign.satisfaction_threshold}%"
+
+
+def rectification_grounds(summary: Summary, *, interim: bool = False) -> list[str]:
+    """Why a commitment may be ordered to rectify (五（五）、六（二）); empty when it may not.
+    With `interim` (only for those who may see the interim figure), a low interim 满意率 during
+    the window counts too."""
     grounds = []
     c = summary.commitment
     if summary.assessment and summary.assessment.result != Fulfilment.FULFILLED:
@@ -123,6 +143,8 @@ def rectification_grounds(summary: Summary) -> list[str]:
         grounds.append("综合评定为“未兑现”")
     if summary.below_threshold:
         grounds.append(f"群众满意率{v.satisfaction_rate:g}%，低于{c.campaign.satisfaction_threshold}%")
+    if interim and summary.interim_below_threshold:
+        grounds.append(interim_ground(summary))
     overdue = [r for r in progress_items_for(c, today=summary.today) if r.status == "overdue"]
     if overdue:
         grounds.append(f"{len(overdue)}项承诺事项逾期未完成")

@@ -28,7 +28,7 @@ from .models import (Assessment, Ballot, Evaluation, Fulfilment, Grade, LeaderCo
                      RectificationOrder, RectificationStatus, RectificationStep)
 from .permissions import (acting_org, can_assess, can_comment_as_leader, can_record_tally,
                           can_respond_rectification, can_verify_rectification, owner_org)
-from .selectors import rectification_grounds, summary_for
+from .selectors import interim_ground, rectification_grounds, summary_for
 
 STALE = "该承诺的评诺已被他人处理，请刷新页面查看最新结果。"
 STALE_ORDER = "该整改通知已被他人处理，请刷新页面查看最新状态。"
@@ -136,6 +136,9 @@ def ballot_cast(*, commitment: Commitment, rating: str, remark: str = "", rater_
     today = today or timezone.localdate()
     with transaction.atomic():
         commitment = _published(commitment)
+        if commitment.online_since is None:
+            # 四（三）: online rating is on the noticeboard, which shows only what went out by 网络.
+            raise Conflict("该承诺未在网上公开，不能网上评议。")
         if message := window_message(commitment.campaign, today):
             raise ValidationError(message, code="closed")
         remark, error = _text(remark, "意见", required=False, limit=200)
@@ -364,11 +367,14 @@ def rectification_order(*, actor, commitment: Commitment, grounds: str, required
     _evaluation(commitment)
     if RectificationOrder.objects.filter(commitment=commitment).exclude(status=RectificationStatus.CLOSED).exists():
         raise Conflict("该承诺已有未完成的整改通知。")
-    basis = rectification_grounds(summary_for(commitment, today=today))
+    # The actor may order rectification, so may see (and act on) the interim figure (六（二）).
+    summary = summary_for(commitment, today=today)
+    basis = rectification_grounds(summary, interim=True)
     if not basis:
         raise ValidationError(
             f"该承诺考核结果不是“基本兑现”或“未兑现”，群众满意率不低于{commitment.campaign.satisfaction_threshold}%，"
             "也没有逾期未完成的事项，不符合责令整改的条件。")
+    interim_basis = interim_ground(summary) in basis
     errors = {}
     grounds, error = _text(grounds, "整改原因")
     if error:
@@ -382,11 +388,13 @@ def rectification_order(*, actor, commitment: Commitment, grounds: str, required
         raise ValidationError(errors)
     issuer_org = acting_org(actor, commitment.reviewer_org, SECRETARY_ROLES)
     order = RectificationOrder.objects.create(commitment=commitment, issuer_org=issuer_org, issued_by=actor,
-                                              grounds=grounds, required_actions=required_actions, deadline=deadline)
+                                              grounds=grounds, required_actions=required_actions, deadline=deadline,
+                                              interim_basis=interim_basis)
     RectificationStep.objects.create(order=order, kind=RectificationStep.Kind.ISSUE, text=required_actions,
                                      deadline=deadline, actor=actor)
     audit.record(actor=actor, action="rectification.issue", obj=commitment, organisation=issuer_org,
-                 detail={"order": order.pk, "deadline": deadline.isoformat(), "basis": basis})
+                 detail={"order": order.pk, "deadline": deadline.isoformat(), "basis": basis,
+                         **({"interim_rate": summary.interim_rate} if interim_basis else {})})
     return order
 
 

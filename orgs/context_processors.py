@@ -18,7 +18,7 @@ def navigation(request) -> dict:
                   ("orgs:tree", "组织架构"),
                   ("orgs:member_list", "党员名册")]
     if hasattr(user, "member"):
-        items.append(("commitments:my_pledge", "我的承诺"))
+        items += [("commitments:my_pledge", "我的承诺"), ("commitments:branch_progress", "本支部践诺")]
     if scope.has_any({Role.ADMIN}):
         items += [("orgs:user_list", "账号管理"), ("commitments:campaign_list", "活动年度")]
     if scope.has_any({Role.AUDITOR}):

@@ -1,4 +1,5 @@
 """Every write of the commitments app. One module per area; all re-exported here."""
+from .channels import current_publication, publication_add_channels  # noqa: F401
 from .campaigns import campaign_create, campaign_update  # noqa: F401
 from .exemptions import (exemption_decide, exemption_make_up, exemption_propose, exemption_revoke,  # noqa: F401
                          organisation_exempt)

@@ -288,8 +288,11 @@ def commitment_publish(*, actor, commitment: Commitment, version: int, published
     approved = commitment.versions.order_by("-number").first()
     if approved is None or commitment.status != S.APPROVED:
         raise InvalidTransition(commitment.status, S.PUBLISHED)
+    # 四（三）: only the 网络 channel puts it on the noticeboard; a revision published without it
+    # takes the commitment off the board until 网络 is added (publication_add_channels).
+    online_since = published_on if PublishChannel.INTERNET in channels else None
     commitment = transition(commitment=commitment, expected_version=version, to=S.PUBLISHED,
-                            public_version=approved)
+                            public_version=approved, online_since=online_since)
     publication = Publication.objects.create(commitment=commitment, version=approved, published_on=published_on,
                                              channels=channels, published_by=actor)
     audit.record(actor=actor, action="commitment.publish", obj=commitment, organisation=_owner_org(commitment),

@@ -22,7 +22,7 @@ from orgs import audit
 from orgs.errors import Conflict
 
 from .. import public_cache, uploads
-from ..models import Attachment, Commitment, Item, ProgressEntry
+from ..models import Attachment, Commitment, Item, ProgressEntry, ProgressVisibility
 from ..permissions import can_download_attachment, can_record_progress
 
 EVIDENCE_DIR = "evidence"
@@ -55,8 +55,8 @@ def _owner_org(commitment: Commitment):
 
 
 def progress_record(*, actor, commitment: Commitment, item_id, happened_on: datetime.date | None, done: str,
-                    effect: str = "", completes_item: bool = False, is_public: bool = False,
-                    files=()) -> ProgressEntry:
+                    effect: str = "", completes_item: bool = False,
+                    visibility: str = ProgressVisibility.OFFICERS, files=()) -> ProgressEntry:
     """The drafters (officers over the owner, or the member on their own written pledge) record
     one progress entry with its evidence on an item of the commitment's public version."""
     commitment = (Commitment.objects.select_related("organisation", "member__branch", "public_version")
@@ -79,6 +79,8 @@ def progress_record(*, actor, commitment: Commitment, item_id, happened_on: date
     done, effect = (done or "").strip(), (effect or "").strip()
     if not done:
         errors["done"] = ["请填写做了什么。"]
+    if visibility not in ProgressVisibility.values:
+        errors["visibility"] = ["请选择公示范围。"]
     files = list(files or [])
     checked = []
     if len(files) > settings.EVIDENCE_MAX_FILES:
@@ -98,7 +100,7 @@ def progress_record(*, actor, commitment: Commitment, item_id, happened_on: date
             item = Item.objects.get(pk=item_id, commitment=commitment)
             entry = ProgressEntry.objects.create(
                 commitment=commitment, item=item, happened_on=happened_on, done=done, effect=effect,
-                completes_item=completes_item, is_public=is_public, recorded_by=actor)
+                completes_item=completes_item, visibility=visibility, recorded_by=actor)
             for facts in checked:
                 relative = uploads.write(facts, EVIDENCE_DIR)
                 written.append(relative)
@@ -107,7 +109,7 @@ def progress_record(*, actor, commitment: Commitment, item_id, happened_on: date
                                           sha256=facts["sha256"])
             audit.record(actor=actor, action="progress.record", obj=entry, organisation=_owner_org(commitment),
                          detail={"commitment": commitment.pk, "item": item_id, "on": happened_on.isoformat(),
-                                 "completes_item": completes_item, "public": is_public,
+                                 "completes_item": completes_item, "visibility": visibility,
                                  "attachments": [f["sha256"] for f in checked]})
             public_cache.changed()
     except BaseException:

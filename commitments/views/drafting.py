@@ -14,8 +14,8 @@ from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
 from orgs.views import paginate, run_service
 
 from .. import selectors, selectors_stamped, services
-from ..forms import DraftForm, ItemFormSet, PublishForm, StartPledgeForm
-from ..models import LIVE_EXEMPTION_STATUSES, CommitmentStatus
+from ..forms import AddChannelsForm, DraftForm, ItemFormSet, PublishForm, StartPledgeForm
+from ..models import LIVE_EXEMPTION_STATUSES, CommitmentStatus, PublishChannel
 from ..permissions import (can_edit_commitment, can_manage_stamped_scans, can_publish, can_review,
                            can_revoke_exemption, can_start_org_commitment, can_start_pledge, can_view_stamped_scans)
 
@@ -148,7 +148,15 @@ def commitment_detail(request, pk):
     decisions = [d for v in versions for d in v.decisions.all()]
     decisions.sort(key=lambda d: d.decided_at, reverse=True)
     publications = selectors.publications_of(commitment)
+    # The current publication: the latest record of the public version (publications are newest first).
+    current = next((p for p in publications if p.version_id == commitment.public_version_id), None)
+    may_add_channels = (current is not None and len(current.channels) < len(PublishChannel.values)
+                        and can_publish(request.user, commitment))
     return render(request, "commitments/commitment_detail.html", {
+        "current_publication": current,
+        "channels_form": AddChannelsForm(used=current.channels, initial={
+            "version": commitment.version, "published_on": timezone.localdate(),
+            "channels": [PublishChannel.INTERNET] if not current.is_online else []}) if may_add_channels else None,
         "c": commitment, "items": selectors.live_items(commitment), "versions": versions,
         "publications": publications,
         # 亮诺's archive: the stamped paper forms scanned back, for those who may see them.
@@ -311,6 +319,26 @@ def commitment_discard(request, pk):
     messages.success(request, f"已作废{commitment.owner_name}的{commitment.kind_label}草稿（记录保留备查），可重新填写。")
     if commitment.member_id:
         return redirect("commitments:branch_pledges", pk=commitment.member.branch_id)
+    return redirect("commitments:detail", pk=commitment.pk)
+
+
+@require_POST
+def commitment_add_channels(request, pk):
+    """四（三）: add channels (e.g. 网络, which puts it on the noticeboard) to the current publication."""
+    commitment = selectors.commitment_get_for(request.user, pk, predicate=can_publish)
+    form = AddChannelsForm(request.POST, used=())
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        return redirect("commitments:detail", pk=commitment.pk)
+    try:
+        publication = services.publication_add_channels(
+            actor=request.user, commitment=commitment, version=form.cleaned_data["version"],
+            channels=form.cleaned_data["channels"], published_on=form.cleaned_data["published_on"])
+    except (ValidationError, Conflict) as exc:
+        _message_errors(request, exc)
+    else:
+        online = "，群众可在公示栏查看" if publication.is_online else ""
+        messages.success(request, f"已增加公开方式：{'、'.join(publication.added_channel_labels)}{online}。")
     return redirect("commitments:detail", pk=commitment.pk)
 
 

@@ -28,6 +28,15 @@ def progress_page(request, pk):
     })
 
 
+@require_GET
+def branch_progress(request):
+    """本支部践诺情况: a member's page of the records their branch shows its members (四（四）)."""
+    return render(request, "commitments/progress/branch_progress.html", {
+        "campaign": (campaign := selectors.campaign_from_request(request)),
+        **selectors.branch_progress_for(request.user, campaign=campaign, page_number=request.GET.get("page")),
+    })
+
+
 @require_http_methods(["GET", "POST"])
 def progress_record(request, pk):
     """Record one dated entry (what was done, its effect, evidence, scope) on a published item."""
@@ -42,7 +51,7 @@ def progress_record(request, pk):
             ok = run_service(form, lambda: services.progress_record(
                 actor=request.user, commitment=commitment, item_id=data["item"], happened_on=data["happened_on"],
                 done=data["done"], effect=data["effect"], completes_item=data["completes_item"],
-                is_public=data["scope"] == "public", files=data["files"]))
+                visibility=data["visibility"], files=data["files"]))
             if ok:
                 messages.success(request, "践诺记录已登记。")
                 return redirect("commitments:progress", pk=commitment.pk)

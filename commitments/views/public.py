@@ -19,7 +19,7 @@ from evaluations.views.public import (PublicEvaluation, RatingForm, attach_publi
                                       rater_token_of)
 
 from .. import public_cache, selectors, selectors_stamped
-from ..models import Publication, ScanDisplay
+from ..models import ScanDisplay
 
 # The query parameters each page reads; a request with any other (or a non-numeric value) is
 # answered but not stored, so a crafted address can neither add entries nor put its parameters
@@ -140,15 +140,13 @@ def commitment_page(request, pk):
 def _commitment_html(request, pk) -> tuple[str, dict | None]:
     """The page's HTML (with the slot while rating is open) and what the slot needs, or None."""
     c = selectors.public_commitment(pk)
-    publications = list(Publication.objects.filter(commitment=c).select_related("version")
-                        .order_by("-published_on", "-id"))
+    publications = selectors.public_publications_of(c)
     shown = c.public_version
     wanted = request.GET.get("version", "")
     if wanted.isdigit():
         shown = next((p.version for p in publications if p.version.number == int(wanted)), None)
         if shown is None:
             raise Http404
-    current = next((p for p in publications if p.version_id == c.public_version_id), None)
     # 评诺: the 群众评议 window and form, or the released results. The visitor's own ballot is
     # looked up with the slot, not here.
     ev = public_evaluation(_NO_VISITOR, c)
@@ -158,7 +156,7 @@ def _commitment_html(request, pk) -> tuple[str, dict | None]:
     # The stamped 公示 copy, where the officers chose to show it: only ever of the public version.
     stamped = selectors_stamped.public_stamped_scans(c) if shown.pk == c.public_version_id else []
     html = render_to_string("commitments/public/commitment.html", {
-        "c": c, "shown": shown, "publications": publications, "current": current,
+        "c": c, "shown": shown, "publications": publications,
         "is_latest": shown.pk == c.public_version_id,
         "stamped": stamped, "stamped_instead": any(s.public_display == ScanDisplay.INSTEAD for s in stamped),
         "owner_org": c.member.branch if c.member_id else c.organisation,

@@ -28,7 +28,7 @@ from ..forms import (AssessmentForm, BulkReleaseForm, CloseForm, EvaluationFilte
                      TallyForm, TallyVoidForm)
 from ..models import Fulfilment, Grade, MeetingTally, Rating, RectificationOrder, RectificationStatus
 from ..permissions import (can_assess, can_comment_as_leader, can_record_tally, can_respond_rectification,
-                           can_verify_rectification, can_view_evaluation)
+                           can_see_interim_satisfaction, can_verify_rectification, can_view_evaluation)
 from ..scoring import VOICE_LABELS
 
 RATING_LABELS = dict(Rating.choices)
@@ -88,6 +88,7 @@ def _list_page(request, bulk_form: BulkReleaseForm | None = None, selected=()):
     page = paginate(request, qs)
     today = timezone.localdate()
     summaries = selectors.summaries_for(list(page.object_list), today=today)
+    window_open = campaign.rating_state(today) == "open"
     rows = []
     for c in page.object_list:
         s = summaries[c.pk]
@@ -96,6 +97,8 @@ def _list_page(request, bulk_form: BulkReleaseForm | None = None, selected=()):
             "leader_labels": [RATING_LABELS[r] for r in s.leader_ratings],
             "overdue": s.open_order is not None and s.open_order.is_overdue(today),
             "releasable": can_assess(user, c) and not s.is_released,
+            # 六（二）: the interim 满意率 during the window, for the reviewing organisation and above.
+            "interim": window_open and can_see_interim_satisfaction(user, c),
             "target": f"{c.pk}:{s.version}",
         })
     window = campaign.rating_state(today)
@@ -108,6 +111,7 @@ def _list_page(request, bulk_form: BulkReleaseForm | None = None, selected=()):
         "page": page, "rows": rows, "window": window, "window_label": WINDOW_LABELS[window],
         "filtered": any(params.get(k) for k in ("org", "kind", "state", "q")),
         "any_releasable": any(r["releasable"] for r in rows),
+        "shows_interim": any(r["interim"] for r in rows),
     })
     return render(request, "evaluations/evaluation_list.html", context)
 
@@ -179,6 +183,9 @@ def _detail_page(request, commitment, bound=None, *, status=200):
     may_assess = can_assess(user, commitment)
     may_comment = can_comment_as_leader(user, commitment)
     may_tally = can_record_tally(user, commitment)
+    # 六（二）: while the window is open, the reviewing organisation and those above see the interim
+    # 满意率 and may order rectification from it; the owner and the public never see it.
+    see_interim = summary.rating_state == "open" and can_see_interim_satisfaction(user, commitment)
     own_comment = next((x for x in d["comments"] if x.author_id == user.pk), None)
     ctx = {
         "c": commitment, **d, "v": v, "today": today, "state": summary.state_label, "released": released,
@@ -188,6 +195,8 @@ def _detail_page(request, commitment, bound=None, *, status=200):
         "open_order": open_order, "open_order_overdue": open_order is not None and open_order.is_overdue(today),
         "can_comment": may_comment and not released, "can_tally": may_tally and not released,
         "can_assess": may_assess, "own_comment": own_comment,
+        "interim": {"rate": summary.interim_rate, "votes": summary.tally.total,
+                    "below": summary.interim_below_threshold} if see_interim else None,
     }
     # Draw each form only when the service could accept it, or to show the errors of a failed POST.
     if ctx["can_comment"] or "comment_form" in bound:
@@ -204,7 +213,7 @@ def _detail_page(request, commitment, bound=None, *, status=200):
         if not ctx["assess_block"] or "assess_form" in bound:
             ctx["assess_form"] = bound.get("assess_form") or AssessmentForm(initial={"version": summary.version})
         if open_order is None or "rectify_form" in bound:
-            ctx["grounds"] = selectors.rectification_grounds(summary)
+            ctx["grounds"] = selectors.rectification_grounds(summary, interim=see_interim)
             if ctx["grounds"] or "rectify_form" in bound:
                 ctx["rectify_form"] = bound.get("rectify_form") or RectificationOrderForm(
                     initial={"grounds": "；".join(ctx["grounds"]) + "。"})

@@ -33,6 +33,8 @@ MATRIX = {
     # The drafters reopen a published commitment: officers, and the member for a written pledge of
     # their own (none of these belongs to a persona).
     "commitments:revise": Spec(PUBLISHED, MEMBER_EDIT, methods=("POST",)),
+    # Whoever may publish adds a channel (网络) to the current publication (四（三）).
+    "commitments:add_channels": Spec(PUBLISHED, MEMBER_EDIT, methods=("POST",)),
     "commitments:noticeboard": Spec(NO_ARGS, allow(PERSONAS), methods=("GET",), public=True),
     "commitments:public_org": Spec(ORGS, EVERYONE, methods=("GET",), public=True),
     "commitments:public_commitment": Spec(PUBLISHED, EVERYONE, methods=("GET",), public=True),

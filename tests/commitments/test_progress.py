@@ -81,7 +81,7 @@ def test_record_happy_path_stores_files_under_generated_names_and_audits(world, 
         assert len(att.sha256) == 64
     event = AuditEvent.objects.get(action="progress.record")
     assert event.actor == world.staff_a and event.organisation == world.branch_a
-    assert event.object_id == str(entry.pk) and event.detail["public"] is True
+    assert event.object_id == str(entry.pk) and event.detail["visibility"] == "public"
 
 
 def test_member_records_on_own_written_pledge(world, pledge):
@@ -273,7 +273,7 @@ def test_record_view_success(world, pledge, as_user):
     page = client.get(url)
     assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.content.decode()
     response = client.post(url, {"item": item_ids(pledge)[1], "happened_on": "2010年11月5日", "done": "组织志愿服务",
-                                 "effect": "群众满意", "scope": "public", "completes_item": "on",
+                                 "effect": "群众满意", "visibility": "public", "completes_item": "on",
                                  "files": [png_upload(), pdf_upload()]})
     assert response.status_code == 302 and response["Location"] == reverse("commitments:progress", args=[pledge.pk])
     entry = ProgressEntry.objects.get()
@@ -284,7 +284,7 @@ def test_record_view_success(world, pledge, as_user):
 
 def test_record_view_shows_file_errors(world, pledge, as_user):
     response = as_user(world.staff_a).post(reverse("commitments:progress_record", args=[pledge.pk]), {
-        "item": item_ids(pledge)[0], "happened_on": "2010-11-05", "done": "做了", "scope": "internal",
+        "item": item_ids(pledge)[0], "happened_on": "2010-11-05", "done": "做了", "visibility": "officers",
         "files": [SimpleUploadedFile("x.png", b"\x89PNG\r\n\x1a\n<html>")]})
     assert response.status_code == 200 and "不是有效的JPEG、PNG图片或PDF文档" in response.content.decode()
     assert not ProgressEntry.objects.exists()

@@ -17,7 +17,7 @@ from evaluations.models import Ballot
 from orgs import services as org_services
 from orgs.models import Member, Organisation
 from orgs.templatetags.cn import cn_date
-from tests.commitments.publishing import published
+from tests.commitments.publishing import approved, published
 from tests.conftest import PASSWORD
 from tests.evaluations.matrix_public import closed_window, open_window, pledge, release
 
@@ -169,12 +169,30 @@ def test_revision_and_new_public_version_show(pages, committed):
     assert "修订后的事项" in html and "该承诺正在修订" not in html and f"{cn_date(datetime.date.today())}公开（现行）" in html
 
 
+def test_adding_the_internet_channel_shows_everywhere(pages, committed):
+    """四（三）: a pledge published at a 会议 only is on no cached page; adding 网络 puts it on all."""
+    c = approved(pages, member=pages.member_a2)
+    with committed():
+        commitment_services.commitment_publish(actor=pages.staff_a, commitment=c, version=c.version,
+                                               published_on=datetime.date(2010, 10, 20), channels=["meeting"])
+    client = Client()
+    assert "王堃" not in get(client, org_url(pages.branch_a))
+    assert "党员承诺 1 份" in get(client, board())
+    c.refresh_from_db()
+    with committed():
+        commitment_services.publication_add_channels(actor=pages.staff_a, commitment=c, version=c.version,
+                                                     channels=["internet"], published_on=datetime.date(2010, 10, 22))
+    assert "王堃" in get(client, org_url(pages.branch_a))
+    assert "党员承诺 2 份" in get(client, board())
+    assert "2010年10月22日公开" in get(client, c_url(c))
+
+
 def test_public_progress_entry_shows(pages, committed):
     c = pages.pledge
     item_id = c.public_version.snapshot["items"][0]["id"]
     with committed():
         progress_record(actor=pages.staff_a, commitment=c, item_id=item_id, happened_on=datetime.date(2010, 11, 1),
-                        done="走访困难群众三户", is_public=True)
+                        done="走访困难群众三户", visibility="public")
     assert "走访困难群众三户" in get(Client(), c_url(c))
 
 

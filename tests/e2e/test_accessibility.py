@@ -171,6 +171,7 @@ def test_pages_pass_axe_for_every_role_on_desktop_and_phone(live_server, page, p
     # A member: their pledge and the draft form in its error state.
     _log_in_as(page, base, "member")
     run.visit(page, "/my/pledge/")
+    run.visit(page, "/my/branch-progress/", "本支部践诺情况")
     run.submit_empty(page, f"/commitments/{own_draft.pk}/edit/", "保存草稿", "填写承诺（错误）",
                      clear=["items-0-content"], fill={"items-0-deadline": "2010-13-45"})
     run.visit(page, "/accounts/password/")

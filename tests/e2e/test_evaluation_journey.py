@@ -43,7 +43,7 @@ def test_progress_rating_assessment_and_rectification(world, live_server, browse
     member.locator("#id_happened_on").fill(today.isoformat())
     member.get_by_label("做了什么").fill("走访社区困难群众3户，帮助办理医保报销。")
     member.get_by_label("实际效果").fill("解决实际困难2件，群众写来感谢信。")
-    member.get_by_label("公示", exact=True).check()
+    member.get_by_label("公开", exact=True).check()
     member.get_by_label("佐证材料").set_input_files(str(photo))
     shot(member, "evaluation-01-progress-form")
     member.get_by_role("button", name="登记").click()

@@ -544,7 +544,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.locator("#id_happened_on").fill(today.isoformat())
         p.get_by_label("做了什么").fill("走访独居老人12户，建立探访台账。")
         p.get_by_label("实际效果").fill("为2户老人启动临时救助。")
-        p.get_by_label("公示", exact=True).check()
+        p.get_by_label("公开", exact=True).check()
         p.get_by_label("佐证材料").set_input_files(str(photo))
         secretary.check("28-progress-form")
         p.get_by_role("button", name="登记").click()
@@ -555,7 +555,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("承诺事项").select_option(index=1)
         p.locator("#id_happened_on").fill(today.isoformat())
         p.get_by_label("做了什么").fill("走访困难家庭2户，帮助申请临时救助。")
-        p.get_by_label("公示", exact=True).check()
+        p.get_by_label("公开", exact=True).check()
         p.get_by_label("佐证材料").set_input_files(str(photo))
         assert page_width(p) <= PHONE["width"]
         wang.check("29b-progress-form-phone")

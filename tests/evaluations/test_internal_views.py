@@ -103,9 +103,14 @@ def test_list_shows_only_the_vote_count_while_the_window_is_open(world, as_user,
     open_window(world.campaign)
     services.tally_record(actor=world.staff_a, commitment=pledge, held_on=today(), place="党员大会",
                           satisfied=7, basic=2, unsatisfied=1)
-    html = html_of(as_user(world.secretary_a).get(LIST))
+    # The owner's side (branch A's staff draft the pledges) sees the count only...
+    html = html_of(as_user(world.staff_a).get(LIST))
     assert "已收到 10 票" in html and "评议中" in html
     assert "满意率" not in html.split("<tbody>")[1].split("</tbody>")[0]
+    # ... the reviewing organisation (branch A's secretary reviews its members' pledges) also the
+    # interim rate (六（二）, test_interim.py), never the final one.
+    body = html_of(as_user(world.secretary_a).get(LIST)).split("<tbody>")[1].split("</tbody>")[0]
+    assert "阶段性满意率 90.0%" in body and "满意率 90.0%<div" not in body
 
 
 def test_list_filters_by_kind_state_name_and_organisation(world, as_user, pledge, org_commitment):

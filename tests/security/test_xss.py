@@ -83,7 +83,7 @@ def story(request, world, django_capture_on_commit_callbacks):
     # A public progress record.
     commitment_services.progress_record(actor=world.staff_a, commitment=c, item_id=c.items.get().pk,
                                         happened_on=datetime.date(2010, 11, 1), done=f"走访群众{p}",
-                                        effect=f"效果{p}", is_public=True)
+                                        effect=f"效果{p}", visibility="public")
     # A suggestion dropped into the public box by an anonymous visitor.
     response = Client().post(reverse("commitments:suggest", args=[world.branch_a.pk]),
                              {"content": f"建议多走访{p}", "contact": f"电话{p}"[:100], "website": ""})
