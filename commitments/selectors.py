@@ -56,7 +56,7 @@ def versions_of(commitment: Commitment) -> list[CommitmentVersion]:
     """Every submitted version, oldest first, with its review decisions."""
     from reviews.models import ReviewDecision
 
-    return list(commitment.versions.select_related("submitted_by").prefetch_related(
+    return list(commitment.versions.select_related("submitted_by", "consent_by").prefetch_related(
         Prefetch("decisions", queryset=ReviewDecision.objects.select_related("reviewer", "reviewer_org", "version")))
         .order_by("number"))
 
@@ -150,6 +150,13 @@ def todos_for(user, campaign: Campaign | None) -> list:
 
     counts = todo_counts_for(user, campaign)
     todos = []
+    # 四（一）自愿: a pledge staff drafted for the member waits for the member's own 确认.
+    to_confirm = list(Commitment.objects.filter(campaign=campaign, member__user=user,
+                                                status=CommitmentStatus.CONFIRMING)
+                      .values_list("pk", flat=True)[:2]) if campaign is not None else []
+    if to_confirm:
+        todos.append(Todo("确认我的承诺", len(to_confirm), reverse("commitments:confirm", args=[to_confirm[0]]),
+                          "党支部代为填写了您的公开承诺，请阅读后确认，或写明意见退回修改"))
     if counts.get("to_review"):
         todos.append(Todo(f"{count_label(counts['to_review'])} 条待审核", counts["to_review"],
                           reverse("reviews:queue"),

@@ -275,7 +275,7 @@ def _revise_and_resubmit(world, pledge, goal):
               "responsible": i.responsible} for i in pledge.items.filter(removed_at__isnull=True)]
     commitment_save_draft(actor=world.staff_a, commitment=pledge, version=pledge.version, goal=goal, items=items)
     pledge.refresh_from_db()
-    commitment_submit(actor=world.staff_a, commitment=pledge, version=pledge.version)
+    commitment_submit(actor=world.member_user_a, commitment=pledge, version=pledge.version)
     pledge.refresh_from_db()
 
 
