@@ -215,3 +215,14 @@ def test_staff_detail_page_offers_sending_to_the_member(world, as_user):
     assert "提交本人确认" in html and 'name="consent"' not in html
     response = client.post(reverse("commitments:submit", args=[c.pk]), {"version": c.version}, follow=True)
     assert "等待李娜本人确认" in response.content.decode()
+
+
+def test_lists_and_coverage_pages_render_a_pledge_awaiting_its_member(world, as_user):
+    sent_to_member(world)
+    client = as_user(world.secretary_a)
+    for url, params in ((reverse("commitments:list"), {"status": "confirming"}),
+                        (reverse("commitments:coverage"), {}), (reverse("commitments:coverage_members"), {}),
+                        (reverse("commitments:branch_pledges", args=[world.branch_a.pk]), {})):
+        response = client.get(url, params)
+        assert response.status_code == 200, url
+    assert "待本人确认" in client.get(reverse("commitments:list"), {"status": "confirming"}).content.decode()
