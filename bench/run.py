@@ -713,12 +713,15 @@ def measure_bulk_approve(d: dict, *, n: int = 200, out=print) -> list[dict]:
     actor = d["root_user"]
     targets = list(Commitment.objects.filter(status=CommitmentStatus.SUBMITTED, campaign=d["campaign"])
                    .exclude(last_submitted_by=actor).filter(reviewer_org__path__startswith=d["root"].path)
+                   # Bulk approval takes routine pledges only (reviews.selectors.bulk_approval_blockers).
+                   .filter(member__isnull=False, is_oral=False).exclude(member__category="leader")
                    .order_by("id").values_list("id", "version")[:n])
     approved, failed = [], {}
     try:
         with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
             t, c = time.perf_counter(), time.process_time()
-            approved, failed = review_bulk_approve(actor=actor, targets=targets, opinion="符合要求，同意公开。")
+            approved, failed = review_bulk_approve(actor=actor, targets=targets, shown=set(targets),
+                                                   opinion="符合要求，同意公开。")
             seconds, cpu = time.perf_counter() - t, time.process_time() - c
             raise _Rollback
     except _Rollback:

@@ -64,7 +64,8 @@ def _draft(actor, campaign, *, organisation=None, member=None, is_oral=False, n_
 
 
 def _submit(actor, c):
-    services.commitment_submit(actor=actor, commitment=c, version=c.version)
+    # The demo's members drafted for by staff have no account: staff met them (四（一）自愿).
+    services.commitment_submit(actor=actor, commitment=c, version=c.version, consent="in_person")
     c.refresh_from_db()
     return c
 

@@ -84,7 +84,10 @@ def member_duties(user, campaign: Campaign, *, today: datetime.date, members: li
             todos.append(Todo("填写我的公开承诺", 1, reverse("commitments:my_pledge"), hint))
         elif pledge.is_oral:
             continue  # recorded by the branch on the member's behalf
-        elif pledge.status == CommitmentStatus.DRAFT and pledge.public_version_id is None:
+        elif pledge.status == CommitmentStatus.CONFIRMING:
+            todos.append(Todo("确认我的公开承诺", 1, reverse("commitments:confirm", args=[pledge.pk]),
+                              "党支部代为填写了您的公开承诺，请阅读后确认，或写明意见退回修改（四（一）自愿）"))
+        elif pledge.status == CommitmentStatus.DRAFT and pledge.public_version_id is None and not pledge.confirmation_note:
             todos.append(Todo("提交我的公开承诺", 1, reverse("commitments:edit", args=[pledge.pk]),
                               f"草稿尚未提交审核；定诺截止{deadline}"))
         elif pledge.status == CommitmentStatus.RETURNED:
@@ -153,12 +156,19 @@ def officer_duties(user, campaign: Campaign, *, today: datetime.date, orgs: list
     drafted = _drafted_here(paths)
     n = Commitment.objects.filter(owner_path__in=paths, campaign=campaign).aggregate(
         draft=Count("id", filter=drafted & Q(status=CommitmentStatus.DRAFT)),
+        # Drafted for a member who read it and sent it back with a note (四（一）自愿).
+        sent_back=Count("id", filter=Q(status=CommitmentStatus.DRAFT, member__isnull=False,
+                                       member__user__isnull=False, is_oral=False) & ~Q(confirmation_note="")),
         returned=Count("id", filter=drafted & Q(status=CommitmentStatus.RETURNED)),
         unpublished=Count("id", filter=Q(status=CommitmentStatus.APPROVED, public_version__isnull=True)))
     if n["draft"]:
         todos.append(Todo(f"{n['draft']} 份代拟的承诺尚未提交审核", n["draft"],
                           reverse("commitments:list") + "?status=draft" + scope,
                           f"本组织的承诺或代为记录的党员承诺；定诺截止{pledge_deadline}"))
+    if n["sent_back"]:
+        todos.append(Todo(f"{n['sent_back']} 份代拟的党员承诺被本人退回", n["sent_back"],
+                          reverse("commitments:list") + "?status=draft" + scope,
+                          "党员本人对代为填写的承诺提出了意见，请按意见修改后再请本人确认"))
     if n["returned"]:
         todos.append(Todo(f"{n['returned']} 份代拟的承诺被退回", n["returned"],
                           reverse("commitments:list") + "?status=returned" + scope, "请按审定意见修改后重新提交"))

@@ -151,6 +151,17 @@ class StartPledgeForm(forms.Form):
     is_oral = forms.BooleanField(required=False)
 
 
+class SendBackForm(forms.Form):
+    """The member sends a pledge drafted for them back, saying what to change (四（一）自愿)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput,
+                                 error_messages={"required": "页面已过期，请刷新后重试。",
+                                                 "invalid": "页面已过期，请刷新后重试。"})
+    note = forms.CharField(label="需要修改的地方", max_length=1000,
+                           widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+                           error_messages={"required": "请写明需要修改的地方。"})
+
+
 class ExemptionForm(forms.Form):
     kind = forms.ChoiceField(label="类型", choices=Exemption.Kind.choices, widget=forms.RadioSelect)
     reason = forms.CharField(label="原因", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),

@@ -134,6 +134,9 @@ class Campaign(models.Model):
 
 class CommitmentStatus(models.TextChoices):
     DRAFT = "draft", "草稿"
+    # 四（一）自愿: a pledge staff drafted for a member with an account waits for the member's 确认
+    # before it goes to review; it is not yet submitted (coverage does not count it as pledged).
+    CONFIRMING = "confirming", "待本人确认"
     SUBMITTED = "submitted", "待审核"
     RETURNED = "returned", "已退回"
     APPROVED = "approved", "已审定"
@@ -192,6 +195,8 @@ class Commitment(KeptRecord):
     last_submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提交人", null=True,
                                           blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField("审核时间", null=True, blank=True)
+    # Why the member sent a pledge drafted for them back instead of confirming it (四（一）自愿).
+    confirmation_note = models.TextField("本人退回意见", blank=True)
     # The version the public sees: it stays up while a published commitment is being revised
     # and re-reviewed, and is replaced only when the revision is published in turn.
     public_version = models.ForeignKey("CommitmentVersion", verbose_name="公开版本", null=True, blank=True,
@@ -400,6 +405,19 @@ class Item(KeptRecord):
         return self.content[:30]
 
 
+class Consent(models.TextChoices):
+    """How a member's pledge came to review with the member's agreement (四（一）自愿)."""
+
+    SELF = "self", "本人提交"
+    CONFIRMED = "confirmed", "本人确认"
+    IN_PERSON = "in_person", "当面"
+    PHONE = "phone", "电话"
+
+
+# What staff record when the member cannot confirm in the system (no account, or an oral pledge).
+RECORDED_CONSENTS = (Consent.IN_PERSON, Consent.PHONE)
+
+
 class CommitmentVersion(KeptRecord):
     """The text as submitted, frozen: never updated once written. Review decisions judge one."""
 
@@ -410,6 +428,12 @@ class CommitmentVersion(KeptRecord):
     snapshot = models.JSONField()
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField("提交时间", auto_now_add=True)
+    # A member's pledge only: who agreed to this text and how. Empty for an organisation's
+    # commitment (and for versions submitted before the rule existed).
+    consent = models.CharField("本人同意方式", max_length=20, choices=Consent.choices, blank=True)
+    consent_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="确认人或记录人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    consent_at = models.DateTimeField("确认或记录时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "承诺版本"

@@ -59,13 +59,29 @@ def can_view_stamped_scans(user, commitment) -> bool:
     return _is_own_pledge(user, commitment) or can_manage_stamped_scans(user, commitment)
 
 
-def can_review(user, commitment) -> bool:
-    """Secretaries of the reviewing organisation (or above), never on their own pledge or submission."""
+def is_own_commitment(user, commitment) -> bool:
+    """No one judges their own commitment (四（二）): their own pledge, one they submitted (or sent
+    to the member to confirm), or their organisation's commitment when they are its secretary."""
     if _is_own_pledge(user, commitment):
-        return False
+        return True
     if commitment.last_submitted_by_id is not None and commitment.last_submitted_by_id == getattr(user, "pk", None):
+        return True
+    if commitment.organisation_id is not None:
+        return any(g.organisation_id == commitment.organisation_id and g.role in SECRETARY_ROLES
+                   for g in scope_for(user).grants)
+    return False
+
+
+def can_review(user, commitment) -> bool:
+    """Secretaries of the reviewing organisation (or above), never on their own commitment."""
+    if is_own_commitment(user, commitment):
         return False
     return scope_for(user).reaches(commitment.reviewer_org.path, SECRETARY_ROLES)
+
+
+def can_confirm_pledge(user, commitment) -> bool:
+    """The member themself confirms (or sends back) a written pledge staff drafted for them (四（一）)."""
+    return _is_own_pledge(user, commitment) and not commitment.is_oral
 
 
 def can_view_commitment(user, commitment) -> bool:

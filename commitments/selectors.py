@@ -60,7 +60,7 @@ def versions_of(commitment: Commitment) -> list[CommitmentVersion]:
     """Every submitted version, oldest first, with its review decisions."""
     from reviews.models import ReviewDecision
 
-    return list(commitment.versions.select_related("submitted_by").prefetch_related(
+    return list(commitment.versions.select_related("submitted_by", "consent_by").prefetch_related(
         Prefetch("decisions", queryset=ReviewDecision.objects.select_related("reviewer", "reviewer_org", "version")))
         .order_by("number"))
 

@@ -1,9 +1,10 @@
 """Input shape and field errors for 审诺: the queue's filters, one review, a bulk approval.
 
-The rules of a decision (all five criteria or an explanation, an opinion on return) live in
+The rules of a decision (all five criteria to approve, guidance on return) live in
 reviews.services; these forms only check that the input has the right shape.
 """
 from django import forms
+from django.core import signing
 
 from commitments.selectors import campaign_list
 from orgs.fields import OrgPickerField
@@ -32,14 +33,11 @@ class QueueFilterForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    """Five criteria (四（二）), the opinion, an exception note, and which button was pressed."""
+    """Five criteria (四（二）), the opinion, and which button was pressed."""
 
     opinion = forms.CharField(label="审定意见", required=False, max_length=2000,
                               widget=forms.Textarea(attrs={"rows": 4}),
-                              help_text="审定通过时写明审定意见；退回修改时写明需要修改的地方")
-    exception_note = forms.CharField(label="未全部符合时的说明", required=False, max_length=2000,
-                                     widget=forms.Textarea(attrs={"rows": 2}),
-                                     help_text="五项要求未全部勾选而仍审定通过时必须填写")
+                              help_text="审定通过时写明审定意见；退回修改时写明不符合哪项要求、怎样修改完善")
     version = forms.IntegerField(widget=forms.HiddenInput,
                                  error_messages={"required": STALE_PAGE, "invalid": STALE_PAGE})
     decision = forms.ChoiceField(choices=Decision.choices, widget=forms.HiddenInput,
@@ -53,8 +51,7 @@ class ReviewForm(forms.Form):
         self.fields = {**criteria, **self.fields}
         for key in criteria:
             self.fields[key].widget.attrs["class"] = "form-check-input"
-        for name in ("opinion", "exception_note"):
-            self.fields[name].widget.attrs["class"] = "form-control"
+        self.fields["opinion"].widget.attrs["class"] = "form-control"
 
     @property
     def criteria_fields(self):
@@ -97,17 +94,40 @@ class TargetsField(forms.Field):
         return targets
 
 
+SHOWN_SALT = "reviews.bulk-shown"
+
+
+def sign_shown(user, rows) -> str:
+    """A tamper-proof note of the rows (id and version) the bulk page listed with their items for `user`."""
+    return signing.dumps({"u": user.pk, "t": [[r.commitment.pk, r.commitment.version] for r in rows]},
+                         salt=SHOWN_SALT)
+
+
 class BulkApproveForm(forms.Form):
     targets = TargetsField()
+    shown = forms.CharField(widget=forms.HiddenInput, error_messages={"required": STALE_PAGE})
     opinion = forms.CharField(label="审定意见（所选承诺共用）", max_length=2000,
                               widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
                               error_messages={"required": "请填写审定意见。"})
 
-    # Only clean submissions should be approved in bulk; the reviewer affirms all five criteria.
+    # Only routine pledges the reviewer has read on the bulk page; the reviewer affirms all five criteria.
     MAX_TARGETS = 200
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
 
     def clean_targets(self):
         targets = self.cleaned_data["targets"]
         if len(targets) > self.MAX_TARGETS:
             raise forms.ValidationError(f"一次最多批量审定{self.MAX_TARGETS}条。")
         return targets
+
+    def clean_shown(self) -> set[tuple[int, int]]:
+        try:
+            data = signing.loads(self.cleaned_data["shown"], salt=SHOWN_SALT)
+            if data["u"] != getattr(self.user, "pk", None):
+                raise ValueError
+            return {(int(pk), int(version)) for pk, version in data["t"]}
+        except (signing.BadSignature, KeyError, TypeError, ValueError):
+            raise forms.ValidationError(STALE_PAGE) from None

@@ -35,6 +35,7 @@ class ReviewDecision(models.Model):
     post_duties = models.BooleanField(CRITERIA[2][1], default=False)
     public_wishes = models.BooleanField(CRITERIA[3][1], default=False)
     feasible = models.BooleanField(CRITERIA[4][1], default=False)
+    # Only on decisions made before approval required all five (四（二）); no longer written.
     exception_note = models.TextField("未全部符合时的说明", blank=True)
     opinion = models.TextField("审定意见")
     is_bulk = models.BooleanField("批量审定", default=False)

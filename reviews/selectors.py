@@ -8,13 +8,13 @@ import datetime
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from commitments.models import Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item
 from commitments.permissions import can_review, can_view_commitment
 from commitments.selectors import commitment_get_for
-from orgs.models import Member, Organisation
+from orgs.models import Member, MemberCategory, Organisation
 from orgs.permissions import SECRETARY_ROLES, scope_for
 from orgs.selectors import _under_any, organisation_list_for
 
@@ -37,7 +37,7 @@ def _direct_paths(user) -> list[str]:
 
 
 def _queue_base(user, *, campaign: Campaign | None, include_subtree: bool) -> QuerySet[Commitment]:
-    """Submitted commitments awaiting the user, never their own pledge or their own submission."""
+    """Submitted commitments awaiting the user, never their own commitment."""
     if campaign is None:
         return Commitment.objects.none()
     if include_subtree:
@@ -47,9 +47,13 @@ def _queue_base(user, *, campaign: Campaign | None, include_subtree: bool) -> Qu
         # default a secretary sees what their own organisation is asked to review.
         paths = _direct_paths(user)
         where = Q(reviewer_org__path__in=paths) if paths else Q(pk__in=[])
-    # The user's own pledges by id (Member.user is indexed), not a join to every member.
+    # Never their own commitment (commitments.permissions.is_own_commitment): their own pledges by
+    # id (Member.user is indexed), not a join to every member; what they submitted; the commitments
+    # of the organisations they are secretary of.
+    own_orgs = sorted({g.organisation_id for g in scope_for(user).grants if g.role in SECRETARY_ROLES})
     return (Commitment.objects.filter(where, campaign=campaign, status=CommitmentStatus.SUBMITTED)
-            .exclude(member_id__in=Member.objects.filter(user=user).values("id")).exclude(last_submitted_by=user))
+            .exclude(member_id__in=Member.objects.filter(user=user).values("id")).exclude(last_submitted_by=user)
+            .exclude(organisation_id__in=own_orgs))
 
 
 def review_queue_for(user, *, campaign: Campaign | None, include_subtree: bool = False,
@@ -96,6 +100,55 @@ def owner_labels_for(user, ids) -> dict[int, str]:
     return {c.pk: f"{c.owner_name}的{c.kind_label}" for c in rows if can_view_commitment(user, c)}
 
 
+# --- bulk approval --------------------------------------------------------------------------
+
+def bulk_approval_blockers(commitment: Commitment) -> list[str]:
+    """Why `commitment` must be reviewed on its own page rather than approved in bulk; empty when
+    it is a routine pledge that may be (四（二）). Needs `member` selected with the row.
+
+    Bulk approval is for routine members' pledges only: never an organisation's commitment, a
+    leader's pledge (五（四）: a higher standard), or an oral pledge (五（四）: recorded by staff).
+    This is the one place that decides; the bulk page lists and the service rechecks through it.
+    The drafting checks (a later step) add their flags here: a pledge they flag is refused too.
+    """
+    if not commitment.is_member_pledge:
+        return ["党组织的承诺须逐条审核"]
+    reasons = []
+    if commitment.member.category == MemberCategory.LEADER:
+        reasons.append("领导干部的承诺标准应高于其他党员，须逐条审核")
+    if commitment.is_oral:
+        reasons.append("口头承诺须逐条审核")
+    return reasons
+
+
+@dataclass
+class BulkRow:
+    commitment: Commitment
+    items: list[Item]
+    blockers: list[str]
+
+    @property
+    def eligible(self) -> bool:
+        return not self.blockers
+
+    @property
+    def target(self) -> str:
+        return f"{self.commitment.pk}:{self.commitment.version}"
+
+
+def bulk_rows_for(page_of_commitments) -> list[BulkRow]:
+    """The bulk page's rows: each queue row with its live items and why it may not be bulk-approved."""
+    return [BulkRow(commitment=c, items=c.live_items, blockers=bulk_approval_blockers(c))
+            for c in page_of_commitments]
+
+
+def bulk_queue_for(user, **filters) -> QuerySet[Commitment]:
+    """The review queue (same filters) with each commitment's live items, for the bulk page."""
+    return review_queue_for(user, **filters).prefetch_related(
+        Prefetch("items", queryset=Item.objects.filter(removed_at__isnull=True).order_by("position", "id"),
+                 to_attr="live_items"))
+
+
 # --- the review page ------------------------------------------------------------------------
 
 @dataclass
@@ -119,7 +172,7 @@ def review_get_for(user, pk) -> Commitment:
 
 def review_page_for(commitment: Commitment) -> ReviewPage:
     """The latest submitted version, the one before it with the diff, and the decisions so far."""
-    versions = list(commitment.versions.select_related("submitted_by").order_by("-number")[:2])
+    versions = list(commitment.versions.select_related("submitted_by", "consent_by").order_by("-number")[:2])
     version = versions[0] if versions else None
     previous = versions[1] if len(versions) > 1 else None
     decisions = list(commitment.decisions.select_related("reviewer", "reviewer_org", "version")

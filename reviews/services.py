@@ -15,6 +15,7 @@ from orgs import audit
 from orgs.errors import Conflict
 
 from .models import CRITERIA, Decision, ReviewDecision
+from .selectors import bulk_approval_blockers
 
 S = CommitmentStatus
 STALE = "该承诺已被他人处理，请刷新页面查看最新状态。"
@@ -22,10 +23,12 @@ STALE = "该承诺已被他人处理，请刷新页面查看最新状态。"
 
 @transaction.atomic
 def review_decide(*, actor, commitment: Commitment, version: int, decision: str, criteria: dict[str, bool],
-                  opinion: str, exception_note: str = "", is_bulk: bool = False) -> ReviewDecision:
-    """Secretaries of the reviewing organisation approve or return the latest submitted version.
+                  opinion: str, is_bulk: bool = False) -> ReviewDecision:
+    """Secretaries of the reviewing organisation approve or return the latest submitted version,
+    never their own commitment (can_review).
 
-    Approval needs all five criteria ticked or a written exception; a return needs guidance.
+    四（二）: approval needs all five requirements met; a commitment that falls short is returned
+    with guidance (对不符合要求的，要指导督促，加以完善), so a return needs the guidance written.
     """
     commitment = (Commitment.objects.select_related("organisation", "member__branch", "reviewer_org")
                   .get(pk=commitment.pk))
@@ -36,13 +39,15 @@ def review_decide(*, actor, commitment: Commitment, version: int, decision: str,
         raise Conflict(STALE)
     if decision not in Decision.values:
         raise ValidationError({"decision": "请选择审核结果。"})
-    opinion, exception_note = (opinion or "").strip(), (exception_note or "").strip()
+    opinion = (opinion or "").strip()
     ticks = {key: bool(criteria.get(key)) for key, _ in CRITERIA}
     errors = {}
     if not opinion:
         errors["opinion"] = "请填写审定意见。" if decision == Decision.APPROVE else "退回时请写明修改意见。"
-    if decision == Decision.APPROVE and not all(ticks.values()) and not exception_note:
-        errors["exception_note"] = "审定通过须五项要求全部符合，或写明未全部符合时的说明。"
+    if decision == Decision.APPROVE:
+        for key, label in CRITERIA:
+            if not ticks[key]:
+                errors[key] = f"未确认“{label}”：五项要求全部符合才能审定通过；不符合的，请退回修改并写明指导意见。"
     if errors:
         raise ValidationError(errors)
     to = S.APPROVED if decision == Decision.APPROVE else S.RETURNED
@@ -53,7 +58,7 @@ def review_decide(*, actor, commitment: Commitment, version: int, decision: str,
     commitment = transition(commitment=commitment, expected_version=version, to=to, decided_at=timezone.now())
     result = ReviewDecision.objects.create(
         commitment=commitment, version=latest, reviewer=actor, reviewer_org=reviewer_org,
-        decision=decision, opinion=opinion, exception_note=exception_note, is_bulk=is_bulk, **ticks)
+        decision=decision, opinion=opinion, is_bulk=is_bulk, **ticks)
     audit.record(actor=actor, action=f"commitment.{'approve' if to == S.APPROVED else 'return'}",
                  obj=commitment, organisation=reviewer_org,
                  detail={"version": latest.number, "criteria": ticks, "bulk": is_bulk})
@@ -62,12 +67,16 @@ def review_decide(*, actor, commitment: Commitment, version: int, decision: str,
     return result
 
 
-def review_bulk_approve(*, actor, targets: list[tuple[int, int]], opinion: str) -> tuple[list[int], dict[int, str]]:
-    """Approve several clean submissions with one opinion, the reviewer affirming all five criteria.
+def review_bulk_approve(*, actor, targets: list[tuple[int, int]], shown: set[tuple[int, int]],
+                        opinion: str) -> tuple[list[int], dict[int, str]]:
+    """Secretaries approve several routine pledges with one opinion, affirming all five criteria.
 
-    Each (commitment id, version) is judged on its own, as review_decide would: one that does not
-    exist, that the actor may not review, that someone else handled first or that is no longer
-    submitted is reported and the rest still go through. Returns (approved ids, {id: reason}).
+    Only what the reviewer saw: each (commitment id, version) must be among `shown`, the rows the
+    bulk page listed with their items, and must pass bulk_approval_blockers (no organisation's
+    commitment, leader's or oral pledge). Each is judged on its own, as review_decide would: one
+    that does not exist, that the actor may not review (their own included), that someone else
+    handled first, that is no longer submitted or that is not eligible is reported and the rest
+    still go through. Returns (approved ids, {id: reason}).
 
     The approvals are written together, in one transaction and a fixed number of queries however
     many there are: the commitments are locked and read with their latest versions in one query,
@@ -102,6 +111,10 @@ def review_bulk_approve(*, actor, targets: list[tuple[int, int]], opinion: str) 
                 failed[pk] = STALE
             elif commitment.status not in sources or commitment.latest_version_id is None:
                 failed[pk] = InvalidTransition(commitment.status, S.APPROVED).message
+            elif (pk, version) not in shown:
+                failed[pk] = "未在批量审定页面列出，请逐条审核。"
+            elif blockers := bulk_approval_blockers(commitment):
+                failed[pk] = "；".join(blockers) + "。"
             else:
                 chosen.append((commitment, version))
                 approved.append(pk)

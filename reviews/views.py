@@ -8,14 +8,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from commitments.permissions import can_review
 from commitments.selectors import campaign_from_request
 from orgs.views import attach_errors, paginate, run_service
 
 from . import selectors, services
-from .forms import BulkApproveForm, QueueFilterForm, ReviewForm
+from .forms import BulkApproveForm, QueueFilterForm, ReviewForm, sign_shown
 from .models import Decision
 
 DONE_MESSAGES = {
@@ -35,8 +35,8 @@ def _with_query(request, name: str) -> str:
     return reverse(name) + (f"?{query}" if query else "")
 
 
-def _queue_page(request, bulk_form: BulkApproveForm | None = None, selected=()):
-    """The queue filtered by the query string; shared by the GET and a failed bulk POST."""
+def _queue_filters(request):
+    """The queue's filter form and the filters it yields, from the query string."""
     user = request.user
     campaign = campaign_from_request(request)
     data = request.GET.copy()
@@ -48,39 +48,60 @@ def _queue_page(request, bulk_form: BulkApproveForm | None = None, selected=()):
         raise Http404  # an organisation outside the user's reach (a name matching none is a field error)
     params = form.cleaned_data if valid else {
         k: form.cleaned_data.get(k) for k in form.fields if k not in form.errors}
-    include_subtree = bool(params.get("subtree"))
-    qs = selectors.review_queue_for(user, campaign=campaign, include_subtree=include_subtree,
-                                    org=params.get("org"), kind=params.get("kind") or "")
-    page = paginate(request, qs)
-    rows = [{"c": c, "reviewable": can_review(user, c), "target": f"{c.pk}:{c.version}"} for c in page]
-    return render(request, "reviews/queue.html", {
-        "form": form, "page": page, "rows": rows, "campaign": campaign,
-        "include_subtree": include_subtree, "filtered": bool(params.get("org") or params.get("kind")),
-        "bulk_form": bulk_form or BulkApproveForm(), "selected": set(selected),
-        "bulk_action": _with_query(request, "reviews:bulk_approve"),
-    })
+    filters = {"campaign": campaign, "include_subtree": bool(params.get("subtree")), "org": params.get("org"),
+               "kind": params.get("kind") or ""}
+    return form, filters, bool(params.get("org") or params.get("kind"))
 
 
 @require_GET
 def queue(request):
     """What awaits the user's review in the chosen campaign, oldest submission first."""
     _require_reviewer(request.user)
-    return _queue_page(request)
+    user = request.user
+    form, filters, filtered = _queue_filters(request)
+    page = paginate(request, selectors.review_queue_for(user, **filters))
+    rows = [{"c": c, "reviewable": can_review(user, c), "bulk_blockers": selectors.bulk_approval_blockers(c)}
+            for c in page]
+    return render(request, "reviews/queue.html", {
+        "form": form, "page": page, "rows": rows, "campaign": filters["campaign"],
+        "include_subtree": filters["include_subtree"], "filtered": filtered,
+        "bulk_url": _with_query(request, "reviews:bulk_approve"),
+    })
 
 
-@require_POST
+def _bulk_page(request, form: BulkApproveForm | None = None, selected=()):
+    """The bulk page: the queue's rows (same filters) with their items, eligible ones to tick."""
+    user = request.user
+    filter_form, filters, filtered = _queue_filters(request)
+    page = paginate(request, selectors.bulk_queue_for(user, **filters))
+    rows = selectors.bulk_rows_for(page)
+    eligible = [r for r in rows if r.eligible and can_review(user, r.commitment)]
+    return render(request, "reviews/bulk.html", {
+        "filter_form": filter_form, "page": page, "campaign": filters["campaign"], "filtered": filtered,
+        "eligible": eligible, "others": [r for r in rows if r.blockers],
+        "form": form or BulkApproveForm(user=user), "selected": set(selected),
+        "shown": sign_shown(user, eligible), "action": _with_query(request, "reviews:bulk_approve"),
+        "queue_url": _with_query(request, "reviews:queue"),
+    })
+
+
+@require_http_methods(["GET", "POST"])
 def bulk_approve(request):
-    """Approve the checked rows with one opinion; each row that fails is reported with its reason."""
+    """Bulk approval of routine pledges: the GET lists them with their items; the POST approves the
+    ticked ones among those listed with one opinion, each failure reported with its reason."""
     _require_reviewer(request.user)
-    form = BulkApproveForm(request.POST)
+    if request.method == "GET":
+        return _bulk_page(request)
+    form = BulkApproveForm(request.POST, user=request.user)
     if not form.is_valid():
-        return _queue_page(request, bulk_form=form, selected=request.POST.getlist("targets"))
+        return _bulk_page(request, form=form, selected=request.POST.getlist("targets"))
     try:
         approved, failed = services.review_bulk_approve(
-            actor=request.user, targets=form.cleaned_data["targets"], opinion=form.cleaned_data["opinion"])
+            actor=request.user, targets=form.cleaned_data["targets"], shown=form.cleaned_data["shown"],
+            opinion=form.cleaned_data["opinion"])
     except ValidationError as exc:
         attach_errors(form, exc)
-        return _queue_page(request, bulk_form=form, selected=request.POST.getlist("targets"))
+        return _bulk_page(request, form=form, selected=request.POST.getlist("targets"))
     if approved:
         messages.success(request, f"已批量审定通过 {len(approved)} 条承诺。")
     if failed:
@@ -105,7 +126,7 @@ def review(request, pk):
             d = form.cleaned_data
             if run_service(form, lambda: services.review_decide(
                     actor=request.user, commitment=commitment, version=d["version"], decision=d["decision"],
-                    criteria=form.criteria_data(), opinion=d["opinion"], exception_note=d["exception_note"])):
+                    criteria=form.criteria_data(), opinion=d["opinion"])):
                 messages.success(request, DONE_MESSAGES[d["decision"]].format(
                     name=f"{commitment.owner_name}的{commitment.kind_label}"))
                 return redirect("reviews:queue")

@@ -3,10 +3,9 @@ from .channels import current_publication, publication_add_channels  # noqa: F40
 from .campaigns import campaign_create, campaign_update  # noqa: F401
 from .exemptions import (exemption_decide, exemption_make_up, exemption_propose, exemption_revoke,  # noqa: F401
                          organisation_exempt)
-from .lifecycle import (ALLOWED, InvalidTransition, commitment_add_item, commitment_discard,  # noqa: F401
-                        commitment_publish,
-                        commitment_revise, commitment_save_draft, commitment_start, commitment_submit,
-                        transition)
+from .lifecycle import (ALLOWED, InvalidTransition, commitment_add_item, commitment_confirm,  # noqa: F401
+                        commitment_discard, commitment_publish, commitment_revise, commitment_save_draft,
+                        commitment_send_back, commitment_start, commitment_submit, submit_route, transition)
 from .opinions import (commitment_add_item_from_reference, opinion_record, reference_create,  # noqa: F401
                        reference_set_active, reference_update, references_import_guidance, suggestion_adopt,
                        suggestion_decline, suggestion_submit_public)

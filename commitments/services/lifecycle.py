@@ -8,7 +8,7 @@ import datetime
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -21,26 +21,31 @@ from orgs.models import MemberCategory, MemberStatus, Role, RoleGrant
 from orgs.templatetags.cn import cn_date
 
 from .. import public_cache
-from ..models import (EDITABLE_STATUSES, LIVE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion,
-                      Exemption, ExemptionStatus, Item, Publication, PublishChannel, ReferenceItem, Suggestion)
-from ..permissions import can_edit_commitment, can_publish, can_start_org_commitment, can_start_pledge
+from ..models import (EDITABLE_STATUSES, LIVE_STATUSES, RECORDED_CONSENTS, Campaign, Commitment, CommitmentStatus,
+                      CommitmentVersion, Consent, Exemption, ExemptionStatus, Item, Publication, PublishChannel,
+                      ReferenceItem, Suggestion)
+from ..permissions import (can_confirm_pledge, can_edit_commitment, can_publish, can_start_org_commitment,
+                           can_start_pledge)
 
 log = logging.getLogger(__name__)
 S = CommitmentStatus
 
 # The arrows of the lifecycle (DOMAIN.md). An arrow not in this table does not exist.
 ALLOWED: dict[str, set[str]] = {
+    # 四（一）自愿: staff drafting for a member with an account send it to the member to confirm.
     # A draft never submitted may be discarded (kept as WITHDRAWN, see commitment_discard).
-    S.DRAFT: {S.SUBMITTED, S.WITHDRAWN},
-    S.RETURNED: {S.SUBMITTED},
+    S.DRAFT: {S.SUBMITTED, S.CONFIRMING, S.WITHDRAWN},
+    S.RETURNED: {S.SUBMITTED, S.CONFIRMING},
+    # The member confirms (on to review) or sends it back to the drafters with a note.
+    S.CONFIRMING: {S.SUBMITTED, S.DRAFT},
     S.SUBMITTED: {S.APPROVED, S.RETURNED},
     S.APPROVED: {S.PUBLISHED},
     # Once public the text is frozen; a change starts a revision that is reviewed again (四（三）).
     S.PUBLISHED: {S.DRAFT},
     S.WITHDRAWN: set(),
 }
-ACTION_LABELS = {S.SUBMITTED: "提交", S.APPROVED: "审定", S.RETURNED: "退回", S.PUBLISHED: "公开",
-                 S.DRAFT: "修订", S.WITHDRAWN: "作废"}
+ACTION_LABELS = {S.CONFIRMING: "提交本人确认", S.SUBMITTED: "提交", S.APPROVED: "审定", S.RETURNED: "退回",
+                 S.PUBLISHED: "公开", S.DRAFT: "修订", S.WITHDRAWN: "作废"}
 
 
 class InvalidTransition(Conflict):
@@ -78,7 +83,7 @@ def _check_version(commitment: Commitment, version: int) -> None:
 
 def _locked(commitment: Commitment) -> Commitment:
     return (Commitment.objects.select_for_update(of=("self",))
-            .select_related("organisation", "member__branch", "reviewer_org", "campaign")
+            .select_related("organisation", "member__branch", "member__user", "reviewer_org", "campaign")
             .get(pk=commitment.pk))
 
 
@@ -240,30 +245,130 @@ def snapshot_of(commitment: Commitment, items: list[Item]) -> dict:
     }
 
 
+# How a submission reaches review with the member's agreement (四（一）: 党员……自愿提出承诺事项).
+ROUTE_ORG = "org"          # an organisation's commitment: no member to agree
+ROUTE_SELF = "self"        # the member submits their own written pledge
+ROUTE_CONFIRM = "confirm"  # staff drafted for a member with an account: the member confirms it first
+ROUTE_RECORD = "record"    # no account, or an oral pledge: staff record how the member agreed
+
+
+def submit_route(user, commitment: Commitment) -> str:
+    """Which way `user` submitting `commitment` goes; needs member__user selected with it."""
+    if not commitment.is_member_pledge:
+        return ROUTE_ORG
+    member = commitment.member
+    if commitment.is_oral:
+        return ROUTE_RECORD
+    if member.user_id is not None and member.user_id == getattr(user, "pk", None):
+        return ROUTE_SELF
+    # An account that cannot log in cannot confirm: staff record the agreement instead.
+    if member.user_id is not None and member.user.is_active:
+        return ROUTE_CONFIRM
+    return ROUTE_RECORD
+
+
+def _live_items(commitment: Commitment) -> list[Item]:
+    return list(commitment.items.filter(removed_at__isnull=True)
+                .select_related("source_suggestion").order_by("position", "id"))
+
+
+def _freeze(*, commitment: Commitment, expected_version: int, items: list[Item], submitted_by, consent: str,
+            consent_by, now) -> CommitmentVersion:
+    """Move to submitted and freeze the text as the next version, with how the member agreed."""
+    number = commitment.submitted_count + 1
+    snapshot = snapshot_of(commitment, items)
+    commitment = transition(commitment=commitment, expected_version=expected_version, to=S.SUBMITTED,
+                            submitted_count=number, submitted_at=now, last_submitted_by=submitted_by,
+                            confirmation_note="")
+    return CommitmentVersion.objects.create(commitment=commitment, number=number, snapshot=snapshot,
+                                            submitted_by=submitted_by, consent=consent,
+                                            consent_by=consent_by, consent_at=now if consent else None)
+
+
 @transaction.atomic
-def commitment_submit(*, actor, commitment: Commitment, version: int) -> CommitmentVersion:
-    """The drafters submit for review; the text is frozen as a new version."""
+def commitment_submit(*, actor, commitment: Commitment, version: int, consent: str = "") -> CommitmentVersion | None:
+    """The drafters submit for review; the text is frozen as a new version.
+
+    A member's pledge goes to review only with the member's agreement (四（一）自愿): the member's
+    own submission; staff drafting for a member with an account send it to the member to confirm
+    (待本人确认; returns None, nothing is frozen yet); for a member without an account or an oral
+    pledge staff record how the member agreed (`consent`: 当面 or 电话), by whom and when.
+    """
     commitment = _locked(commitment)
     if not can_edit_commitment(actor, commitment):
         raise PermissionDenied
     _check_version(commitment, version)
-    if S.SUBMITTED not in ALLOWED[commitment.status]:
+    if commitment.status not in EDITABLE_STATUSES:
         raise InvalidTransition(commitment.status, S.SUBMITTED)
-    items = list(commitment.items.filter(removed_at__isnull=True)
-                 .select_related("source_suggestion").order_by("position", "id"))
-    validate_for_submission(commitment, items)
-    number = commitment.submitted_count + 1
-    snapshot = snapshot_of(commitment, items)
+    route = submit_route(actor, commitment)
+    items = _live_items(commitment)
+    errors = {}
+    try:
+        validate_for_submission(commitment, items)
+    except ValidationError as exc:
+        errors[NON_FIELD_ERRORS] = exc.messages
+    if route == ROUTE_RECORD and consent not in RECORDED_CONSENTS:
+        errors["consent"] = "请记录本人同意的方式：当面或电话征得本人同意后再提交。"
+    if errors:
+        raise ValidationError(errors)
     now = timezone.now()
-    commitment = transition(commitment=commitment, expected_version=version, to=S.SUBMITTED,
-                            submitted_count=number, submitted_at=now, last_submitted_by=actor)
-    frozen = CommitmentVersion.objects.create(commitment=commitment, number=number, snapshot=snapshot,
-                                              submitted_by=actor)
+    pk = commitment.pk
+    if route == ROUTE_CONFIRM:
+        commitment = transition(commitment=commitment, expected_version=version, to=S.CONFIRMING,
+                                last_submitted_by=actor, confirmation_note="")
+        audit.record(actor=actor, action="commitment.send_to_confirm", obj=commitment,
+                     organisation=_owner_org(commitment), detail={"items": len(items)})
+        transaction.on_commit(lambda: notify(pk, "confirming"))
+        return None
+    consent_kind = {ROUTE_SELF: Consent.SELF, ROUTE_RECORD: consent}.get(route, "")
+    frozen = _freeze(commitment=commitment, expected_version=version, items=items, submitted_by=actor,
+                     consent=consent_kind, consent_by=actor if consent_kind else None, now=now)
     audit.record(actor=actor, action="commitment.submit", obj=commitment, organisation=_owner_org(commitment),
-                 detail={"version": number, "items": len(items)})
+                 detail={"version": frozen.number, "items": len(items), "consent": consent_kind})
+    transaction.on_commit(lambda: notify(pk, "submitted"))
+    return frozen
+
+
+@transaction.atomic
+def commitment_confirm(*, actor, commitment: Commitment, version: int) -> CommitmentVersion:
+    """The member confirms the pledge staff drafted for them; it goes to review as their own (四（一）)."""
+    commitment = _locked(commitment)
+    if not can_confirm_pledge(actor, commitment):
+        raise PermissionDenied
+    _check_version(commitment, version)
+    if commitment.status != S.CONFIRMING:
+        raise InvalidTransition(commitment.status, S.SUBMITTED)
+    items = _live_items(commitment)
+    validate_for_submission(commitment, items)
+    # The version stays the drafter's submission; the member's confirmation is its consent.
+    drafter = commitment.last_submitted_by or actor
+    frozen = _freeze(commitment=commitment, expected_version=version, items=items, submitted_by=drafter,
+                     consent=Consent.CONFIRMED, consent_by=actor, now=timezone.now())
+    audit.record(actor=actor, action="commitment.confirm", obj=commitment, organisation=_owner_org(commitment),
+                 detail={"version": frozen.number, "items": len(items)})
     pk = commitment.pk
     transaction.on_commit(lambda: notify(pk, "submitted"))
     return frozen
+
+
+@transaction.atomic
+def commitment_send_back(*, actor, commitment: Commitment, version: int, note: str) -> Commitment:
+    """The member sends a pledge drafted for them back to the drafters, saying what to change."""
+    commitment = _locked(commitment)
+    if not can_confirm_pledge(actor, commitment):
+        raise PermissionDenied
+    _check_version(commitment, version)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "请写明需要修改的地方。"})
+    if commitment.status != S.CONFIRMING:
+        raise InvalidTransition(commitment.status, S.DRAFT)
+    commitment = transition(commitment=commitment, expected_version=version, to=S.DRAFT, confirmation_note=note)
+    audit.record(actor=actor, action="commitment.send_back", obj=commitment, organisation=_owner_org(commitment),
+                 detail={"note": note})
+    pk = commitment.pk
+    transaction.on_commit(lambda: notify(pk, "sent_back"))
+    return commitment
 
 
 @transaction.atomic
@@ -308,6 +413,9 @@ def commitment_revise(*, actor, commitment: Commitment, version: int) -> Commitm
     if not can_edit_commitment(actor, commitment):
         raise PermissionDenied
     _check_version(commitment, version)
+    if commitment.status != S.PUBLISHED:
+        # Only a published commitment is revised (a pledge awaiting its member also moves to draft).
+        raise InvalidTransition(commitment.status, S.DRAFT)
     commitment = transition(commitment=commitment, expected_version=version, to=S.DRAFT)
     audit.record(actor=actor, action="commitment.revise", obj=commitment, organisation=_owner_org(commitment),
                  detail={"public_version": commitment.public_version.number if commitment.public_version else None})
@@ -341,6 +449,8 @@ def _owner_org(commitment: Commitment):
 
 NOTICE_SUBJECTS = {
     "submitted": "【待审核】{name}已提交，请审核",
+    "confirming": "【待本人确认】{name}已代为填写，请确认",
+    "sent_back": "【本人退回】{name}需要修改",
     "returned": "【已退回】{name}需要修改",
     "approved": "【已审定】{name}已审定通过",
 }
@@ -358,6 +468,10 @@ def notify(commitment_pk: int, event: str) -> None:
             users = [g.user for g in RoleGrant.objects.filter(
                 organisation=c.reviewer_org, role__in=(Role.SECRETARY, Role.DEPUTY_SECRETARY),
                 user__is_active=True).select_related("user")]
+        elif event == "confirming":
+            users = [c.member.user] if c.member_id and c.member.user_id else []
+        elif event == "sent_back":
+            users = [u for u in (c.created_by, c.last_submitted_by) if u]
         else:
             users = [u for u in (c.created_by, c.last_submitted_by, c.member.user if c.member_id else None) if u]
         recipients = sorted({u.email for u in users if u.email})

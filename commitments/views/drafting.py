@@ -14,10 +14,12 @@ from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
 from orgs.views import paginate, run_service
 
 from .. import selectors, selectors_stamped, services
-from ..forms import AddChannelsForm, DraftForm, ItemFormSet, PublishForm, StartPledgeForm
-from ..models import LIVE_EXEMPTION_STATUSES, CommitmentStatus, PublishChannel
-from ..permissions import (can_edit_commitment, can_manage_stamped_scans, can_publish, can_review,
-                           can_revoke_exemption, can_start_org_commitment, can_start_pledge, can_view_stamped_scans)
+from ..forms import AddChannelsForm, DraftForm, ItemFormSet, PublishForm, SendBackForm, StartPledgeForm
+from ..models import LIVE_EXEMPTION_STATUSES, RECORDED_CONSENTS, CommitmentStatus, Consent, PublishChannel
+from ..permissions import (can_confirm_pledge, can_edit_commitment, can_manage_stamped_scans, can_publish,
+                           can_review, can_revoke_exemption, can_start_org_commitment, can_start_pledge,
+                           can_view_stamped_scans)
+from ..services.lifecycle import ROUTE_CONFIRM, ROUTE_RECORD
 
 
 def _owner_crumbs(user, commitment) -> list:
@@ -25,6 +27,14 @@ def _owner_crumbs(user, commitment) -> list:
     if not can_view_org(user, owner):
         return []
     return ancestors_of(owner) + [owner]
+
+
+def _submit_context(user, commitment) -> dict:
+    """How the submit button reads and whether it asks how the member agreed (四（一）自愿)."""
+    route = services.submit_route(user, commitment)
+    return {"submit_route": route, "consent_choices": [(c, Consent(c).label) for c in RECORDED_CONSENTS]
+            if route == ROUTE_RECORD else [],
+            "submit_label": "提交本人确认" if route == ROUTE_CONFIRM else "提交审核"}
 
 
 def _message_errors(request, exc) -> None:
@@ -175,7 +185,10 @@ def commitment_detail(request, pk):
         "can_edit": commitment.is_editable and can_edit_commitment(request.user, commitment),
         "can_discard": commitment.is_discardable and can_edit_commitment(request.user, commitment),
         "can_review": commitment.status == CommitmentStatus.SUBMITTED and can_review(request.user, commitment),
+        "can_confirm": (commitment.status == CommitmentStatus.CONFIRMING
+                        and can_confirm_pledge(request.user, commitment)),
         "ancestors": _owner_crumbs(request.user, commitment),
+        **_submit_context(request.user, commitment),
     })
 
 
@@ -199,7 +212,7 @@ def commitment_edit(request, pk):
             if ok:
                 if "submit" in request.POST:
                     commitment.refresh_from_db()
-                    return _submit(request, commitment, commitment.version)
+                    return _submit(request, commitment, commitment.version, request.POST.get("consent", ""))
                 messages.success(request, "草稿已保存。")
                 target = "commitments:edit" if "add_row" in request.POST else "commitments:detail"
                 return redirect(target, pk=commitment.pk)
@@ -216,17 +229,71 @@ def commitment_edit(request, pk):
         "ancestors": _owner_crumbs(request.user, commitment),
         "latest_decision": commitment.decisions.select_related("reviewer").order_by("-decided_at").first()
         if commitment.status == CommitmentStatus.RETURNED else None,
+        **_submit_context(request.user, commitment),
     })
 
 
-def _submit(request, commitment, version):
+def _submit(request, commitment, version, consent=""):
     try:
-        frozen = services.commitment_submit(actor=request.user, commitment=commitment, version=version)
+        frozen = services.commitment_submit(actor=request.user, commitment=commitment, version=version,
+                                            consent=consent)
     except (ValidationError, Conflict) as exc:
         _message_errors(request, exc)
         return redirect("commitments:edit" if commitment.is_editable else "commitments:detail", pk=commitment.pk)
-    messages.success(request, f"已提交第{frozen.number}版，等待{commitment.reviewer_org.name}审核。")
+    if frozen is None:
+        messages.success(request, f"已提交{commitment.member.name}本人确认：本人登录后在首页“确认我的承诺”中确认，"
+                                  f"确认后交{commitment.reviewer_org.name}审核。")
+    else:
+        messages.success(request, f"已提交第{frozen.number}版，等待{commitment.reviewer_org.name}审核。")
     return redirect("commitments:detail", pk=commitment.pk)
+
+
+def _confirm_page(request, commitment, send_back_form=None, status=200):
+    return render(request, "commitments/pledge_confirm.html", {
+        "c": commitment, "items": selectors.live_items(commitment),
+        "send_back_form": send_back_form or SendBackForm(initial={"version": commitment.version}),
+        "ancestors": _owner_crumbs(request.user, commitment),
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def pledge_confirm(request, pk):
+    """The member reads the pledge staff drafted for them and confirms it (确认), sending it to review."""
+    commitment = selectors.commitment_get_for(request.user, pk, predicate=can_confirm_pledge)
+    if commitment.status != CommitmentStatus.CONFIRMING:
+        if request.method == "GET":
+            return redirect("commitments:detail", pk=commitment.pk)
+        messages.info(request, f"该承诺当前为“{commitment.get_status_display()}”，无需确认。")
+        return redirect("commitments:detail", pk=commitment.pk)
+    if request.method == "GET":
+        return _confirm_page(request, commitment)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        messages.error(request, "页面已过期，请刷新后重试。")
+        return redirect("commitments:confirm", pk=commitment.pk)
+    try:
+        frozen = services.commitment_confirm(actor=request.user, commitment=commitment, version=version)
+    except (ValidationError, Conflict) as exc:
+        _message_errors(request, exc)
+        return redirect("commitments:detail", pk=commitment.pk)
+    messages.success(request, f"您已确认承诺，第{frozen.number}版已提交{commitment.reviewer_org.name}审核。")
+    return redirect("commitments:detail", pk=commitment.pk)
+
+
+@require_POST
+def pledge_send_back(request, pk):
+    """The member sends the pledge back to the drafters with what to change."""
+    commitment = selectors.commitment_get_for(request.user, pk, predicate=can_confirm_pledge)
+    form = SendBackForm(request.POST)
+    if form.is_valid() and run_service(form, lambda: services.commitment_send_back(
+            actor=request.user, commitment=commitment, version=form.cleaned_data["version"],
+            note=form.cleaned_data["note"])):
+        messages.success(request, "已退回代为填写的同志修改，修改后会再请您确认。")
+        return redirect("commitments:detail", pk=commitment.pk)
+    if commitment.status != CommitmentStatus.CONFIRMING:
+        return redirect("commitments:detail", pk=commitment.pk)
+    return _confirm_page(request, commitment, form)
 
 
 @require_POST
@@ -238,7 +305,7 @@ def commitment_submit(request, pk):
     except ValueError:
         messages.error(request, "页面已过期，请刷新后重试。")
         return redirect("commitments:detail", pk=commitment.pk)
-    return _submit(request, commitment, version)
+    return _submit(request, commitment, version, request.POST.get("consent", ""))
 
 
 @require_POST

@@ -55,6 +55,9 @@ MATRIX = {
     "commitments:detail": Spec(PLEDGES, PLEDGE_READ, methods=("GET",)),
     "commitments:edit": Spec(PLEDGES, PLEDGE_EDIT),
     "commitments:submit": Spec(PLEDGES, PLEDGE_EDIT, methods=("POST",)),
+    # 四（一）自愿: only the member confirms or sends back a pledge drafted for them.
+    "commitments:confirm": Spec(PLEDGES, {"member_a": {"own"}}),
+    "commitments:send_back": Spec(PLEDGES, {"member_a": {"own"}}, methods=("POST",)),
     "commitments:version": Spec(VERSIONS, PLEDGE_READ, methods=("GET",)),
     "commitments:add_reference": Spec(PLEDGES, PLEDGE_EDIT, methods=("POST",)),
     "commitments:org_start": Spec(ORG_TARGETS, ORG_START, methods=("POST",)),

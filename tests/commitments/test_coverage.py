@@ -394,7 +394,7 @@ def test_a_scan_of_a_superseded_version_no_longer_counts(world):
     c = services.commitment_revise(actor=world.staff_a, commitment=c, version=c.version)
     # Under revision the published version stays public: still counted.
     assert stamped_count() == 1
-    services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version)
+    services.commitment_submit(actor=world.member_user_a, commitment=c, version=c.version)
     c.refresh_from_db()
     review_decide(actor=world.secretary_a, commitment=c, version=c.version, decision="approve", criteria=ALL_TICKED,
                   opinion="同意")

@@ -5,10 +5,12 @@ import datetime
 from django.test import Client
 from django.urls import reverse
 
+from commitments import services
 from commitments.duties import duties_for
 from commitments.models import Commitment, Exemption, ProgressEntry
 from orgs.models import Role
 from tests.commitments.publishing import approved, published
+from tests.commitments.test_consent import sent_to_member
 from tests.conftest import make_commitment, make_member, make_user
 
 SEPT_25 = datetime.date(2010, 9, 25)  # five days before the 定诺 deadline (2010-09-30)
@@ -164,3 +166,13 @@ def test_organisations_that_need_not_commit_get_no_drafting_duty(world):
     Exemption.objects.create(organisation=world.branch_b, campaign=world.campaign, kind="exempt", reason="已撤销",
                              decided_by=world.committee_secretary)
     assert f"起草{world.branch_b.name}的公开承诺" not in _labels(world.secretary_b, world, SEPT_25)
+
+
+def test_a_pledge_drafted_for_the_member_asks_the_member_to_confirm_then_the_staff_to_revise(world):
+    c = sent_to_member(world)
+    duty = _duties(world.member_user_a, world, SEPT_25)["确认我的公开承诺"]
+    assert duty.url == reverse("commitments:confirm", args=[c.pk])
+    assert not any("代拟" in label for label in _labels(world.staff_a, world, SEPT_25))
+    services.commitment_send_back(actor=world.member_user_a, commitment=c, version=c.version, note="第一条我想改。")
+    assert "1 份代拟的党员承诺被本人退回" in _labels(world.staff_a, world, SEPT_25)
+    assert _labels(world.member_user_a, world, SEPT_25) == set()  # the branch revises it now

@@ -113,7 +113,8 @@ def test_submit_freezes_a_version_and_moves_to_submitted(world):
     assert frozen.snapshot["goal"] == "争当先锋"
     assert frozen.snapshot["items"][0]["content"] == ITEM["content"]
     assert frozen.snapshot["items"][0]["deadline"] == "2010-12-31"
-    assert events("commitment.submit").get().detail == {"version": 1, "items": 1}
+    assert events("commitment.submit").get().detail == {"version": 1, "items": 1, "consent": "self"}
+    assert frozen.consent == "self" and frozen.consent_by == world.member_user_a
     with pytest.raises(PermissionError):
         frozen.snapshot["goal"] = "改"
         frozen.save()
@@ -155,7 +156,7 @@ def test_leader_needs_campaign_minimum_items(world):
     assert "至少应承诺3条事项，目前只有2条" in " ".join(exc.value.messages)
     c = services.commitment_save_draft(actor=world.staff_a, commitment=c, version=c.version, goal="争当表率",
                                        items=[ITEM, ITEM, ITEM])
-    services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version)
+    services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version, consent="in_person")
 
 
 def test_submit_notifies_reviewers_after_commit(world, mailoutbox, django_capture_on_commit_callbacks):
@@ -170,7 +171,8 @@ def test_submit_notifies_reviewers_after_commit(world, mailoutbox, django_captur
 
 
 def test_allowed_moves_table_has_no_shortcuts():
-    assert ALLOWED[S.DRAFT] == {S.SUBMITTED, S.WITHDRAWN}
+    assert ALLOWED[S.DRAFT] == {S.SUBMITTED, S.CONFIRMING, S.WITHDRAWN}
+    assert ALLOWED[S.CONFIRMING] == {S.SUBMITTED, S.DRAFT}
     assert ALLOWED[S.WITHDRAWN] == set()
     assert S.APPROVED not in ALLOWED[S.DRAFT] and S.APPROVED not in ALLOWED[S.RETURNED]
 

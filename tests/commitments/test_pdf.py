@@ -275,7 +275,9 @@ def _revise_and_resubmit(world, pledge, goal):
               "responsible": i.responsible} for i in pledge.items.filter(removed_at__isnull=True)]
     commitment_save_draft(actor=world.staff_a, commitment=pledge, version=pledge.version, goal=goal, items=items)
     pledge.refresh_from_db()
-    commitment_submit(actor=world.staff_a, commitment=pledge, version=pledge.version)
+    # A member with an account submits their revision themself; for one without, staff record the agreement.
+    commitment_submit(actor=pledge.member.user or world.staff_a, commitment=pledge, version=pledge.version,
+                      consent="in_person")
     pledge.refresh_from_db()
 
 

@@ -216,7 +216,8 @@ def test_approving_queues_the_layout_of_the_printable_form(world, settings, rend
                for m in (world.member_a2, make_member(world.branch_a, "钱七"))]
     with django_capture_on_commit_callbacks(execute=True):
         approved, failed = review_bulk_approve(actor=world.secretary_a, opinion="同意。",
-                                               targets=[(c.pk, c.version) for c in pledges])
+                                               targets=[(c.pk, c.version) for c in pledges],
+                                               shown={(c.pk, c.version) for c in pledges})
     assert len(approved) == 2 and not failed
     queued = DBTaskResult.objects.filter(task_path="commitments.tasks.prerender_forms_task")
     assert [row.args_kwargs["args"][0] for row in queued.order_by("enqueued_at")] == [

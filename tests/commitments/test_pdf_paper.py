@@ -68,7 +68,7 @@ def committed(world, *, kind, items, length="typical", owner=None, drafter=None)
                             content=text_of(n, content_len, CONTENT, "事项"),
                             measures=text_of(n, measures_len, MEASURES, "措施"),
                             responsible="支部书记 王某某" if kind == pdf.ANNEX1 else "")
-    commitment_submit(actor=drafter, commitment=c, version=c.version)
+    commitment_submit(actor=drafter, commitment=c, version=c.version, consent="in_person")
     c.refresh_from_db()
     approve(c, reviewer)
     return c
@@ -242,7 +242,7 @@ def test_a_single_item_longer_than_a_sheet_is_split_rather_than_lost(world):
                         actor=world.staff_a)
     Item.objects.create(commitment=c, position=1, deadline=datetime.date(2010, 12, 31),
                         content=text_of(1, 2400, CONTENT, "事项"), measures=text_of(1, 1200, MEASURES, "措施"))
-    commitment_submit(actor=world.staff_a, commitment=c, version=c.version)
+    commitment_submit(actor=world.staff_a, commitment=c, version=c.version, consent="in_person")
     c.refresh_from_db()
     approve(c, world.secretary_a)
     copies = copy_pages(printed(c), pdf.ANNEX2)

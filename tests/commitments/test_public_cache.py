@@ -154,7 +154,7 @@ def test_revision_and_new_public_version_show(pages, committed):
             actor=pages.staff_a, commitment=c, version=c.version, goal="修订后的目标",
             items=[{"id": item.pk, "content": "修订后的事项", "measures": "m", "deadline": datetime.date(2010, 12, 31),
                     "responsible": ""}])
-        commitment_services.commitment_submit(actor=pages.staff_a, commitment=c, version=c.version)
+        commitment_services.commitment_submit(actor=pages.member_user_a, commitment=c, version=c.version)
     assert "修订后的事项" not in get(Client(), c_url(c))
     from reviews.services import review_decide
     from tests.commitments.publishing import ALL_TICKED

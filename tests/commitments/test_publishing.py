@@ -68,7 +68,7 @@ def test_revision_keeps_public_version_until_republished(world):
     c = services.commitment_save_draft(actor=world.staff_a, commitment=c, version=c.version, goal="修订后的目标",
                                        items=[{"id": item.pk, "content": "修订后的事项", "measures": "m",
                                                "deadline": datetime.date(2010, 12, 31), "responsible": ""}])
-    services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version)
+    services.commitment_submit(actor=world.member_user_a, commitment=c, version=c.version)
     client = Client()
     html = client.get(reverse("commitments:public_commitment", args=[c.pk])).content.decode()
     assert "修订后的事项" not in html and "该承诺正在修订" in html

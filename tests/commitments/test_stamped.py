@@ -42,7 +42,7 @@ def stored() -> list[Path]:
 def republished(world, c):
     """Revise, resubmit, approve and publish again: version 2 becomes the public one."""
     c = services.commitment_revise(actor=world.staff_a, commitment=c, version=c.version)
-    services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version)
+    services.commitment_submit(actor=world.member_user_a, commitment=c, version=c.version)
     c.refresh_from_db()
     review_decide(actor=world.secretary_a, commitment=c, version=c.version, decision="approve", criteria=ALL_TICKED,
                   opinion="同意")
@@ -114,7 +114,7 @@ def test_a_draft_takes_no_scan(world):
 
 def test_a_version_that_was_never_published_is_refused(world, pledge):
     c = services.commitment_revise(actor=world.staff_a, commitment=pledge, version=pledge.version)
-    v2 = services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version)
+    v2 = services.commitment_submit(actor=world.member_user_a, commitment=c, version=c.version)
     with pytest.raises(ValidationError) as exc:
         upload(c, world.staff_a, version=v2)
     assert exc.value.message_dict == {"version": ["请选择已公开的版本。"]}

@@ -154,6 +154,7 @@ def test_pages_pass_axe_for_every_role_on_desktop_and_phone(live_server, page, p
     page.wait_for_load_state()
     assert page.locator(".invalid-feedback, .alert-danger").count()
     run.check(page, "审核（退回未填意见）")
+    run.visit(page, "/reviews/bulk-approve/", "批量审定常规党员承诺")
     for path in (f"/orgs/{branch.pk}/pledges/", f"/commitments/{published.pk}/",
                  f"/evaluations/commitments/{published.pk}/"):
         run.visit(page, path)

@@ -69,3 +69,52 @@ def test_pledge_returned_revised_and_approved(world, live_server, browser):
     member.get_by_role("link", name="第2版").click()
     assert member.get_by_text("与第1版相比的修改").is_visible()
     shot(member, "pledge-04-history")
+
+
+def test_pledge_drafted_by_staff_is_confirmed_by_the_member_before_review(world, live_server, browser):
+    """四（一）自愿 and 四（二）: staff draft for a member with an account; the member confirms from the
+    home page's to-do; the reviewer sees 本人确认, cannot approve with a requirement unticked, and
+    approves when all five are met."""
+    base = live_server.url
+    staff = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+    accept_dialogs(staff)
+    log_in(staff, base, "staff_a", PASSWORD)
+    c = Commitment.objects.create(campaign=world.campaign, member=world.member_a, reviewer_org=world.branch_a,
+                                  created_by=world.staff_a)
+    staff.goto(base + f"/commitments/{c.pk}/edit/")
+    staff.get_by_label("争当目标").fill("争当立足岗位、服务群众的优秀共产党员")
+    staff.get_by_label("承诺内容").first.fill("带头学习实践科学发展观")
+    staff.get_by_label("完成措施").first.fill("每月参加一次支部学习")
+    staff.get_by_label("完成时限").first.fill("2010-12-31")
+    staff.get_by_role("button", name="保存并提交本人确认").click()
+    assert staff.get_by_text("等待李娜本人确认").first.is_visible()
+    c.refresh_from_db()
+    assert c.status == CommitmentStatus.CONFIRMING
+
+    member = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+    accept_dialogs(member)
+    log_in(member, base, "member_a", PASSWORD)
+    member.get_by_role("link", name="确认我的承诺").click()
+    assert member.get_by_text("带头学习实践科学发展观").first.is_visible()
+    shot(member, "pledge-05-confirm")
+    member.get_by_role("button", name="确认承诺").click()
+    assert member.get_by_text("您已确认承诺").first.is_visible()
+    c.refresh_from_db()
+    assert c.status == CommitmentStatus.SUBMITTED
+
+    secretary = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+    accept_dialogs(secretary)
+    log_in(secretary, base, "secretary_a", PASSWORD)
+    secretary.goto(base + f"/reviews/{c.pk}/")
+    assert secretary.get_by_text("本人确认于").first.is_visible()
+    for label in ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿"):
+        secretary.get_by_label(label).check()
+    secretary.get_by_label("审定意见").fill("同意。")
+    secretary.get_by_role("button", name="审定通过").click()
+    assert secretary.get_by_text("未确认“切实可行”").first.is_visible()
+    c.refresh_from_db()
+    assert c.status == CommitmentStatus.SUBMITTED
+    secretary.get_by_label("切实可行").check()
+    secretary.get_by_role("button", name="审定通过").click()
+    c.refresh_from_db()
+    assert c.status == CommitmentStatus.APPROVED

@@ -445,6 +445,8 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.wait_for_load_state()
         fill_draft(p, "退休不褪色，发挥余热", "参加社区义务巡逻，每周一次", "跟随社区志愿队巡逻", f"{year}-12-31")
         staff.check("23-oral-pledge")
+        # 四（一）自愿: an oral pledge goes to review with how the member agreed on record.
+        p.get_by_label("当面", exact=True).check()
         p.get_by_role("button", name="保存并提交审核").click()
         p.wait_for_load_state()
         staff.confirmed("第1版")
@@ -504,6 +506,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="代为填写").click()
         p.wait_for_load_state()
         fill_draft(p, "争当驻村帮扶的先锋", "为所驻村引进一个增收项目", "对接市场主体，组织村民培训", f"{year}-12-31")
+        p.get_by_label("当面", exact=True).check()  # he has no account: staff record his agreement
         p.get_by_role("button", name="保存并提交审核").click()
         p.wait_for_load_state()
         staff.confirmed("第1版")

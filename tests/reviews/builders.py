@@ -43,6 +43,6 @@ def resubmit(commitment, *, reviewer, editor, goal=None, edit=None):
         items = edit(items)
     commitment = commitment_save_draft(actor=editor, commitment=commitment, version=commitment.version,
                                        goal=goal if goal is not None else commitment.goal, items=items)
-    commitment_submit(actor=editor, commitment=commitment, version=commitment.version)
+    commitment_submit(actor=editor, commitment=commitment, version=commitment.version, consent="in_person")
     commitment.refresh_from_db()
     return commitment

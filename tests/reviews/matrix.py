@@ -59,5 +59,5 @@ REVIEW = {
 MATRIX = {
     "reviews:queue": Spec(NO_ARGS, allow(SECRETARIES), methods=("GET",)),
     "reviews:review": Spec(REVIEW_TARGETS, REVIEW),
-    "reviews:bulk_approve": Spec(NO_ARGS, allow(SECRETARIES), methods=("POST",)),
+    "reviews:bulk_approve": Spec(NO_ARGS, allow(SECRETARIES)),
 }

@@ -30,7 +30,8 @@ def _pledges(world, n, branch=None, prefix="批量"):
 
 
 def _bulk(actor, commitments, opinion="同意。"):
-    return review_bulk_approve(actor=actor, targets=[(c.pk, c.version) for c in commitments], opinion=opinion)
+    return review_bulk_approve(actor=actor, targets=[(c.pk, c.version) for c in commitments],
+                               shown={(c.pk, c.version) for c in commitments}, opinion=opinion)
 
 
 def _fresh(user):
@@ -66,7 +67,8 @@ def test_refused_and_stale_items_cost_no_extra_queries(world):
     targets = [(c.pk, c.version) for c in clean[4:]] + [(stale.pk, stale.version - 1),
                                                       (forbidden.pk, forbidden.version), (999999, 1)]
     with CaptureQueriesContext(connection) as mixed:
-        approved, failed = review_bulk_approve(actor=_fresh(world.secretary_a), targets=targets, opinion="同意。")
+        approved, failed = review_bulk_approve(actor=_fresh(world.secretary_a), targets=targets,
+                                               shown=set(targets), opinion="同意。")
     assert approved == [c.pk for c in clean[4:]] and set(failed) == {stale.pk, forbidden.pk, 999999}
     assert len(mixed) == len(plain)
 
@@ -86,7 +88,8 @@ def test_a_stale_item_among_many_fails_alone(world):
     pledges = _pledges(world, 12)
     stale = pledges[5]
     targets = [(c.pk, c.version - 1 if c is stale else c.version) for c in pledges]
-    approved, failed = review_bulk_approve(actor=world.secretary_a, targets=targets, opinion="同意。")
+    approved, failed = review_bulk_approve(actor=world.secretary_a, targets=targets,
+                                               shown=set(targets), opinion="同意。")
     assert failed == {stale.pk: STALE} and "该承诺已被他人处理" in failed[stale.pk]
     assert approved == [c.pk for c in pledges if c is not stale]  # in the order given
     stale.refresh_from_db()
@@ -103,7 +106,8 @@ def test_an_item_someone_else_decided_first_is_reported_stale(world):
     pledges = _pledges(world, 3)
     seen = [(c.pk, c.version) for c in pledges]
     approve(pledges[1], world.committee_secretary)  # decided meanwhile by the level above
-    approved, failed = review_bulk_approve(actor=world.secretary_a, targets=seen, opinion="同意。")
+    approved, failed = review_bulk_approve(actor=world.secretary_a, targets=seen, shown=set(seen),
+                                           opinion="同意。")
     assert approved == [pledges[0].pk, pledges[2].pk] and failed == {pledges[1].pk: STALE}
     assert list(ReviewDecision.objects.filter(commitment=pledges[1]).values_list("reviewer", flat=True)) == [
         world.committee_secretary.pk]
@@ -151,6 +155,7 @@ def test_an_item_no_longer_submitted_is_refused_by_its_state(world):
 def test_the_same_item_twice_is_approved_once(world):
     c = submitted(world)
     approved, failed = review_bulk_approve(actor=world.secretary_a, targets=[(c.pk, c.version)] * 2,
+                                           shown={(c.pk, c.version)},
                                            opinion="同意。")
     assert approved == [c.pk] and failed == {c.pk: STALE}  # as two approvals one after the other
     assert ReviewDecision.objects.filter(commitment=c).count() == 1 and _approval_rows(c.pk).count() == 1
@@ -161,7 +166,7 @@ def test_the_same_item_twice_is_approved_once(world):
 def test_each_approved_item_gets_its_decision_and_audit_row(world):
     first = submitted(world, member=make_member(world.branch_a, "第二版"))
     first = resubmit(first, reviewer=world.secretary_a, editor=world.staff_a, goal="第二版目标")
-    pledges = [first] + _pledges(world, 3, branch=world.branch_b) + [submitted(world, organisation=world.branch_c)]
+    pledges = [first] + _pledges(world, 3, branch=world.branch_b) + [submitted(world, member=world.member_c)]
     actor = world.committee_secretary
     approved, failed = _bulk(actor, pledges, opinion="  符合要求，同意公开。  ")
     assert failed == {} and approved == [c.pk for c in pledges]

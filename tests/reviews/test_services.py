@@ -75,17 +75,18 @@ def test_return_needs_guidance_and_notifies_after_commit(world, django_capture_o
     assert len(mailoutbox) == 1 and "lina@example.org" in mailoutbox[0].to and "已退回" in mailoutbox[0].subject
 
 
-def test_approval_needs_all_five_criteria_or_an_exception_note(world):
+def test_approval_needs_all_five_criteria(world):
+    # 四（二）: what falls short is returned with guidance, never approved with a note.
     c = submitted(world)
     four = {**ALL_MET, CRITERIA[4][0]: False}
     with pytest.raises(ValidationError) as exc:
         _decide(c, world.secretary_a, criteria=four)
-    assert "exception_note" in exc.value.message_dict
+    assert list(exc.value.message_dict) == [CRITERIA[4][0]]
+    assert "五项要求全部符合才能审定通过" in exc.value.message_dict[CRITERIA[4][0]][0]
     _unchanged(c, c.version)
-    _decide(c, world.secretary_a, criteria=four, exception_note="完成时限偏紧，已当面提醒。")
+    _decide(c, world.secretary_a, criteria=four, decision=Decision.RETURN, opinion="完成时限偏紧，请结合实际调整。")
     decision = ReviewDecision.objects.get()
-    assert not decision.feasible and not decision.all_criteria_met
-    assert decision.exception_note == "完成时限偏紧，已当面提醒。"
+    assert decision.decision == Decision.RETURN and not decision.feasible
 
 
 def test_approval_needs_an_opinion(world):
@@ -203,7 +204,8 @@ def test_bulk_approval_reports_stale_and_forbidden_rows_and_approves_the_rest(wo
     forbidden = submitted(world, member=world.member_b)  # branch B: not secretary A's to review
     targets = [(c.pk, c.version) for c in fine] + [(stale.pk, stale.version - 1), (forbidden.pk, forbidden.version),
                                                    (999999, 1)]
-    approved, failed = review_bulk_approve(actor=world.secretary_a, targets=targets, opinion="同意。")
+    approved, failed = review_bulk_approve(actor=world.secretary_a, targets=targets,
+                                               shown=set(targets), opinion="同意。")
     assert approved == [c.pk for c in fine]
     assert "该承诺已被他人处理" in failed[stale.pk]
     assert failed[forbidden.pk] == "您无权审核该承诺。"
@@ -223,5 +225,6 @@ def test_bulk_approval_reports_stale_and_forbidden_rows_and_approves_the_rest(wo
 def test_bulk_approval_needs_an_opinion(world):
     c = submitted(world)
     with pytest.raises(ValidationError):
-        review_bulk_approve(actor=world.secretary_a, targets=[(c.pk, c.version)], opinion=" ")
+        review_bulk_approve(actor=world.secretary_a, targets=[(c.pk, c.version)], shown={(c.pk, c.version)},
+                            opinion=" ")
     _unchanged(c, c.version)

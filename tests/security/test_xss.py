@@ -62,7 +62,7 @@ def story(request, world, django_capture_on_commit_callbacks):
                 "responsible": ""}
         c = commitment_services.commitment_save_draft(actor=world.staff_a, commitment=c, version=c.version,
                                                       goal=f"争当先锋{p}", items=[item])
-        commitment_services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version)
+        commitment_services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version, consent="in_person")
         c.refresh_from_db()
         review_decide(actor=world.secretary_a, commitment=c, version=c.version, decision="return", criteria={},
                       opinion=f"请修改：{p}")
@@ -71,7 +71,7 @@ def story(request, world, django_capture_on_commit_callbacks):
                   "responsible": ""} for i in c.items.all()]
         c = commitment_services.commitment_save_draft(actor=world.staff_a, commitment=c, version=c.version,
                                                       goal=c.goal, items=items)
-        commitment_services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version)
+        commitment_services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version, consent="in_person")
         c.refresh_from_db()
         review_decide(actor=world.secretary_a, commitment=c, version=c.version, decision="approve",
                       criteria=ALL_TICKED, opinion=f"同意：{p}")
