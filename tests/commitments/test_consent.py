@@ -152,9 +152,9 @@ def test_revise_refuses_a_pledge_awaiting_its_member(world):
 def test_home_todo_links_the_member_to_the_confirm_page(world, as_user):
     c = sent_to_member(world)
     html = as_user(world.member_user_a).get(reverse("home")).content.decode()
-    assert "确认我的承诺" in html and reverse("commitments:confirm", args=[c.pk]) in html
+    assert "确认我的公开承诺" in html and reverse("commitments:confirm", args=[c.pk]) in html
     # Not a to-do for anyone else.
-    assert "确认我的承诺" not in as_user(world.staff_a).get(reverse("home")).content.decode()
+    assert "确认我的公开承诺" not in as_user(world.staff_a).get(reverse("home")).content.decode()
 
 
 def test_confirm_page_shows_items_and_confirming_submits(world, as_user):
