@@ -162,6 +162,21 @@ def exemptions_to_decide_for(user, campaign: Campaign) -> QuerySet[Exemption]:
             .exclude(proposed_by=user).exclude(member__user=user))
 
 
+def exemptions_to_approve_here(user, campaign: Campaign) -> QuerySet[Exemption]:
+    """The proposals of exemptions_to_decide_for whose approving organisation (see
+    permissions.exemption_approver_path) is one where the user is a secretary themself: the home
+    page's to-do (the levels above may decide them too, but it is not their duty)."""
+    own = [g for g in scope_for(user).grants if g.role in SECRETARY_ROLES]
+    depth = campaign.exemption_approver_depth
+    here = Q(member__branch__parent__path__in=[g.path for g in own])
+    if depth is not None:
+        here = Q(member__branch__depth__lte=depth) & here
+        for g in own:
+            if g.path.count("/") - 1 == depth:
+                here |= Q(member__branch__depth__gt=depth, member__branch__path__startswith=g.path)
+    return exemptions_to_decide_for(user, campaign).filter(here)
+
+
 def org_commitment_of(org: Organisation, campaign: Campaign) -> Commitment | None:
     return Commitment.objects.filter(campaign=campaign, organisation=org, status__in=LIVE_STATUSES).first()
 
@@ -188,7 +203,7 @@ def todo_counts_for(user, campaign: Campaign | None) -> dict[str, int]:
         counts["to_review"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=False))
         counts["to_review_below"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=True)
                                                  .exclude(reviewer_org__path__in=_direct_paths(user)))
-        counts["exemptions"] = capped_count(exemptions_to_decide_for(user, campaign))
+        counts["exemptions"] = capped_count(exemptions_to_approve_here(user, campaign))
     return counts
 
 

@@ -283,15 +283,16 @@ def rectification_todo_counts(user, today: datetime.date | None = None) -> dict[
 
 
 def assessment_todo_count(user, campaign, today: datetime.date | None = None) -> int:
-    """Published commitments the user's organisations review and have not yet assessed, once the
-    public window has opened (fulfilment is judged at year end)."""
+    """Published commitments that the organisations where the user is a secretary review and have
+    not yet assessed, once the public window has opened (fulfilment is judged at year end). The
+    reviewing organisation's duty: the levels above may assess too, but it is not on their list."""
     today = today or timezone.localdate()
     if campaign is None or today < campaign.rating_opens:
         return 0
-    roots = scope_for(user).roots(SECRETARY_ROLES)
-    if not roots:
+    paths = sorted({g.path for g in scope_for(user).grants if g.role in SECRETARY_ROLES})
+    if not paths:
         return 0
-    return capped_count(Commitment.objects.filter(_under_any(roots, "reviewer_org__path"), campaign=campaign,
+    return capped_count(Commitment.objects.filter(reviewer_org__path__in=paths, campaign=campaign,
                                                   public_version__isnull=False, latest_result__isnull=True)
                         .exclude(member_id__in=Member.objects.filter(user=user).values("id")))
 

@@ -134,8 +134,8 @@ def test_add_channels_refusals(world, meeting_only):
 def test_revision_published_without_internet_leaves_the_noticeboard(world):
     c = published(world, member=world.member_a)  # 公开栏 and 网络
     assert c.online_since == ON
-    c = services.commitment_revise(actor=world.staff_a, commitment=c, version=c.version)
-    services.commitment_submit(actor=world.staff_a, commitment=c, version=c.version)
+    c = services.commitment_revise(actor=world.member_user_a, commitment=c, version=c.version)
+    services.commitment_submit(actor=world.member_user_a, commitment=c, version=c.version)
     c.refresh_from_db()
     review_decide(actor=world.secretary_a, commitment=c, version=c.version, decision="approve",
                   criteria=ALL_TICKED, opinion="同意")
