@@ -247,6 +247,13 @@ def seed_commitments(campaign, *, branch_code: str, sibling_code: str) -> int:
         review_decide(actor=secretary, commitment=c, version=c.version, decision="return", criteria={},
                       opinion="措施过于笼统，请结合岗位写明为群众办的实事和完成时间。")
         made += 1
+    # 四（一）自愿: the branch's 组织委员 drafted the secretary's own pledge from his notes; it goes to
+    # review only once he confirms it (zb_secretary's home page: 确认我的公开承诺).
+    secretary_member = Member.objects.filter(user=secretary, status=MemberStatus.ACTIVE).first()
+    if secretary_member is not None:
+        c = _draft(staff, campaign, member=secretary_member, n_items=3)
+        services.commitment_submit(actor=staff, commitment=c, version=c.version)
+        made += 1
     # An oral pledge recorded by staff for an elderly member.
     elderly = Member.objects.filter(branch=branch, status=MemberStatus.ACTIVE,
                                     category__in=(MemberCategory.ELDERLY, MemberCategory.RETIRED)).first()
