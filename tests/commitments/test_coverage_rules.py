@@ -14,6 +14,7 @@ from django.urls import reverse
 from commitments import coverage, selectors, services
 from commitments.models import Commitment, Exemption
 from commitments.permissions import can_decide_exemption
+from tests.commitments.test_consent import sent_to_member
 from commitments.services.lifecycle import InvalidTransition
 from orgs.errors import Conflict
 from orgs.models import AuditEvent, OrgKind, Role
@@ -359,3 +360,10 @@ def test_the_home_page_lists_proposals_to_decide(world, as_user):
     html = as_user(world.committee_secretary).get(reverse("home")).content.decode()
     assert "1 条免于承诺待审核认同" in html and reverse("commitments:exemption_list") + "?status=proposed" in html
     assert "免于承诺待审核认同" not in as_user(world.secretary_a).get(reverse("home")).content.decode()
+
+
+def test_a_pledge_awaiting_its_members_confirmation_is_not_yet_pledged(world):
+    sent_to_member(world)
+    drafts = coverage.member_list(world.branch_a, world.campaign, state="draft", own=True)
+    assert [m.pk for m in drafts] == [world.member_a.pk]
+    assert world.member_a.pk in {m.pk for m in coverage.member_list(world.branch_a, world.campaign, state="blank")}
