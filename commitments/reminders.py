@@ -6,6 +6,7 @@ person's duties live, see duties.py; it does not repeat these mails.)
 per user:
 
 * drafts — commitments the user drafts still in 草稿/已退回 when the 定诺 deadline is near or past;
+* confirm — the member's pledge drafted by the branch, waiting for the member's 确认, likewise;
 * unpublished — approved commitments not yet made public when the 亮诺 deadline is near or past;
 * review_waiting — submissions waiting for the user's review longer than REVIEW_WAIT_DAYS;
 * makeup — deferred members (延期承诺) whose make-up (补课) is near or past due;
@@ -73,6 +74,13 @@ def dues_for(user, campaign: Campaign | None, *, today: datetime.date, days: int
             n = mine.filter(status__in=(CommitmentStatus.DRAFT, CommitmentStatus.RETURNED)).count()
             if n:
                 dues.append(Due("drafts", f"{n} 份承诺尚未提交审核", n, reverse("commitments:list") + "?status=draft",
+                                f"定诺截止{cn_date(campaign.pledge_deadline)}，{_when(campaign.pledge_deadline, today)}"))
+            # 四（一）自愿: a pledge the branch drafted for the member waits for the member's 确认.
+            waiting = list(Commitment.objects.filter(campaign=campaign, member__user=user,
+                                                     status=CommitmentStatus.CONFIRMING).values_list("pk", flat=True))
+            if waiting:
+                dues.append(Due("confirm", "党支部代为填写的公开承诺待您确认", len(waiting),
+                                reverse("commitments:confirm", args=[waiting[0]]),
                                 f"定诺截止{cn_date(campaign.pledge_deadline)}，{_when(campaign.pledge_deadline, today)}"))
         if campaign.publish_deadline <= horizon:
             n = mine.filter(status=CommitmentStatus.APPROVED, public_version__isnull=True).count()

@@ -9,6 +9,7 @@ from commitments.models import Commitment, Exemption, Reminder
 from commitments.reminders import dues_for, remind, remind_all
 from evaluations import services as ev
 from tests.commitments.publishing import published
+from tests.commitments.test_consent import sent_to_member
 from tests.conftest import make_commitment, make_member
 
 SEPT_25 = datetime.date(2010, 9, 25)  # five days before the 定诺 deadline (2010-09-30)
@@ -92,3 +93,10 @@ def test_command_reminds_everyone_and_is_idempotent(world, mailoutbox):
     assert Reminder.objects.count() == made
     assert mailoutbox == []
     assert remind_all(email=False) == {"users": 0, "reminders": 0}
+
+
+def test_a_pledge_awaiting_its_member_reminds_the_member(world):
+    c = sent_to_member(world)
+    due = _kinds(world.member_user_a, world, SEPT_25)["confirm"]
+    assert due.count == 1 and due.url == reverse("commitments:confirm", args=[c.pk])
+    assert "confirm" not in _kinds(world.staff_a, world, SEPT_25)
