@@ -59,14 +59,17 @@ def _active(members: list[Member] | None, user) -> list[Member]:
 
 # --- a member's own pledge ---------------------------------------------------------------------------
 
-def member_duties(user, campaign: Campaign, *, today: datetime.date, members: list[Member] | None = None) -> list[Todo]:
-    """Write, submit, revise my pledge; record progress on my items near their deadline."""
+def member_duties(user, campaign: Campaign, *, today: datetime.date, members: list[Member] | None = None,
+                  pledges: list[Commitment] | None = None) -> list[Todo]:
+    """Write, submit, confirm, revise my pledge; record progress on my items near their deadline
+    (`pledges`: the user's live pledges in the campaign, when the page has read them already)."""
     members = _active(members, user)
     if not members:
         return []
     todos = []
-    pledges = {c.member_id: c for c in Commitment.objects.filter(campaign=campaign, member__in=members,
-                                                                 status__in=LIVE_STATUSES)}
+    if pledges is None:
+        pledges = Commitment.objects.filter(campaign=campaign, member__in=members, status__in=LIVE_STATUSES)
+    pledges = {c.member_id: c for c in pledges}
     excused = {e.member_id: e for e in Exemption.objects.filter(campaign=campaign, member__in=members,
                                                                 status__in=LIVE_EXEMPTION_STATUSES)}
     deadline = when(campaign.pledge_deadline, today)
@@ -133,14 +136,14 @@ def officer_duties(user, campaign: Campaign, *, today: datetime.date, orgs: list
     committing = [o for o in orgs if o.parent_id is not None and o.kind in campaign.committing_kinds]
     started = set(Commitment.objects.filter(campaign=campaign, organisation__in=committing, status__in=LIVE_STATUSES)
                   .values_list("organisation_id", flat=True)) if committing else set()
-    if committing:
-        started |= set(Exemption.objects.filter(campaign=campaign, organisation__in=committing,
+    unstarted = [o for o in committing if o.pk not in started]
+    if unstarted:  # ... unless exempted by the level above
+        exempted = set(Exemption.objects.filter(campaign=campaign, organisation__in=unstarted,
                                                 status=ExemptionStatus.APPROVED).values_list("organisation_id", flat=True))
-    for org in committing:
-        if org.pk not in started:
-            page = "commitments:branch_pledges" if org.is_branch else "orgs:detail"
-            todos.append(Todo(f"起草{org.name}的公开承诺", 1, reverse(page, args=[org.pk]),
-                              f"定诺截止{pledge_deadline}"))
+        unstarted = [o for o in unstarted if o.pk not in exempted]
+    for org in unstarted:
+        page = "commitments:branch_pledges" if org.is_branch else "orgs:detail"
+        todos.append(Todo(f"起草{org.name}的公开承诺", 1, reverse(page, args=[org.pk]), f"定诺截止{pledge_deadline}"))
 
     # The branches' blank spots (空白点), counted as the coverage list behind the link counts them.
     late = today > campaign.pledge_deadline
@@ -217,13 +220,13 @@ def upper_duties(user, campaign: Campaign, *, today: datetime.date, orgs: list[O
 
 
 def duties_for(user, campaign: Campaign | None, *, today: datetime.date | None = None,
-               members: list[Member] | None = None) -> list[Todo]:
-    """The user's duties of the five steps in the campaign, in the order of the steps (`members`:
-    the user's member records, when the page has read them already)."""
+               members: list[Member] | None = None, pledges: list[Commitment] | None = None) -> list[Todo]:
+    """The user's duties of the five steps in the campaign, in the order of the steps (`members`
+    and `pledges`: the user's member records and live pledges, when the page has read them)."""
     if campaign is None:
         return []
     today = today or timezone.localdate()
     orgs = _own_orgs(user)
-    return (member_duties(user, campaign, today=today, members=members)
+    return (member_duties(user, campaign, today=today, members=members, pledges=pledges)
             + officer_duties(user, campaign, today=today, orgs=orgs)
             + upper_duties(user, campaign, today=today, orgs=orgs))

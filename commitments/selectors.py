@@ -201,13 +201,16 @@ def todo_counts_for(user, campaign: Campaign | None) -> dict[str, int]:
     scope = scope_for(user)
     if scope.has_any(SECRETARY_ROLES):
         counts["to_review"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=False))
+    # A branch has no organisations below it: nothing to review or approve there.
+    if scope.has_any_above_branches(SECRETARY_ROLES):
         counts["to_review_below"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=True)
                                                  .exclude(reviewer_org__path__in=_direct_paths(user)))
         counts["exemptions"] = capped_count(exemptions_to_approve_here(user, campaign))
     return counts
 
 
-def todos_for(user, campaign: Campaign | None, *, members: list[Member] | None = None) -> list:
+def todos_for(user, campaign: Campaign | None, *, members: list[Member] | None = None,
+              pledges: list[Commitment] | None = None) -> list:
     """The home page's to-do rows, in the order of the five steps: the person's own duties (see
     duties.py), reviews waiting, and 评诺's rectification to answer or verify (overdue ones
     first) and commitments to assess."""
@@ -217,7 +220,7 @@ def todos_for(user, campaign: Campaign | None, *, members: list[Member] | None =
     from orgs.selectors import Todo, count_label
 
     counts = todo_counts_for(user, campaign)
-    todos = duties_for(user, campaign, members=members)
+    todos = duties_for(user, campaign, members=members, pledges=pledges)
     if counts.get("to_review"):
         todos.append(Todo(f"{count_label(counts['to_review'])} 条待审核", counts["to_review"],
                           reverse("reviews:queue"),

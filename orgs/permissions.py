@@ -6,7 +6,7 @@ A user's grants are read once per request (one query) and kept on the user objec
 """
 from dataclasses import dataclass
 
-from .models import Member, Organisation, Role, RoleGrant, path_segment
+from .models import BRANCH_KINDS, Member, Organisation, Role, RoleGrant, path_segment
 
 # 书记, 副书记 and 组织委员/党务工作者 run an organisation's affairs: they read its subtree and
 # keep its members' records.
@@ -22,6 +22,7 @@ class Grant:
     role: str
     path: str
     organisation_id: int
+    kind: str = ""  # the organisation's OrgKind
 
 
 class Scope:
@@ -46,6 +47,10 @@ class Scope:
     def has_any(self, roles) -> bool:
         return any(g.role in roles for g in self.grants)
 
+    def has_any_above_branches(self, roles) -> bool:
+        """One of `roles` held on an organisation that may have others below it (not a branch)."""
+        return any(g.role in roles and g.kind not in BRANCH_KINDS for g in self.grants)
+
 
 def scope_for(user) -> Scope:
     """The user's grants, loaded once and cached on the user object for this request."""
@@ -54,8 +59,8 @@ def scope_for(user) -> Scope:
     cached = getattr(user, "_org_scope", None)
     if cached is None:
         rows = (RoleGrant.objects.filter(user=user, organisation__is_active=True)
-                .values_list("role", "organisation__path", "organisation_id"))
-        cached = Scope([Grant(role, path, org_id) for role, path, org_id in rows])
+                .values_list("role", "organisation__path", "organisation_id", "organisation__kind"))
+        cached = Scope([Grant(role, path, org_id, kind) for role, path, org_id, kind in rows])
         user._org_scope = cached
     return cached
 

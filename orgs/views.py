@@ -103,13 +103,14 @@ def home(request):
     """My organisations, my roles and the to-do area."""
     data = selectors.home_for(request.user)
     campaign = commitment_selectors.current_campaign()
+    my_pledges = commitment_selectors.my_pledges(request.user, campaign, members=data["members"])
     return render(request, "orgs/home.html", {
         **data,
         # The person's duties, live, with their deadlines (the daily reminder mails say the same
         # things ahead of the deadlines; they are not repeated here).
-        "todos": (commitment_selectors.todos_for(request.user, campaign, members=data["members"])
+        "todos": (commitment_selectors.todos_for(request.user, campaign, members=data["members"], pledges=my_pledges)
                   + selectors.todo_for(request.user)),
-        "my_pledges": commitment_selectors.my_pledges(request.user, campaign, members=data["members"]),
+        "my_pledges": my_pledges,
         "campaign": campaign,
         "today": timezone.localdate(),
         "is_reader": scope_for(request.user).has_any(READER_ROLES),

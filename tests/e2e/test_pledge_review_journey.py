@@ -94,7 +94,7 @@ def test_pledge_drafted_by_staff_is_confirmed_by_the_member_before_review(world,
     member = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
     accept_dialogs(member)
     log_in(member, base, "member_a", PASSWORD)
-    member.get_by_role("link", name="确认我的承诺").click()
+    member.get_by_role("link", name="确认我的公开承诺").click()
     assert member.get_by_text("带头学习实践科学发展观").first.is_visible()
     shot(member, "pledge-05-confirm")
     member.get_by_role("button", name="确认承诺").click()
