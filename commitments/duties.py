@@ -93,6 +93,9 @@ def member_duties(user, campaign: Campaign, *, today: datetime.date, members: li
         elif pledge.status == CommitmentStatus.DRAFT and pledge.public_version_id is None and not pledge.confirmation_note:
             todos.append(Todo("提交我的公开承诺", 1, reverse("commitments:edit", args=[pledge.pk]),
                               f"草稿尚未提交审核；定诺截止{deadline}"))
+        elif pledge.status == CommitmentStatus.DRAFT and pledge.public_version_id is not None:
+            todos.append(Todo("提交我的承诺修订", 1, reverse("commitments:edit", args=[pledge.pk]),
+                              "已公开的承诺正在修订，修订稿须重新提交审核"))
         elif pledge.status == CommitmentStatus.RETURNED:
             todos.append(Todo("按审核意见修改我的公开承诺", 1, reverse("commitments:edit", args=[pledge.pk]),
                               "上级党组织已退回，请修改后重新提交"))

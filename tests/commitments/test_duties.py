@@ -176,3 +176,10 @@ def test_a_pledge_drafted_for_the_member_asks_the_member_to_confirm_then_the_sta
     services.commitment_send_back(actor=world.member_user_a, commitment=c, version=c.version, note="第一条我想改。")
     assert "1 份代拟的党员承诺被本人退回" in _labels(world.staff_a, world, SEPT_25)
     assert _labels(world.member_user_a, world, SEPT_25) == set()  # the branch revises it now
+
+
+def test_a_revision_of_a_published_pledge_is_the_members_to_submit(world):
+    c = published(world, member=world.member_a)
+    c = services.commitment_revise(actor=world.member_user_a, commitment=c, version=c.version)
+    duty = _duties(world.member_user_a, world, NOV_3)["提交我的承诺修订"]
+    assert duty.url == reverse("commitments:edit", args=[c.pk])
