@@ -29,6 +29,7 @@ from orgs.permissions import OFFICER_ROLES, scope_for
 from orgs.selectors import _under_any
 from orgs.templatetags.cn import cn_date
 
+from .duties import when
 from .models import Campaign, Commitment, CommitmentStatus, Exemption, ExemptionStatus, Reminder
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,6 @@ class Due:
     count: int
     url: str
     hint: str = ""
-
-
-def _when(deadline: datetime.date, today: datetime.date) -> str:
-    days = (deadline - today).days
-    if days < 0:
-        return f"已逾期{-days}天"
-    return "今天截止" if days == 0 else f"还有{days}天"
 
 
 def _drafted_by(user) -> Q:
@@ -74,20 +68,20 @@ def dues_for(user, campaign: Campaign | None, *, today: datetime.date, days: int
             n = mine.filter(status__in=(CommitmentStatus.DRAFT, CommitmentStatus.RETURNED)).count()
             if n:
                 dues.append(Due("drafts", f"{n} 份承诺尚未提交审核", n, reverse("commitments:list") + "?status=draft",
-                                f"定诺截止{cn_date(campaign.pledge_deadline)}，{_when(campaign.pledge_deadline, today)}"))
+                                f"定诺截止{when(campaign.pledge_deadline, today)}"))
             # 四（一）自愿: a pledge the branch drafted for the member waits for the member's 确认.
             waiting = list(Commitment.objects.filter(campaign=campaign, member__user=user,
                                                      status=CommitmentStatus.CONFIRMING).values_list("pk", flat=True))
             if waiting:
                 dues.append(Due("confirm", "党支部代为填写的公开承诺待您确认", len(waiting),
                                 reverse("commitments:confirm", args=[waiting[0]]),
-                                f"定诺截止{cn_date(campaign.pledge_deadline)}，{_when(campaign.pledge_deadline, today)}"))
+                                f"定诺截止{when(campaign.pledge_deadline, today)}"))
         if campaign.publish_deadline <= horizon:
             n = mine.filter(status=CommitmentStatus.APPROVED, public_version__isnull=True).count()
             if n:
                 dues.append(Due("unpublished", f"{n} 份已审定的承诺尚未公开", n,
                                 reverse("commitments:list") + "?status=approved",
-                                f"亮诺截止{cn_date(campaign.publish_deadline)}，{_when(campaign.publish_deadline, today)}"))
+                                f"亮诺截止{when(campaign.publish_deadline, today)}"))
         waited = timezone.now() - datetime.timedelta(days=REVIEW_WAIT_DAYS)
         n = _queue_base(user, campaign=campaign, include_subtree=False).filter(submitted_at__lt=waited).count()
         if n:
@@ -104,13 +98,13 @@ def dues_for(user, campaign: Campaign | None, *, today: datetime.date, days: int
             n = late.count() if due_dates else 0
             if n:
                 dues.append(Due("makeup", f"{n} 名延期承诺的党员待补课", n, reverse("orgs:member_list"),
-                                f"最早补课期限{cn_date(due_dates[0])}，{_when(due_dates[0], today)}"))
+                                f"最早补课期限{when(due_dates[0], today)}"))
     answer = orders_to_answer(user).filter(status=RectificationStatus.OPEN, deadline__lte=horizon)
     first = answer.order_by("deadline").values_list("deadline", flat=True).first()
     if first is not None:
         n = answer.count()
         dues.append(Due("rectify", f"{n} 项整改须在期限内反馈", n, reverse("evaluations:rectifications"),
-                        f"最早整改期限{cn_date(first)}，{_when(first, today)}"))
+                        f"最早整改期限{when(first, today)}"))
     verify = orders_to_verify(user).exclude(status=RectificationStatus.CLOSED).filter(deadline__lt=today)
     n = verify.count()
     if n:
