@@ -47,7 +47,7 @@ def when(deadline: datetime.date, today: datetime.date) -> str:
 
 def own_paths(user, roles=OFFICER_ROLES) -> list[str]:
     """The paths of the organisations where the user holds one of `roles` themself."""
-    return sorted({g.path for g in scope_for(user).grants if g.role in roles})
+    return scope_for(user).paths(roles)
 
 
 def _active(members: list[Member] | None, user) -> list[Member]:

@@ -166,14 +166,14 @@ def exemptions_to_approve_here(user, campaign: Campaign) -> QuerySet[Exemption]:
     """The proposals of exemptions_to_decide_for whose approving organisation (see
     permissions.exemption_approver_path) is one where the user is a secretary themself: the home
     page's to-do (the levels above may decide them too, but it is not their duty)."""
-    own = [g for g in scope_for(user).grants if g.role in SECRETARY_ROLES]
+    own = scope_for(user).paths(SECRETARY_ROLES)
     depth = campaign.exemption_approver_depth
-    here = Q(member__branch__parent__path__in=[g.path for g in own])
+    here = Q(member__branch__parent__path__in=own)
     if depth is not None:
         here = Q(member__branch__depth__lte=depth) & here
-        for g in own:
-            if g.path.count("/") - 1 == depth:
-                here |= Q(member__branch__depth__gt=depth, member__branch__path__startswith=g.path)
+        for path in own:
+            if path.count("/") - 1 == depth:
+                here |= Q(member__branch__depth__gt=depth, member__branch__path__startswith=path)
     return exemptions_to_decide_for(user, campaign).filter(here)
 
 

@@ -289,7 +289,7 @@ def assessment_todo_count(user, campaign, today: datetime.date | None = None) ->
     today = today or timezone.localdate()
     if campaign is None or today < campaign.rating_opens:
         return 0
-    paths = sorted({g.path for g in scope_for(user).grants if g.role in SECRETARY_ROLES})
+    paths = scope_for(user).paths(SECRETARY_ROLES)
     if not paths:
         return 0
     return capped_count(Commitment.objects.filter(reviewer_org__path__in=paths, campaign=campaign,

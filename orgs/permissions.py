@@ -44,6 +44,10 @@ class Scope:
                 roots.append(path)
         return roots
 
+    def paths(self, roles) -> list[str]:
+        """The paths where one of `roles` is held on the node itself (not inherited from above)."""
+        return sorted({g.path for g in self.grants if g.role in roles})
+
     def has_any(self, roles) -> bool:
         return any(g.role in roles for g in self.grants)
 

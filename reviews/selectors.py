@@ -33,7 +33,7 @@ KIND_CHOICES = [(KIND_ORG, "党组织承诺"), (KIND_MEMBER, "党员承诺")]
 
 def _direct_paths(user) -> list[str]:
     """Paths of the organisations where the user holds a secretary role themself."""
-    return sorted({g.path for g in scope_for(user).grants if g.role in SECRETARY_ROLES})
+    return scope_for(user).paths(SECRETARY_ROLES)
 
 
 def _queue_base(user, *, campaign: Campaign | None, include_subtree: bool) -> QuerySet[Commitment]:
