@@ -8,6 +8,7 @@ found through the ORM or the pages' own links, never assumed.
 import io
 
 import pytest
+from playwright.sync_api import expect
 from django.core.management import call_command
 
 from commitments.models import Commitment, CommitmentStatus, StampedScan
@@ -61,8 +62,8 @@ class Checker:
             page.locator(f"[name='{name}']").fill("")
         for name, value in (fill or {}).items():
             page.locator(f"[name='{name}']").evaluate("(e, v) => { e.type = 'text'; e.value = v; }", value)
-        page.locator("main").get_by_role("button", name=button, exact=True).click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("main").get_by_role("button", name=button, exact=True).click()
         assert page.locator(".invalid-feedback, .alert-danger, [role=alert]").count(), f"no errors on {path}"
         self.check(page, where)
 
@@ -89,8 +90,8 @@ def test_pages_pass_axe_for_every_role_on_desktop_and_phone(live_server, page, p
     run.visit(page, "/accounts/login/")
     page.get_by_label("用户名").fill("nobody")
     page.get_by_label("密码").fill("wrong")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
     run.check(page, "登录（错误）")
 
     # 系统管理员: the tree (and its keyboard toggle), accounts, campaigns, forms with errors.
@@ -132,10 +133,10 @@ def test_pages_pass_axe_for_every_role_on_desktop_and_phone(live_server, page, p
                  f"/evaluations/orgs/{root.pk}/awards/", f"/orgs/{root.pk}/references/", "/members/"):
         run.visit(page, path)
     # A long list pages, and the next page keeps the order the secretary chose.
-    page.get_by_role("link", name="出生年月").click()
-    page.wait_for_load_state()
-    page.get_by_role("navigation", name="分页").get_by_role("link", name="下一页").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name="出生年月").click()
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="分页").get_by_role("link", name="下一页").click()
     assert "sort=birth" in page.url and "page=2" in page.url, page.url
     assert page.locator("nav[aria-label=分页] [aria-current=page]").inner_text().strip() == "2"
     assert page.locator("th[aria-sort=ascending]").inner_text().startswith("出生年月")
@@ -226,14 +227,14 @@ def test_public_pages_on_a_phone_and_without_javascript(live_server, phone_page,
         width = page_width(phone_page)
         assert width <= PHONE_WIDTH + 1, f"{path} scrolls sideways on a phone: {width}px"
     # The suggestion box and the appraisal form, sent empty: their error states.
-    phone_page.get_by_role("button", name="提交意见建议").click()
-    phone_page.wait_for_load_state()
+    with phone_page.expect_navigation():
+        phone_page.get_by_role("button", name="提交意见建议").click()
     assert phone_page.locator(".invalid-feedback").count()
     run.check(phone_page, "手机 意见箱（错误）")
     phone_page.goto(f"{base}/public/commitments/{published.pk}/")
     if phone_page.get_by_role("button", name="提交评议").count():
-        phone_page.get_by_role("button", name="提交评议").click()
-        phone_page.wait_for_load_state()
+        with phone_page.expect_navigation():
+            phone_page.get_by_role("button", name="提交评议").click()
         run.check(phone_page, "手机 群众评议（错误）")
     shot(phone_page, "a11y-02-public-phone")
     assert not run.failures, f"{len(run.failures)} of {run.checked} pages fail axe-core:\n\n" + \
@@ -247,13 +248,14 @@ def test_public_pages_on_a_phone_and_without_javascript(live_server, phone_page,
         bare.set_default_timeout(15000)
         for path in paths:
             assert bare.goto(base + path).status == 200
-            assert bare.locator("main h1").first.is_visible(), f"{path}: no visible heading without JavaScript"
+            expect(bare.locator("main h1").first, f"{path}: no visible heading without JavaScript").to_be_visible()
             assert page_width(bare) <= PHONE_WIDTH + 1, f"{path} scrolls sideways without JavaScript"
         bare.goto(f"{base}/public/commitments/{published.pk}/")
-        assert bare.get_by_text(published.owner_name).first.is_visible()
+        expect(bare.get_by_text(published.owner_name).first).to_be_visible()
         bare.goto(f"{base}/public/commitments/{stamped.pk}/")
         scan_image = bare.locator("main img.stamped-scan")
-        assert scan_image.is_visible() and scan_image.evaluate("img => img.naturalWidth") > 0
+        expect(scan_image).to_be_visible()
+        assert scan_image.evaluate("img => img.naturalWidth") > 0
         assert scan_image.bounding_box()["width"] <= PHONE_WIDTH
         bare.goto(f"{base}/public/orgs/{branch.pk}/suggest/")
         bare.get_by_label("意见建议").fill("建议在社区服务中心增设党员志愿服务岗。")

@@ -4,6 +4,7 @@ import io
 
 import openpyxl
 import pytest
+from playwright.sync_api import expect
 
 from orgs.models import Member
 from tests.conftest import PASSWORD
@@ -60,7 +61,7 @@ def test_import_roster_find_blank_spots_and_download_ledger(world, live_server, 
     rows = page.locator("table tbody tr")
     for name in NEW:
         row = rows.filter(has=page.get_by_role("link", name=name, exact=True))
-        assert row.count() == 1
+        expect(row).to_have_count(1)
         assert "空白点" in row.inner_text()
     shot(page, "coverage-06-blank-spots")
 

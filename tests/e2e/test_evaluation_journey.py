@@ -4,6 +4,7 @@ rectification, the member responds, the secretary verifies and closes the order.
 import datetime
 
 import pytest
+from playwright.sync_api import expect
 from django.utils import timezone
 
 from commitments.models import ProgressEntry
@@ -47,19 +48,19 @@ def test_progress_rating_assessment_and_rectification(world, live_server, browse
     member.get_by_label("佐证材料").set_input_files(str(photo))
     shot(member, "evaluation-01-progress-form")
     member.get_by_role("button", name="登记").click()
-    assert member.get_by_text("践诺记录已登记").first.is_visible()
+    expect(member.get_by_text("践诺记录已登记").first).to_be_visible()
     entry = ProgressEntry.objects.get(commitment=c)
     assert entry.is_public and entry.attachments.get().content_type == "image/jpeg"
     shot(member, "evaluation-02-progress-page")
 
     # 群众评议: an anonymous visitor on a phone sees the timeline and rates the pledge.
     phone_page.goto(f"{base}/public/commitments/{c.pk}/")
-    assert phone_page.get_by_text("走访社区困难群众3户").first.is_visible()
+    expect(phone_page.get_by_text("走访社区困难群众3户").first).to_be_visible()
     phone_page.get_by_text("基本满意", exact=True).click()
     phone_page.get_by_label("意见（选填，不超过200字）").fill("希望帮扶事项进度能及时公开。")
     shot(phone_page, "evaluation-03-rate-phone")
     phone_page.get_by_role("button", name="提交评议").click()
-    assert phone_page.get_by_text("感谢您参与群众评议").first.is_visible()
+    expect(phone_page.get_by_text("感谢您参与群众评议").first).to_be_visible()
     assert page_width(phone_page) <= 375
     assert Ballot.objects.filter(commitment=c, rating="basic").count() == 1
     # While the window is open no tally is shown, and a second try does not count.

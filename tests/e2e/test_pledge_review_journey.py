@@ -1,6 +1,7 @@
 """定诺 → 审诺 in the browser: a member drafts a pledge, the branch secretary returns it, the member
 revises, the secretary approves; the history shows both versions."""
 import pytest
+from playwright.sync_api import expect
 
 from commitments.models import Commitment, CommitmentStatus
 from reviews.models import ReviewDecision
@@ -29,12 +30,12 @@ def test_pledge_returned_revised_and_approved(world, live_server, browser):
     member.get_by_label("完成时限").first.fill("2010-12-31")
     shot(member, "pledge-01-draft-form")
     member.get_by_role("button", name="保存并提交审核").click()
-    assert member.get_by_text("已提交第1版").first.is_visible()
+    expect(member.get_by_text("已提交第1版").first).to_be_visible()
 
     secretary = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
     accept_dialogs(secretary)
     log_in(secretary, base, "secretary_a", PASSWORD)
-    assert secretary.get_by_text("1 条待审核").is_visible()
+    expect(secretary.get_by_text("1 条待审核")).to_be_visible()
     secretary.get_by_role("link", name="1 条待审核").click()
     shot(secretary, "pledge-02-queue")
     secretary.get_by_role("link", name="审核").filter(has_text="审核").last.click()
@@ -44,14 +45,14 @@ def test_pledge_returned_revised_and_approved(world, live_server, browser):
     assert c.status == CommitmentStatus.RETURNED
 
     member.goto(base + "/my/pledge/")
-    assert member.get_by_text("措施过于笼统").first.is_visible()
+    expect(member.get_by_text("措施过于笼统").first).to_be_visible()
     member.get_by_role("link", name="修改").click()
     member.get_by_label("完成措施").first.fill("每月参加一次支部学习；为社区困难群众办两件实事")
     member.get_by_role("button", name="保存并提交审核").click()
-    assert member.get_by_text("已提交第2版").first.is_visible()
+    expect(member.get_by_text("已提交第2版").first).to_be_visible()
 
     secretary.goto(base + f"/reviews/{c.pk}/")
-    assert secretary.get_by_text("为社区困难群众办两件实事").first.is_visible()
+    expect(secretary.get_by_text("为社区困难群众办两件实事").first).to_be_visible()
     for label in ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿", "切实可行"):
         secretary.get_by_label(label).check()
     secretary.get_by_label("审定意见").fill("同意。")
@@ -63,11 +64,11 @@ def test_pledge_returned_revised_and_approved(world, live_server, browser):
                 .values_list("decision", "version__number")) == [("return", 1), ("approve", 2)]
 
     member.goto(base + f"/commitments/{c.pk}/")
-    assert member.get_by_text("已审定").first.is_visible()
-    assert member.get_by_role("link", name="第1版").is_visible()
-    assert member.get_by_role("link", name="第2版").is_visible()
+    expect(member.get_by_text("已审定").first).to_be_visible()
+    expect(member.get_by_role("link", name="第1版")).to_be_visible()
+    expect(member.get_by_role("link", name="第2版")).to_be_visible()
     member.get_by_role("link", name="第2版").click()
-    assert member.get_by_text("与第1版相比的修改").is_visible()
+    expect(member.get_by_text("与第1版相比的修改")).to_be_visible()
     shot(member, "pledge-04-history")
 
 
@@ -87,7 +88,7 @@ def test_pledge_drafted_by_staff_is_confirmed_by_the_member_before_review(world,
     staff.get_by_label("完成措施").first.fill("每月参加一次支部学习")
     staff.get_by_label("完成时限").first.fill("2010-12-31")
     staff.get_by_role("button", name="保存并提交本人确认").click()
-    assert staff.get_by_text("等待李娜本人确认").first.is_visible()
+    expect(staff.get_by_text("等待李娜本人确认").first).to_be_visible()
     c.refresh_from_db()
     assert c.status == CommitmentStatus.CONFIRMING
 
@@ -95,10 +96,10 @@ def test_pledge_drafted_by_staff_is_confirmed_by_the_member_before_review(world,
     accept_dialogs(member)
     log_in(member, base, "member_a", PASSWORD)
     member.get_by_role("link", name="确认我的公开承诺").click()
-    assert member.get_by_text("带头学习实践科学发展观").first.is_visible()
+    expect(member.get_by_text("带头学习实践科学发展观").first).to_be_visible()
     shot(member, "pledge-05-confirm")
     member.get_by_role("button", name="确认承诺").click()
-    assert member.get_by_text("您已确认承诺").first.is_visible()
+    expect(member.get_by_text("您已确认承诺").first).to_be_visible()
     c.refresh_from_db()
     assert c.status == CommitmentStatus.SUBMITTED
 
@@ -106,12 +107,12 @@ def test_pledge_drafted_by_staff_is_confirmed_by_the_member_before_review(world,
     accept_dialogs(secretary)
     log_in(secretary, base, "secretary_a", PASSWORD)
     secretary.goto(base + f"/reviews/{c.pk}/")
-    assert secretary.get_by_text("本人确认于").first.is_visible()
+    expect(secretary.get_by_text("本人确认于").first).to_be_visible()
     for label in ("体现先进性要求", "体现中心工作要求", "体现部门岗位职责特点", "符合群众意愿"):
         secretary.get_by_label(label).check()
     secretary.get_by_label("审定意见").fill("同意。")
     secretary.get_by_role("button", name="审定通过").click()
-    assert secretary.get_by_text("未确认“切实可行”").first.is_visible()
+    expect(secretary.get_by_text("未确认“切实可行”").first).to_be_visible()
     c.refresh_from_db()
     assert c.status == CommitmentStatus.SUBMITTED
     secretary.get_by_label("切实可行").check()

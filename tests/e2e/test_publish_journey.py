@@ -3,6 +3,7 @@ pledge on the noticeboard without logging in."""
 import subprocess
 
 import pytest
+from playwright.sync_api import expect
 
 from commitments.models import CommitmentStatus
 from tests.commitments.publishing import approved
@@ -34,7 +35,7 @@ def test_staff_print_and_publish_then_public_finds_it(world, live_server, page, 
     page.get_by_label("党务政务公开栏").check()
     shot(page, "publish-01-detail")
     page.get_by_role("button", name="登记公开").click()
-    assert page.get_by_text("已公开亮诺").first.is_visible()
+    expect(page.get_by_text("已公开亮诺").first).to_be_visible()
     c.refresh_from_db()
     assert c.status == CommitmentStatus.PUBLISHED
 
@@ -43,8 +44,8 @@ def test_staff_print_and_publish_then_public_finds_it(world, live_server, page, 
     phone_page.get_by_label("按党组织名称或党员姓名查找").fill("王堃")
     phone_page.get_by_role("button", name="查找").click()
     phone_page.get_by_role("link", name="王堃的公开承诺").click()
-    assert phone_page.get_by_role("heading", name="王堃的党员公开承诺").is_visible()
-    assert phone_page.get_by_text("承诺事项1：为群众办实事").is_visible()
+    expect(phone_page.get_by_role("heading", name="王堃的党员公开承诺")).to_be_visible()
+    expect(phone_page.get_by_text("承诺事项1：为群众办实事")).to_be_visible()
     assert page_width(phone_page) <= 375
     shot(phone_page, "publish-03-pledge-phone")
 
@@ -61,23 +62,23 @@ def test_published_at_a_meeting_only_is_off_the_noticeboard_until_internet_is_ad
     page.get_by_label("党务政务公开栏").uncheck()
     page.get_by_label("网络").uncheck()
     page.get_by_role("button", name="登记公开").click()
-    assert page.get_by_text("不含“网络”，公示栏（网上）不显示该承诺").is_visible()
+    expect(page.get_by_text("不含“网络”，公示栏（网上）不显示该承诺")).to_be_visible()
     shot(page, "publish-04-meeting-only")
 
     phone_page.goto(base + "/public/")
     phone_page.get_by_label("按党组织名称或党员姓名查找").fill("王堃")
     phone_page.get_by_role("button", name="查找").click()
-    assert phone_page.get_by_role("link", name="王堃的公开承诺").count() == 0
+    expect(phone_page.get_by_role("link", name="王堃的公开承诺")).to_have_count(0)
     assert phone_page.goto(f"{base}/public/commitments/{c.pk}/").status == 404
 
     page.get_by_role("checkbox", name="网络").check()
     page.get_by_role("button", name="增加公开方式").click()
-    assert page.get_by_text("已增加公开方式：网络").first.is_visible()
-    assert page.get_by_text("第1版增加公开方式：网络").is_visible()
+    expect(page.get_by_text("已增加公开方式：网络").first).to_be_visible()
+    expect(page.get_by_text("第1版增加公开方式：网络")).to_be_visible()
     shot(page, "publish-05-internet-added")
 
     phone_page.goto(base + "/public/")
     phone_page.get_by_label("按党组织名称或党员姓名查找").fill("王堃")
     phone_page.get_by_role("button", name="查找").click()
     phone_page.get_by_role("link", name="王堃的公开承诺").click()
-    assert phone_page.get_by_role("heading", name="王堃的党员公开承诺").is_visible()
+    expect(phone_page.get_by_role("heading", name="王堃的党员公开承诺")).to_be_visible()

@@ -19,6 +19,7 @@ import re
 
 import openpyxl
 import pytest
+from playwright.sync_api import expect
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -92,16 +93,16 @@ class Person:
         p = self.go("/accounts/login/")
         p.get_by_label("用户名").fill(username)
         p.get_by_label("密码").fill(password)
-        p.get_by_role("button", name="登录").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="登录").click()
         if "/accounts/password/" in p.url:
             # First login with the password someone else set: it must be changed first.
-            assert p.get_by_text("请先修改密码").is_visible()
+            expect(p.get_by_text("请先修改密码")).to_be_visible()
             p.get_by_label("原密码").fill(password)
             p.get_by_label("新密码").first.fill(new_password or PASSWORD)
             p.get_by_label("再次输入新密码").fill(new_password or PASSWORD)
-            p.get_by_role("button", name="修改密码").click()
-            p.wait_for_load_state()
+            with p.expect_navigation():
+                p.get_by_role("button", name="修改密码").click()
         assert p.url == self.base + "/", p.url
 
     def approve(self, pk: int, opinion: str = "同意。", step: str = "") -> None:
@@ -112,8 +113,8 @@ class Person:
         p.get_by_label("审定意见").fill(opinion)
         if step:
             self.check(step)
-        p.get_by_role("button", name="审定通过").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="审定通过").click()
         self.confirmed("审定通过", "不能撤回")
         assert Commitment.objects.get(pk=pk).status == CommitmentStatus.APPROVED
 
@@ -211,13 +212,13 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("组织架构表").set_input_files(str(orgs_xlsx))
         p.get_by_role("button", name="上传并预览").click()
         admin.check("03-org-import-preview")
-        p.get_by_role("button", name="确认导入").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="确认导入").click()
         p = admin.go("/orgs/")
         admin.check("04-org-tree")
         p.get_by_role("link", name=PARTY_COMMITTEE).first.click()
         committee_pk = pk_in(p.url, "/orgs/")
-        assert p.get_by_role("link", name=BRANCH).first.is_visible()
+        expect(p.get_by_role("link", name=BRANCH).first).to_be_visible()
         p.get_by_role("link", name=BRANCH).first.click()
         branch_pk = pk_in(p.url, "/orgs/")
 
@@ -235,9 +236,9 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         assert p.get_by_label("活动名称").input_value() == f"{year}年创先争优公开承诺"
         admin.check("05-campaign-error")
         p.get_by_label("定诺截止日期").fill((today + datetime.timedelta(days=7)).isoformat())
-        p.get_by_role("button", name="保存").click()
-        p.wait_for_load_state()
-        assert p.get_by_text(f"{year}年创先争优公开承诺").first.is_visible()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存").click()
+        expect(p.get_by_text(f"{year}年创先争优公开承诺").first).to_be_visible()
         admin.check("06-campaigns")
 
         def open_account(username, full_name, org_name, role, member=None):
@@ -250,9 +251,9 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
             if member:
                 p.get_by_label("关联党员档案").select_option(label=member)
                 admin.check("07b-account-form")
-            p.get_by_role("button", name="开通").click()
-            p.wait_for_load_state()
-            assert p.get_by_text(username).first.is_visible()
+            with p.expect_navigation():
+                p.get_by_role("button", name="开通").click()
+            expect(p.get_by_text(username).first).to_be_visible()
 
         open_account("gw_shuji", "陈卫东", ROOT, "书记")
         open_account("dw_shuji", "林海燕", PARTY_COMMITTEE, "书记")
@@ -275,23 +276,23 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         staff.check("08-roster-import")
         p.get_by_label("名册文件").set_input_files(str(roster))
         p.get_by_role("button", name="上传并预览").click()
-        assert p.get_by_text("王建国").first.is_visible()
+        expect(p.get_by_text("王建国").first).to_be_visible()
         staff.check("09-roster-preview")
-        p.get_by_role("button", name="确认导入").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="确认导入").click()
         p = staff.go("/members/")
         for name in ("王建国", "李淑芬", "张伟"):
-            assert p.get_by_role("link", name=name).first.is_visible()
+            expect(p.get_by_role("link", name=name).first).to_be_visible()
         staff.check("10-member-list")
         # The register filters and sorts as a secretary expects.
         p.get_by_label("党员类别").select_option(label="离退休党员")
-        p.get_by_role("button", name="筛选").click()
-        p.wait_for_load_state()
-        assert p.get_by_role("link", name="李淑芬").is_visible()
-        assert p.get_by_role("link", name="王建国").count() == 0
+        with p.expect_navigation():
+            p.get_by_role("button", name="筛选").click()
+        expect(p.get_by_role("link", name="李淑芬")).to_be_visible()
+        expect(p.get_by_role("link", name="王建国")).to_have_count(0)
         p = staff.go("/members/")
-        p.get_by_role("link", name="出生年月").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("link", name="出生年月").click()
         names = [n.strip() for n in p.locator("tbody tr td:first-child").all_inner_texts()]
         assert names == ["李淑芬", "王建国", "张伟"], names
         assert p.locator("th[aria-sort=ascending]").inner_text().startswith("出生年月")
@@ -315,7 +316,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("意见建议").fill("希望社会救助科为辖区独居老人建立定期探访和临时救助台账，做到发现及时、救助及时。")
         p.get_by_label("联系方式（选填）").fill("13900000000")
         p.get_by_role("button", name="提交意见建议").click()
-        assert p.get_by_text("感谢").first.is_visible()
+        expect(p.get_by_text("感谢").first).to_be_visible()
         assert page_width(p) <= PHONE["width"]
         public.check("13-suggest-thanks-phone")
 
@@ -325,17 +326,17 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         staff.check("14-opinions")
         p.get_by_role("link", name=re.compile("独居老人")).first.click()
         # No commitment yet: staff start the branch's draft from here, then adopt.
-        p.get_by_role("button", name=f"建立{year}年度公开承诺草稿").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name=f"建立{year}年度公开承诺草稿").click()
         staff.check("15-opinion-adopt")
         p.get_by_label("承诺内容").fill("为辖区独居老人建立定期探访和临时救助台账")
         p.get_by_label("具体措施").fill("每月探访一次，发现困难当周启动临时救助")
         p.get_by_label("完成时限").fill(f"{year}-12-31")
         p.get_by_label("履行责任人").fill("黄志强")
-        p.get_by_role("button", name="采纳", exact=True).click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="采纳", exact=True).click()
         staff.confirmed("采纳")
-        assert p.get_by_text("已转为承诺事项").is_visible()
+        expect(p.get_by_text("已转为承诺事项")).to_be_visible()
 
         # --- 3. The branch drafts and submits; the parent returns; the branch revises; approved.
         p = secretary.go(f"/orgs/{branch_pk}/pledges/")
@@ -344,8 +345,8 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         branch_commitment_pk = pk_in(p.url, "/commitments/")
         p.get_by_role("link", name="修改").first.click()
         p.get_by_label("创建目标").fill("创建为民务实、服务群众的先进党支部")
-        p.get_by_role("button", name="保存并增加一条").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存并增加一条").click()
         p.get_by_label("承诺内容").nth(1).fill("党员每人联系两户困难家庭")
         p.get_by_label("具体措施").nth(1).fill("")  # left empty: the form must say what is missing
         p.get_by_label("完成时限").nth(1).fill(f"{year}-12-31")
@@ -356,10 +357,10 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("具体措施").nth(1).fill("建立联系卡，每季度上门一次")
         p.get_by_label("履行责任人").nth(1).fill("全体党员")
         secretary.check("18-commitment-edit")
-        p.get_by_role("button", name="保存并提交审核").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存并提交审核").click()
         secretary.confirmed("第1版", PARTY_COMMITTEE, "审核")
-        assert p.get_by_text("已提交第1版").first.is_visible()
+        expect(p.get_by_text("已提交第1版").first).to_be_visible()
         secretary.check("18b-commitment-submitted")
 
         parent = person("机关党委书记")
@@ -370,8 +371,8 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         parent.check("20-review-queue")
         p.goto(f"{base}/reviews/{branch_commitment_pk}/")
         p.get_by_label("审定意见").fill("第二条措施请写明联系的困难家庭如何确定。")
-        p.get_by_role("button", name="退回修改").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="退回修改").click()
         parent.confirmed("退回")
         assert Commitment.objects.get(pk=branch_commitment_pk).status == CommitmentStatus.RETURNED
 
@@ -379,28 +380,28 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         secretary.check("21a-secretary-todo")
         p.get_by_role("link", name=re.compile("退回")).first.click()
         p = secretary.go(f"/commitments/{branch_commitment_pk}/")
-        assert p.get_by_text("如何确定").first.is_visible()
+        expect(p.get_by_text("如何确定").first).to_be_visible()
         p.get_by_role("link", name="修改").first.click()
         p.get_by_label("具体措施").nth(1).fill("按民政低保、低边名单确定联系户，建立联系卡，每季度上门一次")
-        p.get_by_role("button", name="保存并提交审核").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存并提交审核").click()
         secretary.confirmed("第2版")
-        assert p.get_by_text("已提交第2版").first.is_visible()
+        expect(p.get_by_text("已提交第2版").first).to_be_visible()
 
         parent.approve(branch_commitment_pk, "同意公开承诺。", step="21-review")
 
         # The party committee commits too, and the 工委 approves it (every organisation with a
         # parent commits, or the coverage dashboard shows a blank spot).
         p = parent.go(f"/orgs/{committee_pk}/")
-        p.get_by_role("button", name="本组织公开承诺").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="本组织公开承诺").click()
         if "/edit/" not in p.url:
             p.get_by_role("link", name="修改").first.click()
         committee_commitment_pk = pk_in(p.url, "/commitments/")
         fill_draft(p, "创建服务型机关党组织", "机关党员全部到社区报到服务", "每名党员每季度参加一次社区服务",
                    f"{year}-12-31", responsible="林海燕")
-        p.get_by_role("button", name="保存并提交审核").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存并提交审核").click()
         parent.confirmed(ROOT)
         city = person("工委书记")
         city.log_in("gw_shuji", FIRST_PASSWORD)
@@ -433,22 +434,22 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
                    f"{year}-12-31")
         wang.check("22-pledge-form-phone")
         assert page_width(p) <= PHONE["width"]
-        p.get_by_role("button", name="保存并提交审核").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存并提交审核").click()
         wang.confirmed("第1版", BRANCH)
-        assert p.get_by_text("已提交第1版").first.is_visible()
+        expect(p.get_by_text("已提交第1版").first).to_be_visible()
         wang_pledge_pk = pk_in(p.url, "/commitments/")
 
         p = staff.go(f"/orgs/{branch_pk}/pledges/")
         row = p.get_by_role("row").filter(has_text="李淑芬")
-        row.get_by_role("button", name="记录口头承诺").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            row.get_by_role("button", name="记录口头承诺").click()
         fill_draft(p, "退休不褪色，发挥余热", "参加社区义务巡逻，每周一次", "跟随社区志愿队巡逻", f"{year}-12-31")
         staff.check("23-oral-pledge")
         # 四（一）自愿: an oral pledge goes to review with how the member agreed on record.
         p.get_by_label("当面", exact=True).check()
-        p.get_by_role("button", name="保存并提交审核").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存并提交审核").click()
         staff.confirmed("第1版")
         oral_pk = pk_in(p.url, "/commitments/")
         assert Commitment.objects.get(pk=oral_pk).is_oral
@@ -459,8 +460,8 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("原因").fill("驻村任第一书记，年底返回")
         p.get_by_label("补课期限").fill((today + datetime.timedelta(days=20)).isoformat())
         staff.check("24-exemption")
-        p.get_by_role("button", name="确认办理").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="确认办理").click()
 
         # The branch secretary approves both pledges.
         for pk in (wang_pledge_pk, oral_pk):
@@ -481,8 +482,8 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
             p.get_by_label("公开日期").fill(today.isoformat())
             p.get_by_label("党务政务公开栏").check()
             p.get_by_label("网络").check()
-            p.get_by_role("button", name="登记公开").click()
-            p.wait_for_load_state()
+            with p.expect_navigation():
+                p.get_by_role("button", name="登记公开").click()
             staff.confirmed("公示栏")
             assert Commitment.objects.get(pk=pk).status == CommitmentStatus.PUBLISHED
 
@@ -494,26 +495,26 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p = parent.go(f"/commitments/{committee_commitment_pk}/")
         p.get_by_label("公开日期").fill(today.isoformat())
         p.get_by_label("会议").check()
-        p.get_by_role("button", name="登记公开").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="登记公开").click()
         parent.confirmed("公开")
         assert Commitment.objects.get(pk=committee_commitment_pk).status == CommitmentStatus.PUBLISHED
 
         # 张伟 is back from his assignment: staff write his pledge with him (the make-up), submit it,
         # and only then register the 补课.
         p = staff.go(f"/orgs/{branch_pk}/pledges/")
-        assert p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="登记补课").count() == 0
-        p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="代为填写").click()
-        p.wait_for_load_state()
+        expect(p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="登记补课")).to_have_count(0)
+        with p.expect_navigation():
+            p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="代为填写").click()
         fill_draft(p, "争当驻村帮扶的先锋", "为所驻村引进一个增收项目", "对接市场主体，组织村民培训", f"{year}-12-31")
         p.get_by_label("当面", exact=True).check()  # he has no account: staff record his agreement
-        p.get_by_role("button", name="保存并提交审核").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存并提交审核").click()
         staff.confirmed("第1版")
         zhang_pk = pk_in(p.url, "/commitments/")
         p = staff.go(f"/orgs/{branch_pk}/pledges/")
-        p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="登记补课").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("row").filter(has_text="张伟").get_by_role("button", name="登记补课").click()
         staff.confirmed("张伟", "补课")
         secretary.approve(zhang_pk)
         p = staff.go(f"/orgs/{branch_pk}/pledges/")
@@ -525,8 +526,8 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_role("button", name="查找").click()
         public.check("26a-noticeboard-search-phone")
         p.get_by_role("link", name=BRANCH).first.click()
-        assert p.get_by_text("为辖区独居老人建立定期探访和临时救助台账").first.is_visible()
-        assert p.get_by_text("王建国").first.is_visible()
+        expect(p.get_by_text("为辖区独居老人建立定期探访和临时救助台账").first).to_be_visible()
+        expect(p.get_by_text("王建国").first).to_be_visible()
         public.check("26-public-branch-phone")
         assert page_width(p) <= PHONE["width"]
 
@@ -536,7 +537,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("按党组织名称或党员姓名查找").fill("王建国")
         p.get_by_role("button", name="查找").click()
         p.get_by_role("link", name="王建国的公开承诺").click()
-        assert p.get_by_text("每月为困难群众办一件实事").first.is_visible()
+        expect(p.get_by_text("每月为困难群众办一件实事").first).to_be_visible()
         plain.check("27-public-pledge-nojs")
 
         # --- 5. 践诺 and 评诺. ------------------------------------------------------------------
@@ -551,7 +552,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("佐证材料").set_input_files(str(photo))
         secretary.check("28-progress-form")
         p.get_by_role("button", name="登记").click()
-        assert p.get_by_text("践诺记录已登记").first.is_visible()
+        expect(p.get_by_text("践诺记录已登记").first).to_be_visible()
         secretary.check("29-progress")
         # The member records his own progress from his phone, with a photo taken there.
         p = wang.go(f"/commitments/{wang_pledge_pk}/progress/new/")
@@ -563,13 +564,13 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         assert page_width(p) <= PHONE["width"]
         wang.check("29b-progress-form-phone")
         p.get_by_role("button", name="登记").click()
-        assert p.get_by_text("践诺记录已登记").first.is_visible()
+        expect(p.get_by_text("践诺记录已登记").first).to_be_visible()
 
         p = public.go(f"/public/commitments/{branch_commitment_pk}/")
-        assert p.get_by_text("走访独居老人12户").first.is_visible()
+        expect(p.get_by_text("走访独居老人12户").first).to_be_visible()
         p.get_by_text("满意", exact=True).click()
         p.get_by_role("button", name="提交评议").click()
-        assert p.get_by_text("感谢您参与群众评议").first.is_visible()
+        expect(p.get_by_text("感谢您参与群众评议").first).to_be_visible()
         public.check("30-rated-phone")
 
         # The leader (the parent's secretary) comments; the parent assesses 未兑现 and orders
@@ -577,19 +578,19 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p = parent.go(f"/evaluations/commitments/{branch_commitment_pk}/")
         p.get_by_label("基本满意").first.check()
         p.get_by_label("点评意见").fill("探访台账建立及时，临时救助还要更快。")
-        p.get_by_role("button", name=re.compile("保存点评")).click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name=re.compile("保存点评")).click()
         p.get_by_label("未兑现", exact=True).check()
         p.get_by_label("等次").select_option(index=4)
         p.get_by_label("考核意见").fill("联系困难家庭的承诺尚未开展。")
-        p.get_by_role("button", name="保存考核结果").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存考核结果").click()
         p.get_by_label("整改原因").fill("组织考核结果为“未兑现”。")
         p.get_by_label("整改要求").fill("一个月内完成联系困难家庭，报送联系卡。")
         p.get_by_label("整改期限").fill((today + datetime.timedelta(days=30)).isoformat())
         parent.check("31-assessed")
-        p.get_by_role("button", name="下达整改通知").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="下达整改通知").click()
         parent.confirmed("整改")
         order = RectificationOrder.objects.get(commitment_id=branch_commitment_pk)
 
@@ -598,21 +599,21 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         secretary.check("32-rectifications")
         p = secretary.go(f"/evaluations/commitments/{branch_commitment_pk}/")
         p.get_by_label("整改情况").fill("已为全部8户困难家庭建立联系卡并上门走访。")
-        p.get_by_role("button", name="提交整改情况").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="提交整改情况").click()
 
         p = parent.go(f"/evaluations/commitments/{branch_commitment_pk}/")
         p.get_by_label("验收意见").fill("经核查，整改到位。")
-        p.get_by_role("button", name="验收完成").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="验收完成").click()
         parent.confirmed("验收")
         order.refresh_from_db()
         assert order.status == RectificationStatus.CLOSED
         p.get_by_label("已兑现", exact=True).check()
         p.get_by_label("等次").select_option(index=1)
         p.get_by_label("考核意见").fill("整改后承诺全部兑现。")
-        p.get_by_role("button", name="保存考核结果").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存考核结果").click()
         parent.check("33-reassessed")
 
         # The year moves on: the administrator closes 群众评议 (评诺截止 yesterday); results published.
@@ -623,8 +624,8 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         p.get_by_label("亮诺截止日期").fill((today - datetime.timedelta(days=2)).isoformat())
         p.get_by_label("群众评议开始日期").fill((today - datetime.timedelta(days=2)).isoformat())
         p.get_by_label("评诺截止日期").fill((today - datetime.timedelta(days=1)).isoformat())
-        p.get_by_role("button", name="保存").click()
-        p.wait_for_load_state()
+        with p.expect_navigation():
+            p.get_by_role("button", name="保存").click()
         p = parent.go(f"/evaluations/commitments/{branch_commitment_pk}/")
         tab_to(p, p.get_by_role("button", name="公布评议结果"), limit=120)
         with p.expect_navigation():
@@ -632,7 +633,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         parent.confirmed("公布", "公示栏")
         parent.check("34-released")
         p = public.go(f"/public/commitments/{branch_commitment_pk}/")
-        assert p.get_by_text("已兑现").first.is_visible()
+        expect(p.get_by_text("已兑现").first).to_be_visible()
         public.check("35-public-result-phone")
 
         # --- 6. Coverage: no blank spot; the ledger exports and reads back. --------------------
