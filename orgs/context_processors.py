@@ -2,7 +2,7 @@
 from django.urls import NoReverseMatch, reverse
 
 from .models import Role
-from .permissions import READER_ROLES, SECRETARY_ROLES, scope_for
+from .permissions import READER_ROLES, SECRETARY_ROLES, TREE_ROLES, scope_for
 
 
 def navigation(request) -> dict:
@@ -14,9 +14,11 @@ def navigation(request) -> dict:
     if scope.has_any(SECRETARY_ROLES):
         items.append(("reviews:queue", "审核"))
     if scope.has_any(READER_ROLES):
-        items += [("commitments:list", "承诺管理"), ("evaluations:list", "评诺"), ("commitments:coverage", "覆盖情况"),
-                  ("orgs:tree", "组织架构"),
-                  ("orgs:member_list", "党员名册")]
+        items += [("commitments:list", "承诺管理"), ("evaluations:list", "评诺"), ("commitments:coverage", "覆盖情况")]
+    if scope.has_any(TREE_ROLES):
+        items.append(("orgs:tree", "组织架构"))
+    if scope.has_any(READER_ROLES):
+        items.append(("orgs:member_list", "党员名册"))
     if hasattr(user, "member"):
         items += [("commitments:my_pledge", "我的承诺"), ("commitments:branch_progress", "本支部践诺")]
     if scope.has_any({Role.ADMIN}):

@@ -13,8 +13,13 @@ from .models import BRANCH_KINDS, Member, Organisation, Role, RoleGrant, path_se
 OFFICER_ROLES = frozenset({Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.STAFF})
 # Secretaries approve and sign off (审诺, 评诺); staff draft and print.
 SECRETARY_ROLES = frozenset({Role.SECRETARY, Role.DEPUTY_SECRETARY})
-# Who may browse the tree and the member register.
-READER_ROLES = OFFICER_ROLES | {Role.ADMIN}
+# Who reads an organisation's affairs: its member register (personal data), commitments, ledgers,
+# coverage lists and appraisal results. Officers only: under 三员分立 (等保 least privilege) a
+# system administrator keeps the system, not the members' data, unless also granted an officer role.
+READER_ROLES = OFFICER_ROLES
+# Who may browse the organisation tree itself (names, kinds, supervision phones, member counts):
+# officers, and system administrators, who manage organisations and open accounts.
+TREE_ROLES = OFFICER_ROLES | {Role.ADMIN}
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,13 @@ def forget_scope(user) -> None:
 # --- organisations -------------------------------------------------------------------------
 
 def can_view_org(user, org: Organisation) -> bool:
-    """Officers and system administrators read their organisation's subtree."""
+    """Officers read their organisation's subtree: its members, commitments, ledgers and lists."""
     return scope_for(user).reaches(org.path, READER_ROLES)
+
+
+def can_browse_org(user, org: Organisation) -> bool:
+    """Officers and system administrators see the organisation in the tree (no member data)."""
+    return scope_for(user).reaches(org.path, TREE_ROLES)
 
 
 def can_manage_org(user, org: Organisation) -> bool:
@@ -103,12 +113,12 @@ def can_move_org(user, org: Organisation, new_parent: Organisation | None = None
 # --- members --------------------------------------------------------------------------------
 
 def can_view_members(user, org: Organisation) -> bool:
-    """The member register of a subtree is read by its officers and administrators."""
+    """The member register of a subtree is read by its officers (not by system administrators)."""
     return scope_for(user).reaches(org.path, READER_ROLES)
 
 
 def can_view_member(user, member: Member) -> bool:
-    """Officers over the member's branch, administrators, and the member themself."""
+    """Officers over the member's branch, and the member themself."""
     if member.user_id is not None and member.user_id == getattr(user, "pk", None):
         return True
     return can_view_members(user, member.branch)

@@ -14,7 +14,8 @@ from django.http import Http404
 
 from .models import (BRANCH_KINDS, PATH_SEP, Member, MemberStatus, MemberTransfer, Organisation,
                      Role, RoleGrant)
-from .permissions import (OFFICER_ROLES, READER_ROLES, can_view_member, can_view_org, scope_for)
+from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_browse_org, can_view_member,
+                          can_view_org, scope_for)
 
 User = get_user_model()
 
@@ -109,7 +110,7 @@ def organisation_tree_for(user, *, root: Organisation | None = None, levels: int
         tops = [root.path]
         base_depth = root.depth
     else:
-        tops = scope_for(user).roots(READER_ROLES)
+        tops = scope_for(user).roots(TREE_ROLES)
         base_depth = None
     if not tops:
         return []
@@ -151,8 +152,8 @@ class OrgDetail:
 
 
 def organisation_detail_for(user, pk) -> OrgDetail:
-    """An organisation page: breadcrumbs, children with counts, role holders."""
-    org = organisation_get_for(user, pk)
+    """An organisation page: breadcrumbs, children with counts, role holders (no member data)."""
+    org = organisation_get_for(user, pk, predicate=can_browse_org)
     children = list(Organisation.objects.filter(parent=org).order_by("sort_order", "name"))
     counts = member_counts_by_org([org.path])
     grants = list(RoleGrant.objects.filter(organisation=org).select_related("user")
@@ -256,11 +257,14 @@ def user_get_for(user, pk):
 
 
 def member_choices_without_account_for(user) -> QuerySet[Member]:
-    """Active members in the administrator's subtrees who have no login yet."""
+    """Active members in the administrator's subtrees who have no login yet, for the account
+    form's picker: the name and the branch's name only. A system administrator does not read the
+    member register (三员分立), so nothing else of the record (phone, birth month, ...) is loaded."""
     paths = scope_for(user).roots({Role.ADMIN})
     return (Member.objects.filter(_under_any(paths, "branch__path"), user__isnull=True,
                                   status=MemberStatus.ACTIVE)
-            .select_related("branch").order_by("branch__path", "name"))
+            .select_related("branch").only("id", "name", "branch__id", "branch__name", "branch__path")
+            .order_by("branch__path", "name"))
 
 
 def home_for(user) -> dict:
@@ -309,8 +313,8 @@ def todo_for(user) -> list[Todo]:
         if n:
             todos.append(Todo("党员信息待补全", n, reverse("orgs:member_list") + "?incomplete=on",
                               "出生年月、入党时间或职务未填写，填写《党员公开承诺书》时需要"))
-    if scope.has_any({Role.ADMIN}) or scope.has_any(OFFICER_ROLES):
-        n = capped_count(organisation_list_for(user, roles=READER_ROLES, missing_phone=True))
+    if scope.has_any(TREE_ROLES):
+        n = capped_count(organisation_list_for(user, roles=TREE_ROLES, missing_phone=True))
         if n:
             todos.append(Todo("党组织未设监督电话", n, reverse("orgs:tree") + "?missing_phone=on",
                               "《基层党组织公开承诺书》须公布监督电话"))

@@ -16,7 +16,7 @@ from django.db.models.functions import RowNumber
 from commitments.coverage import counted
 
 from .models import PATH_SEP, PATH_STEP, Member, MemberStatus, Organisation
-from .permissions import READER_ROLES, scope_for
+from .permissions import TREE_ROLES, scope_for
 from .selectors import _under_any
 
 SEGMENT = PATH_STEP + len(PATH_SEP)
@@ -110,7 +110,7 @@ def tree_for(user, *, open_org: Organisation | None = None, fresh: bool = False)
     for COVERAGE_CACHE_SECONDS and the page says when it was counted (`fresh` counts again).
     `open_org` must be one the user may see (the view checks). Four queries.
     """
-    tops = scope_for(user).roots(READER_ROLES)
+    tops = scope_for(user).roots(TREE_ROLES)
     if not tops:
         return Tree(roots=[])
     expanded = list(tops)

@@ -28,7 +28,8 @@ from .forms import (ChangeOwnPasswordForm, MemberForm, MemberSearchForm, MemberT
                     OrganisationForm, OrganisationMoveForm, RoleGrantForm, SetPasswordForm,
                     UserCreateForm)
 from .models import BRANCH_KINDS, Role, RoleGrant
-from .permissions import (OFFICER_ROLES, READER_ROLES, can_add_member, can_edit_member,
+from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_add_member, can_browse_org,
+                          can_edit_member,
                           can_manage_accounts, can_manage_org, can_manage_security, can_manage_user,
                           can_move_org, can_secure_user, can_transfer_member, can_view_members,
                           scope_for)
@@ -113,7 +114,7 @@ def home(request):
         "my_pledges": my_pledges,
         "campaign": campaign,
         "today": timezone.localdate(),
-        "is_reader": scope_for(request.user).has_any(READER_ROLES),
+        "is_reader": scope_for(request.user).has_any(TREE_ROLES),
     })
 
 
@@ -129,19 +130,19 @@ def org_tree(request):
     """
     q = request.GET.get("q", "").strip()
     missing_phone = bool(request.GET.get("missing_phone"))
-    if not scope_for(request.user).has_any(READER_ROLES):
+    if not scope_for(request.user).has_any(TREE_ROLES):
         raise Http404
     can_import = scope_for(request.user).has_any({Role.ADMIN})
     if q or missing_phone:
         page = paginate(request, selectors.organisation_list_for(
-            request.user, q=q, missing_phone=missing_phone))
+            request.user, roles=TREE_ROLES, q=q, missing_phone=missing_phone))
         paths = tree.path_names(page.object_list)
         rows = [{"org": org, "path": paths.get(org.pk, [])} for org in page.object_list]
         return render(request, "orgs/org_tree.html", {"q": q, "page": page, "rows": rows,
                                                       "missing_phone": missing_phone, "can_import": can_import})
     open_org = None
     if request.GET.get("open"):
-        open_org = selectors.organisation_get_for(request.user, request.GET["open"])
+        open_org = selectors.organisation_get_for(request.user, request.GET["open"], predicate=can_browse_org)
     drawn = tree.tree_for(request.user, open_org=open_org, fresh=request.GET.get("fresh") == "1")
     return render(request, "orgs/org_tree.html", {
         "q": q, "tree": drawn.roots, "counted_at": drawn.counted_at, "can_import": can_import,
@@ -153,7 +154,7 @@ def org_tree_children(request, pk):
     """One page of an organisation's children: list items for the tree page's script, or,
     on a plain visit (no JavaScript), the tree opened at that organisation (page 1) or a page
     listing those children (the "显示更多" link of an organisation with many)."""
-    org = selectors.organisation_get_for(request.user, pk)
+    org = selectors.organisation_get_for(request.user, pk, predicate=can_browse_org)
     try:
         number = int(request.GET.get("page", 1))
     except ValueError:
@@ -192,10 +193,11 @@ def org_detail(request, pk):
     detail = selectors.organisation_detail_for(request.user, pk)
     org = detail.org
     members_page = None
-    if org.is_branch:
+    can_read = can_view_members(request.user, org)
+    if org.is_branch and can_read:
         members_page = paginate(request, selectors.member_list_for(request.user, org=org), 20)
     return render(request, "orgs/org_detail.html", {
-        "d": detail, "org": org, "members_page": members_page,
+        "d": detail, "org": org, "members_page": members_page, "can_read": can_read,
         "can_manage": can_manage_org(request.user, org),
         "can_move": can_move_org(request.user, org),
         "can_add_member": can_add_member(request.user, org),

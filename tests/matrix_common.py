@@ -2,8 +2,11 @@
 
 PERSONAS = ["admin", "reviewer", "committee_secretary", "secretary_a", "staff_a", "member_a",
             "secretary_b", "auditor", "security", "anonymous"]
-READERS = {"admin", "reviewer", "committee_secretary", "secretary_a", "staff_a", "secretary_b"}
-OFFICERS = READERS - {"admin"}
+OFFICERS = {"reviewer", "committee_secretary", "secretary_a", "staff_a", "secretary_b"}
+# Readers of an organisation's affairs and its members' personal data: officers only. Under 三员分立
+# the system administrator browses the organisation tree (TREE_READERS) but reads no member data.
+READERS = OFFICERS
+TREE_READERS = OFFICERS | {"admin"}
 LOGGED_IN = set(PERSONAS) - {"anonymous"}
 NO_ARGS = {None: None}
 

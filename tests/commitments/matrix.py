@@ -36,7 +36,7 @@ DEFERRALS = {"own": attr("deferral_a"), "sibling": attr("deferral_b"), "cousin":
              "other": attr("deferral_d")}
 # Officers over the owner edit; the member edits their own written pledge.
 PLEDGE_EDIT = {**MEMBER_EDIT, "member_a": {"own"}}
-PLEDGE_READ = {**PLEDGE_EDIT, "admin": set(PLEDGES)}
+PLEDGE_READ = PLEDGE_EDIT
 # Organisations whose commitment may be started: officers over them, never the root (no reviewer).
 ORG_START = {
     "reviewer": set(ORG_TARGETS) - {"root"}, "committee_secretary": {"own", "sibling", "parent", "child", "cousin"},

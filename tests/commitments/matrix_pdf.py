@@ -1,7 +1,6 @@
 """Permission-matrix entries for the printable forms (commitments/views/forms_pdf.py).
 
-A commitment's form is printed by whoever may read the commitment (officers and administrators
-over the owner, the reviewing secretaries, the member for their own pledge) once it is approved;
+A commitment's form is printed by whoever may read the commitment (officers over the owner, the reviewing secretaries, the member for their own pledge) once it is approved;
 an organisation's batch by officers reaching the organisation; blank forms by anyone signed in.
 All are GET only. prepare() makes its own members and organisation, so the one-commitment-per-owner
 rule cannot clash with other modules' prepare().
@@ -38,7 +37,6 @@ FORM_TARGETS = {
     "other": attr("pdf_pledge_d"), "child_org": attr("pdf_org_commitment"), "draft": attr("pdf_draft"),
 }
 FORM_READ = {
-    "admin": {"own", "sibling", "cousin", "other", "child_org"},
     "reviewer": {"own", "sibling", "cousin", "other", "child_org"},
     "committee_secretary": {"own", "sibling", "cousin", "child_org"},
     "secretary_a": {"own"}, "staff_a": {"own"}, "secretary_b": {"sibling"},

@@ -87,9 +87,9 @@ INTERNAL = {**{rel: attr(f"prog_att_internal_{k}") for rel, k in RELATIONS},
             "members": attr("prog_att_members_a"), "sibling_members": attr("prog_att_members_b")}
 PUBLIC = {**{rel: attr(f"prog_att_public_{k}") for rel, k in RELATIONS},
           "internal": attr("prog_att_internal_a")}
-# Readers of a member's pledge: officers over the branch, the admin (reads everything), the
-# reviewers (the branch's own secretaries, already officers). None of the owners has a login.
-READ = {**MEMBER_EDIT, "admin": set(COMMITMENTS)}
+# Readers of a member's pledge: officers over the branch and the reviewers (the branch's own
+# secretaries, already officers); not the admin (三员分立). None of the owners has a login.
+READ = MEMBER_EDIT
 # Evidence: the readers see every level; member A (branch A) also the members-level record of branch A.
 READ_EVIDENCE = {p: rels | ({"members"} if "own" in rels else set()) | ({"sibling_members"} if "sibling" in rels
                                                                          else set())

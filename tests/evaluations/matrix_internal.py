@@ -54,8 +54,8 @@ ORDERS = {rel: attr(f"ev_order_{k}") for rel, k in RELATIONS}
 
 # Officers over the owner (the pledges' members have no login); branch A's commitment is its own.
 OFFICERS_OVER = {p: rels | ({"org_a"} if "own" in rels else set()) for p, rels in MEMBER_EDIT.items()}
-# Readers: the officers over the owner, and the admin (reads everything published).
-READ = {**OFFICERS_OVER, "admin": {"own", "sibling", "cousin", "other", "org_a"}}
+# Readers: the officers over the owner (not the admin: 三员分立).
+READ = OFFICERS_OVER
 # Secretaries over the owner's organisation: leaders who comment.
 LEADERS = {"committee_secretary": {"own", "sibling", "cousin", "org_a"}, "secretary_a": {"own", "org_a"},
            "secretary_b": {"sibling"}}

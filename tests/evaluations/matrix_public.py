@@ -75,7 +75,7 @@ MATRIX = {
     # Anyone rates a published commitment (an empty POST re-shows the form); nothing unpublished.
     "evaluations:rate": Spec({"published": attr("rate_published"), "unpublished": attr("rate_unpublished")},
                              EVERYONE, methods=("POST",), public=True),
-    # The awards basis: readers of the organisation's subtree (officers and the admin).
+    # The awards basis: readers of the organisation's subtree (officers, not the admin).
     "evaluations:awards": Spec(ORG_TARGETS, ORG_READ, methods=("GET",)),
     "evaluations:awards_xlsx": Spec(ORG_TARGETS, ORG_READ, methods=("GET",)),
 }

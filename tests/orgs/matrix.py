@@ -1,23 +1,25 @@
 """Permission-matrix entries for the orgs app (URLs, targets, who may do what)."""
 from orgs.models import RoleGrant
-from tests.matrix_common import LOGGED_IN, NO_ARGS, OFFICERS, PERSONAS, READERS, Spec, allow, attr
+from tests.matrix_common import LOGGED_IN, NO_ARGS, OFFICERS, PERSONAS, READERS, TREE_READERS, Spec, allow, attr
 
 # Targets, by the relation they have to branch A (own), and where they sit in the tree.
 ORG_TARGETS = {"own": attr("branch_a"), "sibling": attr("branch_b"), "parent": attr("committee"),
                "child": attr("general"), "cousin": attr("branch_c"), "other": attr("branch_d"),
                "root": attr("root")}
+# Officers read an organisation's affairs; the admin only browses the tree (ORG_BROWSE).
 ORG_READ = {
-    "admin": set(ORG_TARGETS), "reviewer": set(ORG_TARGETS),
+    "reviewer": set(ORG_TARGETS),
     "committee_secretary": {"own", "sibling", "parent", "child", "cousin"},
     "secretary_a": {"own"}, "staff_a": {"own"}, "secretary_b": {"sibling"},
 }
+ORG_BROWSE = {**ORG_READ, "admin": set(ORG_TARGETS)}
 MEMBER_TARGETS = {"own": attr("member_a"), "sibling": attr("member_b"), "cousin": attr("member_c"),
                   "other": attr("member_d")}
 MEMBER_EDIT = {
     "reviewer": set(MEMBER_TARGETS), "committee_secretary": {"own", "sibling", "cousin"},
     "secretary_a": {"own"}, "staff_a": {"own"}, "secretary_b": {"sibling"},
 }
-MEMBER_READ = {**MEMBER_EDIT, "admin": set(MEMBER_TARGETS), "member_a": {"own"}}
+MEMBER_READ = {**MEMBER_EDIT, "member_a": {"own"}}
 USER_TARGETS = {"own": attr("staff_a"), "sibling": attr("secretary_b")}
 
 
@@ -32,9 +34,9 @@ MATRIX = {
     "login": Spec(NO_ARGS, allow(["anonymous"])),
     "logout": Spec(NO_ARGS, allow(PERSONAS), methods=("POST",)),
     "password_change": Spec(NO_ARGS, allow(LOGGED_IN)),
-    "orgs:tree": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
-    "orgs:detail": Spec(ORG_TARGETS, ORG_READ, methods=("GET",)),
-    "orgs:tree_children": Spec(ORG_TARGETS, ORG_READ, methods=("GET",)),
+    "orgs:tree": Spec(NO_ARGS, allow(TREE_READERS), methods=("GET",)),
+    "orgs:detail": Spec(ORG_TARGETS, ORG_BROWSE, methods=("GET",)),
+    "orgs:tree_children": Spec(ORG_TARGETS, ORG_BROWSE, methods=("GET",)),
     "orgs:org_suggest": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
     "orgs:edit": Spec(ORG_TARGETS, {"admin": set(ORG_TARGETS)}),
     # Branches take no children; the root has no parent to move from.
