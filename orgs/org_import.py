@@ -14,7 +14,6 @@ The file checks, the plan store and the all-or-nothing apply are those of the me
 organisation gets its own audit row, plus one row for the import.
 """
 import hashlib
-import io
 import json
 import time
 import uuid
@@ -37,6 +36,7 @@ from .roster_import import (ERROR_CODES, CellError, Column, Layout, Roster, RowE
                             group_errors, parse_phone, read_sheet, save_plan)
 from .selectors import organisation_list_for
 from .validators import ORG_CODE_RE
+from .xlsx import workbook_bytes
 
 
 def max_rows() -> int:
@@ -651,6 +651,4 @@ def template_workbook(*, parent_name: str = "") -> bytes:
         "组织编码相同，或上级和全称都相同的，视为同一党组织并更新其信息；留空的项目不会清除已有信息；"
         "已有党组织不会因导入而调整隶属关系。",
         "有任何一行出错，整个表格都不会导入；预览页会列出出错的行和列。"), widths=(24, 24, 30, 70))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(wb)

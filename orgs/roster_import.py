@@ -55,6 +55,7 @@ from .permissions import OFFICER_ROLES, scope_for
 from .selectors import branch_choices_for, organisation_list_for
 from .sheet_reader import MonthDate, Sheet, read_rows
 from .validators import PHONE_MESSAGE, is_phone, normalise_phone, split_phones
+from .xlsx import workbook_bytes
 
 # --- limits (settings may override; config/settings.py need not name them) -------------------
 
@@ -1770,9 +1771,7 @@ def template_workbook(*, branch_name: str = "") -> bytes:
             ws.add_data_validation(rule)
     ws.freeze_panes = "A3"
     add_notes_sheet(wb, COLUMNS, rules=TEMPLATE_RULES, widths=(16, 6, 44, 80))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(wb)
 
 
 def add_notes_sheet(wb, columns, *, rules, widths, examples=()) -> None:

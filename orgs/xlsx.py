@@ -6,8 +6,12 @@
   "-" or "@" is never turned into a formula (openpyxl would otherwise write "=HYPERLINK(...)"
   typed by a member as a live formula).
 * Chinese headers, a title row, a frozen header row, column widths, dates as real dates.
+
+The import templates are small ordinary (not write-only) workbooks with merged cells and
+drop-downs; they are saved through workbook_bytes(), which applies the same formula rule.
 """
 import datetime
+import io
 import tempfile
 import urllib.parse
 from collections.abc import Iterable
@@ -113,6 +117,20 @@ def write_xlsx(*, title: str, subtitle: str = "", columns: list[Column], rows: I
     wb = new_workbook()
     add_sheet(wb, title=title, subtitle=subtitle, columns=columns, rows=rows, sheet_name=sheet_name)
     return save_workbook(wb)
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    """An ordinary (not write-only) workbook as bytes, every cell that openpyxl typed as a formula
+    (any str starting with "=", such as an organisation named "=1+1") written as text instead.
+    The system's workbooks carry no formulas of their own (drop-down lists are data validations)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def _letter(index: int) -> str:
