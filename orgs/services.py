@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from commitments import public_cache
 
-from . import audit
+from . import audit, signals
 from .errors import Conflict
 from .models import (BRANCH_KINDS, SEPARATED_ROLES, AccountSecurity, Member, MemberStatus,
                      MemberTransfer, OrgKind, Organisation, Role, RoleGrant, path_segment)
@@ -132,14 +132,13 @@ def organisation_move(*, actor, org: Organisation, new_parent: Organisation, ver
         depth=F("depth") + delta,
     )
     Organisation.objects.filter(pk=org.pk).update(parent=new_parent, version=F("version") + 1)
-    # Commitments keep their owner's path (Commitment.owner_path): rewrite the same prefix.
-    from commitments.models import Commitment
-
-    Commitment.objects.filter(owner_path__startswith=old_path).update(
-        owner_path=Concat(Value(new_path), Substr("owner_path", len(old_path) + 1, Length("owner_path"))))
     org.refresh_from_db()
     audit.record(actor=actor, action="org.move", obj=org,
                  detail={"from_parent": old_parent_id, "to_parent": new_parent.pk})
+    # The commitments app rewrites its owners' paths and hands the organisation's pending review
+    # to the new parent (commitments.services.moves).
+    signals.organisation_moved.send(sender=Organisation, org=org, old_path=old_path, new_path=new_path,
+                                    old_parent_id=old_parent_id, new_parent=new_parent, actor=actor)
     public_cache.changed()
     return org
 
@@ -232,12 +231,12 @@ def member_transfer(*, actor, member: Member, to_branch: Organisation, version: 
     member.branch = to_branch
     member.version += 1
     member.save(update_fields=["branch", "version", "updated_at"])
-    # A member's pledges go with them (Commitment.owner_path follows the branch).
-    from commitments.models import Commitment
-
-    Commitment.objects.filter(member=member).update(owner_path=to_branch.path)
     audit.record(actor=actor, action="member.transfer", obj=member,
                  detail={"from": from_branch.pk, "to": to_branch.pk, "on": transferred_on.isoformat()})
+    # A member's pledges go with them, and the new branch reviews the pending ones
+    # (commitments.services.moves).
+    signals.member_transferred.send(sender=Member, member=member, from_branch=from_branch, to_branch=to_branch,
+                                    actor=actor)
     public_cache.changed()
     return member
 

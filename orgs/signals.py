@@ -1,8 +1,9 @@
-"""Security events of django.contrib.auth written to the audit trail."""
+"""Security events of django.contrib.auth written to the audit trail, and the hooks orgs declares
+for the apps above it."""
 import time
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from . import accounts, audit
 
@@ -27,3 +28,14 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     # The password is never stored; the username tried is.
     audit.record(actor=None, action="auth.login_failed", result="failure",
                  detail={"username": str(credentials.get("username", ""))[:150]})
+
+
+# Hooks for the apps above orgs, which orgs may not import (STYLE "Layout"): sent by the services
+# inside their transaction, after the change is made, so a receiver's writes (and its audit rows)
+# commit or roll back with it.
+#
+# member_transferred: member (now in to_branch), from_branch, to_branch, actor (services.member_transfer).
+member_transferred = Signal()
+# organisation_moved: org (at its new place), old_path, new_path, old_parent_id, new_parent, actor
+# (services.organisation_move).
+organisation_moved = Signal()
