@@ -51,9 +51,10 @@ deps-test:
 	$(call ensure_debs,$(DEBS_TEST),required)
 	@$(MAKE) --no-print-directory python-deps
 
+# DEBUG=1 for every step: with DEBUG off the settings refuse the fixed development SECRET_KEY.
 run: deps-run
-	@env -u DATABASE_URL $(PY) manage.py migrate --noinput -v 0
-	@env -u DATABASE_URL $(PY) manage.py seed_demo
+	@env -u DATABASE_URL DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput -v 0
+	@env -u DATABASE_URL DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
 	@echo "==> 打开 http://$(HOST):$(PORT)/ ，用上面的演示账号登录（按 Ctrl+C 停止）"
 	@env -u DATABASE_URL DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 

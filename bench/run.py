@@ -68,6 +68,8 @@ def configure(tier: str) -> None:
     os.environ.setdefault("CACHE_URL", f"file://{work / 'cache'}")
     # Production-like: no DEBUG (no query log, manifest static storage, cached templates).
     os.environ["DEBUG"] = "0"
+    # DEBUG off refuses the fixed development key (config/settings.py).
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
 

@@ -67,12 +67,19 @@ def database_from_url(url: str) -> dict:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    # A fixed key is only acceptable on a developer's laptop; production sets SECRET_KEY.
-    SECRET_KEY = "insecure-dev-key-change-me-in-production-0123456789abcdef"
+# Under pytest or `manage.py test`: the tests run with DEBUG off on the fixed development key.
+TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
+DEV_SECRET_KEY = "insecure-dev-key-change-me-in-production-0123456789abcdef"
+SECRET_KEY = env_str("SECRET_KEY") or DEV_SECRET_KEY
+# The fixed key is only acceptable on a developer's laptop (DEBUG=1, as `make run` sets) and under
+# the tests: anyone could forge sessions and password-reset links signed with it. Anything else
+# with DEBUG off (production, a test server, a forgotten HTTPS=1) refuses to start without a key.
+if SECRET_KEY == DEV_SECRET_KEY and not DEBUG and not TESTING:
+    raise ImproperlyConfigured(
+        "未设置 SECRET_KEY：关闭 DEBUG 运行时必须在环境中设置 SECRET_KEY（至少50个字符的随机字符串，如 "
+        "python3 -c \"import secrets; print(secrets.token_urlsafe(50))\"）；本机试用请设置 DEBUG=1（make run 已设置）。 "
+        "SECRET_KEY is not set: with DEBUG off the system refuses to start on the fixed development key; "
+        "set SECRET_KEY to 50+ random characters, or DEBUG=1 on a developer's laptop.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -203,7 +210,6 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # With DEBUG or under the tests the plain storage and the source folders serve them instead, so
 # nothing has to be collected first. PDFs read static files from the source folders either way
 # (commitments/pdf.py: static_file).
-TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG or TESTING

@@ -69,7 +69,7 @@ def run(args, env, check=True):
 def child_env(database_url: str, media_root: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
     env.update(DATABASE_URL=database_url, MEDIA_ROOT=str(media_root), DJANGO_SETTINGS_MODULE="config.settings",
-               PYTHONPATH=str(BASE_DIR))
+               PYTHONPATH=str(BASE_DIR), SECRET_KEY=env.get("SECRET_KEY") or "backup-test-" + "k" * 40 + "-x7Qp")
     return env
 
 

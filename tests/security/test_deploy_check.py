@@ -102,10 +102,23 @@ def test_debug_is_not_production():
         "PRODUCTION": "False", "SECURE_SSL_REDIRECT": "False", "SECURE_HSTS_SECONDS": "0"}
 
 
-def test_a_laptop_without_https_is_not_production():
-    env = production_env(HTTPS=None, SECRET_KEY=None, ALLOWED_HOSTS=None)
+def test_a_server_without_https_is_not_production():
+    env = production_env(HTTPS=None, ALLOWED_HOSTS=None)
     assert settings_values(env, "PRODUCTION", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "DEBUG") == {
         "PRODUCTION": "False", "SECURE_SSL_REDIRECT": "False", "SESSION_COOKIE_SECURE": "False", "DEBUG": "False"}
+
+
+@pytest.mark.parametrize("key", [None, "", "insecure-dev-key-change-me-in-production-0123456789abcdef"])
+def test_debug_off_refuses_to_start_on_the_development_key_even_without_https(key):
+    """DEBUG unset and HTTPS unset used to run on the fixed key anyone can read in the source."""
+    env = production_env(HTTPS=None, SECRET_KEY=key)
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+    assert "未设置 SECRET_KEY" in result.stderr and "DEBUG=1" in result.stderr
+    # A laptop with DEBUG=1 still runs on it.
+    assert manage("check", env=production_env(HTTPS=None, SECRET_KEY=key, DEBUG="1")).returncode == 0
 
 
 @pytest.mark.parametrize("key", [None, "", "short-key", "insecure-dev-key-change-me-in-production-0123456789abcdef",
@@ -114,3 +127,33 @@ def test_production_refuses_to_start_without_a_real_secret_key(key):
     result = manage("check", env=production_env(SECRET_KEY=key))
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr and "ImproperlyConfigured" in result.stderr
+
+
+def _example_env(tmp_path) -> dict:
+    """config/deploy/commitments.env.example as shipped, its CHANGE-ME placeholders filled in: a
+    random key, a password, and (no PostgreSQL needed for the check) a SQLite database."""
+    values = {}
+    for line in (BASE_DIR / "config" / "deploy" / "commitments.env.example").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        values[key] = value.strip().strip('"')
+    assert "CHANGE-ME" in values["SECRET_KEY"] and "CHANGE-ME" in values["DATABASE_URL"]
+    for key, value in values.items():
+        if "CHANGE-ME" in value:
+            values[key] = {"SECRET_KEY": secrets.token_urlsafe(50),
+                           "DATABASE_URL": f"sqlite:///{tmp_path / 'example.sqlite3'}"}.get(key, "s3cret-Pa55word")
+    # Folders the check does not need but a test may not create under /srv and /var.
+    for key in ("MEDIA_ROOT", "STATIC_ROOT", "BACKUP_DIR"):
+        values[key] = str(tmp_path / key.lower())
+    values["CACHE_URL"] = f"file://{tmp_path / 'cache'}"
+    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARS and not k.startswith("PYTEST")}
+    env.pop("DATABASE_URL", None)
+    return {**env, **values, "DJANGO_SETTINGS_MODULE": "config.settings"}
+
+
+def test_the_shipped_env_example_passes_the_deploy_check(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=_example_env(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
