@@ -136,3 +136,32 @@ def test_the_policy_allows_no_inline_script_and_frames_nowhere():
     for directive in ("script-src", "style-src", "default-src"):
         assert "'unsafe-inline'" not in policy[directive] and "'unsafe-eval'" not in policy[directive]
     assert policy["frame-ancestors"] == ["'none'"] and settings.X_FRAME_OPTIONS == "DENY"
+
+
+def _directives(response) -> set[str]:
+    return {part.strip().split("=")[0] for part in response.get("Cache-Control", "").split(",") if part.strip()}
+
+
+def test_every_response_to_a_logged_in_user_is_private_and_not_stored(world):
+    c = published(world, member=world.member_a)
+    client = login(Client(), world.secretary_a)
+    for url in (reverse("home"), reverse("orgs:member_list"), reverse("orgs:member_detail", args=[world.member_a.pk]),
+                reverse("commitments:detail", args=[c.pk]), reverse("commitments:list"),
+                # Public pages too, when the visitor is signed in (the page differs), and a redirect.
+                reverse("commitments:public_commitment", args=[c.pk]), reverse("login")):
+        response = client.get(url)
+        assert response.status_code in (200, 302), url
+        assert {"private", "no-store"} <= _directives(response), url
+        assert "public" not in _directives(response), url
+    download = client.get(reverse("commitments:coverage_xlsx"))
+    assert {"private", "no-store"} <= _directives(download)
+    assert download["Content-Disposition"].startswith("attachment;")
+
+
+def test_anonymous_public_pages_keep_their_public_caching(world, settings):
+    settings.PUBLIC_PAGE_CACHE = True
+    c = published(world, member=world.member_a)
+    response = Client().get(reverse("commitments:public_commitment", args=[c.pk]))
+    assert response.status_code == 200
+    assert "no-store" not in _directives(response)
+    assert "public" in _directives(response)
