@@ -8,6 +8,10 @@ from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope
 
 from .models import ProgressVisibility
 
+# What a bulk action (批量审定, 批量公布评议结果) answers for an id that does not exist and for one
+# the user may not act on, alike: ids cannot be probed (as pages answer 404 for both).
+NOT_FOUND_OR_FORBIDDEN = "该承诺不存在或您无权处理。"
+
 
 def _is_own_pledge(user, commitment) -> bool:
     member = commitment.member

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from commitments import public_cache
 from commitments.models import Commitment
+from commitments.permissions import NOT_FOUND_OR_FORBIDDEN
 from commitments.services.opinions import client_hash_of
 from orgs import audit
 from orgs.errors import Conflict
@@ -320,15 +321,17 @@ def results_release_bulk(*, actor, targets: list[tuple[int, int]],
                          today: datetime.date | None = None) -> tuple[list[int], dict[int, str]]:
     """Release several commitments' results; each in its own transaction. (released ids, {id: reason})."""
     released, failed = [], {}
-    found = {c.pk: c for c in Commitment.objects.filter(pk__in=[pk for pk, _ in targets])}
+    found = {c.pk: c for c in Commitment.objects.select_related("member__branch", "organisation", "reviewer_org")
+             .filter(pk__in=[pk for pk, _ in targets])}
     for pk, version in targets:
-        if pk not in found:
-            failed[pk] = "该承诺不存在。"
+        # Checked before the commitment's state, which is none of the business of who may not act on it.
+        if pk not in found or not can_assess(actor, found[pk]):
+            failed[pk] = NOT_FOUND_OR_FORBIDDEN
             continue
         try:
             results_release(actor=actor, commitment=found[pk], version=version, today=today)
         except PermissionDenied:
-            failed[pk] = "您无权公布该承诺的评议结果。"
+            failed[pk] = NOT_FOUND_OR_FORBIDDEN
         except Conflict as exc:
             failed[pk] = exc.message
         except ValidationError as exc:

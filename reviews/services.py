@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from commitments import public_cache
 from commitments.models import Commitment, CommitmentStatus, CommitmentVersion
-from commitments.permissions import can_review
+from commitments.permissions import NOT_FOUND_OR_FORBIDDEN, can_review
 from commitments.services.lifecycle import ALLOWED, InvalidTransition, notify, transition
 from commitments.tasks import prerender_forms
 from orgs import audit
@@ -103,10 +103,8 @@ def review_bulk_approve(*, actor, targets: list[tuple[int, int]], shown: set[tup
         chosen: list[tuple[Commitment, int]] = []
         for pk, version in targets:
             commitment = commitments.get(pk)
-            if commitment is None:
-                failed[pk] = "该承诺不存在。"
-            elif not can_review(actor, commitment):
-                failed[pk] = "您无权审核该承诺。"
+            if commitment is None or not can_review(actor, commitment):
+                failed[pk] = NOT_FOUND_OR_FORBIDDEN
             elif commitment.version != version:
                 failed[pk] = STALE
             elif commitment.status not in sources or commitment.latest_version_id is None:

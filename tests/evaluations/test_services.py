@@ -598,14 +598,24 @@ def test_bulk_release_reports_each_failure(world, pledge):
     assert failed == {
         unassessed.pk: "尚未进行组织考核，不能公布评议结果。",
         stale.pk: STALE,
-        not_mine.pk: "您无权公布该承诺的评议结果。",
-        999_999: "该承诺不存在。",
+        not_mine.pk: "该承诺不存在或您无权处理。",
+        999_999: "该承诺不存在或您无权处理。",
     }
     assert list(Evaluation.objects.filter(released_at__isnull=False).values_list("pk", flat=True)) == [ok.pk]
     # A failed row rolled back alone: the committee can still release its own.
     done, failed = services.results_release_bulk(actor=world.committee_secretary,
                                                  targets=[(not_mine.pk, version_of(not_mine))], today=CLOSED)
     assert (done, failed) == ([not_mine.pk], {})
+
+
+def test_bulk_release_tells_nothing_of_a_commitment_out_of_reach(world):
+    """Another organisation's commitment, published or not, answers as an id that does not exist:
+    its state (尚未公开) is not told to who may not act on it."""
+    unpublished = approved(world, member=world.member_b, reviewer=world.secretary_b, drafter=world.staff_a)
+    targets = [(unpublished.pk, 1), (999_999, 1)]
+    done, failed = services.results_release_bulk(actor=world.secretary_a, targets=targets, today=CLOSED)
+    assert done == []
+    assert failed == {unpublished.pk: "该承诺不存在或您无权处理。", 999_999: "该承诺不存在或您无权处理。"}
 
 
 # --- 责令整改 ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from .builders import ALL_MET, approve, resubmit, submitted
 S = CommitmentStatus
 User = get_user_model()
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-FORBIDDEN = "您无权审核该承诺。"
+FORBIDDEN = "该承诺不存在或您无权处理。"  # the same answer as for an id that does not exist
 
 
 def _pledges(world, n, branch=None, prefix="批量"):

@@ -57,7 +57,7 @@ def test_bulk_refuses_ones_own_organisations_commitment(world):
     c = submitted(world, organisation=world.branch_a, actor=world.staff_a)
     approved, failed = review_bulk_approve(actor=boss, targets=[(c.pk, c.version)], shown={(c.pk, c.version)},
                                            opinion="同意。")
-    assert approved == [] and failed == {c.pk: "您无权审核该承诺。"}
+    assert approved == [] and failed == {c.pk: "该承诺不存在或您无权处理。"}
 
 
 def test_staff_who_sent_a_pledge_to_its_member_cannot_review_it(world):

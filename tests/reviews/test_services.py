@@ -208,8 +208,8 @@ def test_bulk_approval_reports_stale_and_forbidden_rows_and_approves_the_rest(wo
                                                shown=set(targets), opinion="同意。")
     assert approved == [c.pk for c in fine]
     assert "该承诺已被他人处理" in failed[stale.pk]
-    assert failed[forbidden.pk] == "您无权审核该承诺。"
-    assert failed[999999] == "该承诺不存在。"
+    # Missing and forbidden answer alike: ids cannot be probed.
+    assert failed[forbidden.pk] == failed[999999] == "该承诺不存在或您无权处理。"
     for c in fine:
         c.refresh_from_db()
         assert c.status == S.APPROVED

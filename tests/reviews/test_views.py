@@ -291,7 +291,7 @@ def test_bulk_approve_reports_each_failure_by_owner_and_reason(world, as_user):
     messages = _messages(response)
     assert "已批量审定通过 2 条承诺。" in messages
     assert any(m.startswith("李娜的党员公开承诺：该承诺已被他人处理") for m in messages)
-    assert f"编号 {forbidden.pk} 的承诺：您无权审核该承诺。" in messages  # no name from outside the scope
+    assert f"编号 {forbidden.pk} 的承诺：该承诺不存在或您无权处理。" in messages  # no name from outside the scope
     assert set(ReviewDecision.objects.values_list("commitment_id", flat=True)) == {c.pk for c in fine}
     for c in (stale, forbidden):
         c.refresh_from_db()
