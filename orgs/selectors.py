@@ -285,7 +285,7 @@ def account_list_for(user, *, q: str = "", only_locked: bool = False) -> QuerySe
 RECENT_ADMIN_REQUESTS = 50
 
 
-def admin_request_list_for(user) -> dict:
+def admin_request_list_for(user, *, recent: bool = True) -> dict:
     """The administrator-change requests about the subtrees where the user holds one of the three
     administrator roles: every pending one, and the latest decided ones; each pending one
     carries may_decide / may_cancel for its buttons."""
@@ -296,8 +296,9 @@ def admin_request_list_for(user) -> dict:
     for request in pending:
         request.may_decide = can_decide_admin_request(user, request)
         request.may_cancel = request.proposed_by_id == user.pk
-    recent = list(qs.exclude(status=AdminRequestStatus.PENDING).order_by("-decided_at", "-id")[:RECENT_ADMIN_REQUESTS])
-    return {"pending": pending, "recent": recent}
+    done = (list(qs.exclude(status=AdminRequestStatus.PENDING).order_by("-decided_at", "-id")[:RECENT_ADMIN_REQUESTS])
+            if recent else [])
+    return {"pending": pending, "recent": done}
 
 
 def admin_request_get_for(user, pk) -> AdminRoleRequest:
@@ -379,7 +380,7 @@ def todo_for(user) -> list[Todo]:
             todos.append(Todo("党组织未设监督电话", n, reverse("orgs:tree") + "?missing_phone=on",
                               "《基层党组织公开承诺书》须公布监督电话"))
     if scope.has_any(SEPARATED_ROLES):
-        n = sum(1 for r in admin_request_list_for(user)["pending"] if r.may_decide)
+        n = sum(1 for r in admin_request_list_for(user, recent=False)["pending"] if r.may_decide)
         if n:
             todos.append(Todo("管理员变更待审批", n, reverse("orgs:admin_request_list"),
                               "三员分立：管理员角色和管理员密码的变更须由另一类管理员审批"))

@@ -580,9 +580,11 @@ def account_unlock(request, pk):
 # shown this once and is not put in a session or a message to be shown later.
 def _reset_link_page(request, *, target_name: str, token: str, pending: bool):
     link = request.build_absolute_uri(reverse("password_reset_confirm", args=[token]))
-    return render(request, "orgs/password_reset_link.html", {
+    response = render(request, "orgs/password_reset_link.html", {
         "target_name": target_name, "link": link, "pending": pending,
         "hours": settings.PASSWORD_RESET_TOKEN_HOURS})
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @never_cache
@@ -609,7 +611,10 @@ def password_reset_confirm(request, token):
                 token=row, new_password=form.cleaned_data["password1"])):
             messages.success(request, "新密码已设置，请用新密码登录。")
             return redirect("login")
-    return render(request, "orgs/password_reset_confirm.html", {"form": form, "username": row.user.username})
+    response = render(request, "orgs/password_reset_confirm.html", {"form": form, "username": row.user.username})
+    # The token is in this page's address: no Referer carries it to the page's own assets.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 # --- administrator changes (三员分立 with two people) ----------------------------------------

@@ -227,7 +227,8 @@ def test_security_administrator_reset_gives_a_one_time_link(world, client, as_us
     security.logout()
     anonymous = client
     # The link opens the set-password page and nothing else; it gives no session.
-    assert anonymous.get(link(token)).status_code == 200
+    page = anonymous.get(link(token))
+    assert page.status_code == 200 and page["Referrer-Policy"] == "no-referrer"
     assert "_auth_user_id" not in anonymous.session
     assert anonymous.get(reverse("home")).status_code == 302
     assert anonymous.get(reverse("home") + f"?token={token}").status_code == 302
