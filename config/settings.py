@@ -341,6 +341,8 @@ PASSWORD_MIN_LENGTH = int(env_str("PASSWORD_MIN_LENGTH", "8"))
 PASSWORD_MIN_CLASSES = int(env_str("PASSWORD_MIN_CLASSES", "3"))
 PASSWORD_HISTORY_COUNT = int(env_str("PASSWORD_HISTORY_COUNT", "3"))
 PASSWORD_MAX_AGE_DAYS = int(env_str("PASSWORD_MAX_AGE_DAYS", "90"))
+# A password reset hands out a one-time link to set a new password, valid this many hours.
+PASSWORD_RESET_TOKEN_HOURS = int(env_str("PASSWORD_RESET_TOKEN_HOURS", "24"))
 # Sessions end after this much inactivity, and this long after login whatever happens.
 SESSION_IDLE_TIMEOUT_MINUTES = int(env_str("SESSION_IDLE_TIMEOUT_MINUTES", "30"))
 SESSION_ABSOLUTE_HOURS = int(env_str("SESSION_ABSOLUTE_HOURS", "12"))

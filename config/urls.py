@@ -11,6 +11,7 @@ urlpatterns = [
                                                          redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", org_views.password_change, name="password_change"),
+    path("accounts/reset/<str:token>/", org_views.password_reset_confirm, name="password_reset_confirm"),
     path("", include("orgs.urls")),
     path("", include("commitments.urls")),
     path("reviews/", include("reviews.urls")),

@@ -168,3 +168,16 @@ def in_reach(paths: list[str]) -> Q:
     for path in paths:
         q |= Q(role_grants__organisation__path__startswith=path) | Q(member__branch__path__startswith=path)
     return q
+
+
+def unattached() -> Q:
+    """Accounts tied to no organisation (no grant, no member record): looked after by the
+    security administrators of a root, so that no account is out of every reach."""
+    return Q(role_grants__isnull=True, member__isnull=True)
+
+
+# --- password reset links ------------------------------------------------------------------------
+
+def reset_token_hash(token: str) -> str:
+    """What is stored of a reset link's random token: its SHA-256 (the token itself never is)."""
+    return hashlib.sha256((token or "").encode()).hexdigest()

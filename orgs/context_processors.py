@@ -1,7 +1,7 @@
 """Navigation drawn from the user's roles (the same predicates that guard the pages)."""
 from django.urls import NoReverseMatch, reverse
 
-from .models import Role
+from .models import SEPARATED_ROLES, Role
 from .permissions import READER_ROLES, SECRETARY_ROLES, TREE_ROLES, scope_for
 
 
@@ -27,6 +27,8 @@ def navigation(request) -> dict:
         items.append(("orgs:audit_list", "审计日志"))
     if scope.has_any({Role.SECURITY}):
         items.append(("orgs:account_list", "账号安全"))
+    if scope.has_any(SEPARATED_ROLES):
+        items.append(("orgs:admin_request_list", "管理员变更审批"))
     return {"nav": items, "nav_active": _active(request.path, items)}
 
 

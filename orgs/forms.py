@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from .dates import DateError, PartialDate, parse_partial_date
 from .fields import OrgPickerField
-from .models import (DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus, Organisation,
+from .models import (SEPARATED_ROLES, DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus, Organisation,
                      OrgKind, Role)
 from .selectors import MEMBER_SORTS
 from .validators import PHONE_MESSAGE, is_phone, normalise_phone
@@ -274,9 +274,10 @@ class UserCreateForm(forms.Form):
     username = forms.RegexField(label="用户名", max_length=150, regex=r"^[A-Za-z0-9_.@+-]+$",
                                 error_messages={"invalid": "用户名只能包含字母、数字和 _ . @ + - 符号。"})
     full_name = forms.CharField(label="姓名", max_length=150)
-    password = forms.CharField(label="初始密码", widget=forms.PasswordInput(render_value=False),
+    password = forms.CharField(label="初始密码", widget=forms.PasswordInput(render_value=False), required=False,
                                help_text="至少8位，包含大写字母、小写字母、数字和符号中的至少3类；"
-                                         "本人首次登录时须修改")
+                                         "本人首次登录时须修改。开通系统管理员、安全管理员、审计管理员账号"
+                                         "不填：须经另一类管理员审批，由审批人交付一次性设置密码链接")
     organisation = OrgChoiceField(label="所在党组织", queryset=Organisation.objects.none())
     role = forms.ChoiceField(label="角色", choices=Role.choices)
     member = forms.ModelChoiceField(label="关联党员档案", queryset=Member.objects.none(), required=False,
@@ -290,6 +291,20 @@ class UserCreateForm(forms.Form):
             self.fields["member"].queryset = members
             self.fields["member"].label_from_instance = lambda m: f"{m.name}（{m.branch.name}）"
         self.helper = form_helper()
+
+    @property
+    def needs_approval(self) -> bool:
+        """An account with one of the three administrator roles is opened through a request."""
+        return self.cleaned_data.get("role") in SEPARATED_ROLES
+
+    def clean(self):
+        data = super().clean()
+        if self.needs_approval:
+            if data.get("member"):
+                self.add_error("member", "管理员账号不关联党员档案。")
+        elif not data.get("password"):
+            self.add_error("password", "请填写初始密码。")
+        return data
 
 
 class RoleGrantForm(forms.Form):

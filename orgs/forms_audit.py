@@ -19,6 +19,9 @@ ACTION_GROUPS = [
         ("user.create", "新建账号"), ("user.set_password", "重置密码"), ("user.change_password", "修改本人密码"),
         ("user.activate", "启用账号"), ("user.deactivate", "停用账号"),
         ("role.grant", "授予角色"), ("role.revoke", "撤销角色"),
+        ("user.password_reset", "重置密码（发放一次性链接）"), ("user.password_reset_complete", "通过重置链接设置密码"),
+        ("admin_request.propose", "提出管理员变更申请"), ("admin_request.approve", "批准管理员变更"),
+        ("admin_request.reject", "驳回管理员变更"), ("admin_request.cancel", "撤回管理员变更申请"),
     ]),
     ("组织与党员", [
         ("org.create", "新建党组织"), ("org.update", "修改党组织"), ("org.move", "移动党组织"),

@@ -397,3 +397,89 @@ class SecurityCounter(models.Model):
     class Meta:
         verbose_name = "安全计数"
         indexes = [models.Index(fields=["updated_at"])]
+
+
+class AdminRequestKind(models.TextChoices):
+    GRANT = "grant", "授予管理员角色"
+    REVOKE = "revoke", "撤销管理员角色"
+    OPEN_ACCOUNT = "open_account", "开通管理员账号"
+    PASSWORD_RESET = "password_reset", "重置管理员密码"
+
+
+class AdminRequestStatus(models.TextChoices):
+    PENDING = "pending", "待审批"
+    APPROVED = "approved", "已批准"
+    REJECTED = "rejected", "已驳回"
+    CANCELLED = "cancelled", "已撤回"
+
+
+class AdminRoleRequest(models.Model):
+    """三员分立 with two people: a change to one of the three administrator roles (grant, revoke,
+    an account opened with one, a password reset of an account holding one) proposed by one
+    administrator and applied only when an administrator of another of the three kinds approves."""
+
+    kind = models.CharField("事项", max_length=20, choices=AdminRequestKind.choices)
+    # Empty for an account still to be opened (username and full_name say whom it is for);
+    # filled in with the new account when the request is approved.
+    target = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="账号", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="admin_requests")
+    username = models.CharField("用户名", max_length=150, blank=True)
+    full_name = models.CharField("姓名", max_length=150, blank=True)
+    organisation = models.ForeignKey(Organisation, verbose_name="党组织", on_delete=models.PROTECT,
+                                     related_name="+")
+    role = models.CharField("角色", max_length=20, choices=Role.choices)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT,
+                                    related_name="+")
+    # The proposer's administrator role: the approver must hold a different one of the three.
+    proposer_role = models.CharField("申请人角色", max_length=20, choices=Role.choices)
+    reason = models.CharField("事由", max_length=200, blank=True)
+    status = models.CharField("状态", max_length=20, choices=AdminRequestStatus.choices,
+                              default=AdminRequestStatus.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审批人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    decision_note = models.CharField("审批意见", max_length=200, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "管理员角色变更申请"
+        verbose_name_plural = "管理员角色变更申请"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.username or self.target_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == AdminRequestStatus.PENDING
+
+
+class PasswordResetToken(models.Model):
+    """A one-time credential that only lets its holder set a new password (never a session).
+    Only the SHA-256 of the random token is stored. It works while unused, not voided (a newer
+    reset voids it), not expired, and, when its reset needed approval, once that was given
+    (expires_at stays empty until then)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="password_reset_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    request = models.ForeignKey(AdminRoleRequest, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="tokens")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "密码重置凭据"
+        verbose_name_plural = "密码重置凭据"
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def usable(self, now: datetime.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return (self.used_at is None and self.voided_at is None and self.expires_at is not None
+                and self.expires_at > now)

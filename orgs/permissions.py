@@ -6,7 +6,8 @@ A user's grants are read once per request (one query) and kept on the user objec
 """
 from dataclasses import dataclass
 
-from .models import BRANCH_KINDS, Member, Organisation, Role, RoleGrant, path_segment
+from .models import (BRANCH_KINDS, PATH_SEP, PATH_STEP, SEPARATED_ROLES, Member, Organisation, Role,
+                     RoleGrant, path_segment)
 
 # 书记, 副书记 and 组织委员/党务工作者 run an organisation's affairs: they read its subtree and
 # keep its members' records.
@@ -52,6 +53,10 @@ class Scope:
     def paths(self, roles) -> list[str]:
         """The paths where one of `roles` is held on the node itself (not inherited from above)."""
         return sorted({g.path for g in self.grants if g.role in roles})
+
+    def holds_at_root(self, roles) -> bool:
+        """One of `roles` held on a root organisation (the top of a tree)."""
+        return any(g.role in roles and len(g.path) == PATH_STEP + len(PATH_SEP) for g in self.grants)
 
     def has_any(self, roles) -> bool:
         return any(g.role in roles for g in self.grants)
@@ -167,28 +172,62 @@ def can_manage_security(user, org: Organisation | None = None) -> bool:
 
 def can_secure_user(user, target, target_paths: list[str]) -> bool:
     """A security administrator looks after an account (not their own) whose every grant and
-    member record lies in their subtree."""
-    if not target_paths or target.pk == user.pk:
+    member record lies in their subtree; an account tied to no organisation at all (every grant
+    revoked, no member record) is looked after by the security administrators of a root, so
+    that no account is ever out of every reach."""
+    if target.pk == user.pk:
         return False
     scope = scope_for(user)
+    if not target_paths:
+        return scope.holds_at_root({Role.SECURITY})
     return all(scope.reaches(path, {Role.SECURITY}) for path in target_paths)
 
 
 def can_manage_user(user, target, target_paths: list[str], target_roles=None) -> bool:
-    """A system administrator manages an account whose every grant and member record lies in
-    reach, unless it is a security or audit administrator's; a security administrator manages
-    any account in reach (password, status). Never one's own.
+    """A system administrator manages (enables, disables) an account whose every grant and member
+    record lies in reach, unless it is a security or audit administrator's; a security
+    administrator manages any account in reach (status; passwords are theirs alone, see
+    can_secure_user). Never one's own.
 
     `target_paths` are the organisation paths of the target's grants and member record;
     `target_roles` the roles it holds (read from the database when not given).
     """
-    if not target_paths or target.pk == user.pk:
+    if target.pk == user.pk:
         return False
     if can_secure_user(user, target, target_paths):
         return True
+    if not target_paths:
+        return False
     scope = scope_for(user)
     if not all(scope.reaches(path, {Role.ADMIN}) for path in target_paths):
         return False
     if target_roles is None:
         target_roles = RoleGrant.objects.filter(user=target).values_list("role", flat=True)
     return not set(target_roles) & SECURITY_MANAGED_ROLES
+
+
+# --- administrator role requests (三员分立 with two people) ------------------------------------
+
+def administrator_role_of(user) -> str:
+    """The one of the three administrator roles the user holds ("" for none)."""
+    held = {g.role for g in scope_for(user).grants if g.role in SEPARATED_ROLES}
+    return next(iter(held)) if len(held) == 1 else ""
+
+
+def can_view_admin_requests(user) -> bool:
+    """System, security and audit administrators all see the pending administrator changes."""
+    return scope_for(user).has_any(SEPARATED_ROLES)
+
+
+def can_decide_admin_request(user, request) -> bool:
+    """An administrator of another of the three kinds than the proposer, reaching the
+    organisation concerned, approves or rejects a pending request; never the proposer, never
+    the account it is about."""
+    if not request.is_pending or user.pk in (request.proposed_by_id, request.target_id):
+        return False
+    return scope_for(user).reaches(request.organisation.path, SEPARATED_ROLES - {request.proposer_role})
+
+
+def can_cancel_admin_request(user, request) -> bool:
+    """The proposer withdraws their own pending request."""
+    return request.is_pending and user.pk == request.proposed_by_id

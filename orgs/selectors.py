@@ -12,10 +12,11 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from .models import (BRANCH_KINDS, PATH_SEP, Member, MemberStatus, MemberTransfer, Organisation,
-                     Role, RoleGrant)
-from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_browse_org, can_view_member,
-                          can_view_org, scope_for)
+from . import accounts
+from .models import (BRANCH_KINDS, PATH_SEP, SEPARATED_ROLES, AdminRequestStatus, AdminRoleRequest, Member,
+                     MemberStatus, MemberTransfer, Organisation, PasswordResetToken, Role, RoleGrant)
+from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_browse_org, can_decide_admin_request,
+                          can_view_member, can_view_org, scope_for)
 
 User = get_user_model()
 
@@ -238,6 +239,11 @@ def user_list_for(user, *, q: str = "", role: str = "") -> QuerySet:
     # list reads accounts in username order and stops at its page (docs/PERFORMANCE.md).
     in_scope = (Exists(RoleGrant.objects.filter(_under_any(paths, "organisation__path"), user=OuterRef("pk")))
                 | Exists(Member.objects.filter(_under_any(paths, "branch__path"), user=OuterRef("pk"))))
+    if scope_for(user).holds_at_root({Role.ADMIN}):
+        # Accounts tied to no organisation (every grant revoked): a root's system administrator
+        # still finds them, to propose their roles back (orgs.services_admin).
+        in_scope |= (~Exists(RoleGrant.objects.filter(user=OuterRef("pk")))
+                     & ~Exists(Member.objects.filter(user=OuterRef("pk"))))
     qs = User.objects.filter(in_scope)
     if q:
         qs = qs.filter(Q(username__icontains=q) | Q(last_name__icontains=q) | Q(first_name__icontains=q))
@@ -254,6 +260,64 @@ def user_get_for(user, pk):
         return user_list_for(user).get(pk=pk)
     except (User.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def account_list_for(user, *, q: str = "", only_locked: bool = False) -> QuerySet:
+    """Accounts a security administrator looks after: those tied to their subtrees and, for a
+    root's security administrator, those tied to no organisation at all; never their own."""
+    scope = scope_for(user)
+    reach = accounts.in_reach(scope.roots({Role.SECURITY}))
+    if scope.holds_at_root({Role.SECURITY}):
+        reach |= accounts.unattached()
+    qs = User.objects.filter(reach)
+    if q:
+        qs = qs.filter(Q(username__icontains=q) | Q(last_name__icontains=q))
+    ids = qs.exclude(pk=user.pk).values("pk").distinct()
+    users = User.objects.filter(pk__in=ids)
+    if only_locked:
+        users = users.filter(pk__in=accounts.locked_usernames(users.values_list("pk", "username")))
+    return (users.select_related("security")
+            .prefetch_related(Prefetch("role_grants", queryset=RoleGrant.objects.select_related("organisation")))
+            .order_by("username"))
+
+
+# How many decided requests the approval page shows below the pending ones.
+RECENT_ADMIN_REQUESTS = 50
+
+
+def admin_request_list_for(user, *, recent: bool = True) -> dict:
+    """The administrator-change requests about the subtrees where the user holds one of the three
+    administrator roles: every pending one, and the latest decided ones; each pending one
+    carries may_decide / may_cancel for its buttons."""
+    paths = scope_for(user).roots(SEPARATED_ROLES)
+    qs = (AdminRoleRequest.objects.filter(_under_any(paths, "organisation__path"))
+          .select_related("organisation", "target", "proposed_by", "decided_by"))
+    pending = list(qs.filter(status=AdminRequestStatus.PENDING).order_by("-created_at", "-id"))
+    for request in pending:
+        request.may_decide = can_decide_admin_request(user, request)
+        request.may_cancel = request.proposed_by_id == user.pk
+    done = (list(qs.exclude(status=AdminRequestStatus.PENDING).order_by("-decided_at", "-id")[:RECENT_ADMIN_REQUESTS])
+            if recent else [])
+    return {"pending": pending, "recent": done}
+
+
+def admin_request_get_for(user, pk) -> AdminRoleRequest:
+    """One request about the user's administrator subtrees; otherwise 404."""
+    paths = scope_for(user).roots(SEPARATED_ROLES)
+    qs = AdminRoleRequest.objects.filter(_under_any(paths, "organisation__path")).select_related("organisation")
+    return get_visible_or_404(qs, pk, lambda r: True)
+
+
+def password_reset_token_for(token: str) -> PasswordResetToken:
+    """The usable reset link of that token; 404 for an unknown, spent, voided, expired or
+    not yet approved one alike."""
+    if not token or len(token) > 100:
+        raise Http404
+    row = (PasswordResetToken.objects.filter(token_hash=accounts.reset_token_hash(token))
+           .select_related("user").first())
+    if row is None or not row.usable():
+        raise Http404
+    return row
 
 
 def member_choices_without_account_for(user) -> QuerySet[Member]:
@@ -318,4 +382,9 @@ def todo_for(user) -> list[Todo]:
         if n:
             todos.append(Todo("党组织未设监督电话", n, reverse("orgs:tree") + "?missing_phone=on",
                               "《基层党组织公开承诺书》须公布监督电话"))
+    if scope.has_any(SEPARATED_ROLES):
+        n = sum(1 for r in admin_request_list_for(user, recent=False)["pending"] if r.may_decide)
+        if n:
+            todos.append(Todo("管理员变更待审批", n, reverse("orgs:admin_request_list"),
+                              "三员分立：管理员角色和管理员密码的变更须由另一类管理员审批"))
     return todos

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from commitments import public_cache
 
-from . import audit, signals
+from . import accounts, audit, signals
 from .errors import Conflict
 from .models import (BRANCH_KINDS, SEPARATED_ROLES, AccountSecurity, Member, MemberStatus,
                      MemberTransfer, OrgKind, Organisation, Role, RoleGrant, path_segment)
@@ -267,6 +267,14 @@ def _check_separation(user, role: str) -> None:
                                        f"该账号已是{labels}，不能再授予{Role(role).label}。"})
 
 
+def _refuse_administrator_role(role: str) -> None:
+    """三员分立 with two people: the three administrator roles change only through an approved
+    request (orgs.services_admin) or manage.py on the server, never by one administrator."""
+    if role in SEPARATED_ROLES:
+        raise ValidationError({"role": f"三员分立：{Role(role).label}角色的授予、撤销须由另一类管理员审批，"
+                                       f"请提交申请（管理员变更审批）。"})
+
+
 def _require_password_change(user) -> None:
     """The account must choose its own password at its next login (orgs.middleware)."""
     AccountSecurity.objects.update_or_create(user=user, defaults={"must_change_password": True})
@@ -279,11 +287,13 @@ def user_create(*, actor, username: str, full_name: str, password: str, organisa
     initial password must be changed at the first login."""
     if not can_manage_accounts(actor, organisation):
         raise PermissionDenied
+    _refuse_administrator_role(role)
     return _open_account(actor=actor, username=username, full_name=full_name, password=password,
                          organisation=organisation, role=role, member=member)
 
 
 def _open_account(*, actor, username, full_name, password, organisation, role, member=None):
+    """Opens the account (password None: an unusable one, set later through a reset link)."""
     if role not in Role.values:
         raise ValidationError({"role": "未知角色。"})
     username = username.strip()
@@ -296,8 +306,11 @@ def _open_account(*, actor, username, full_name, password, organisation, role, m
         if member.user_id is not None:
             raise ValidationError({"member": "该党员已有登录账号。"})
     user = User(username=username, last_name=full_name.strip())
-    validate_password(password, user)
-    user.set_password(password)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        validate_password(password, user)
+        user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
     _check_separation(user, role)
@@ -321,6 +334,12 @@ def role_grant(*, actor, user, organisation: Organisation, role: str) -> RoleGra
         raise ValidationError({"role": "未知角色。"})
     if user.pk == actor.pk:
         raise ValidationError({"user": "不能给自己授权。"})
+    _refuse_administrator_role(role)
+    return _grant(actor=actor, user=user, organisation=organisation, role=role)
+
+
+def _grant(*, actor, user, organisation: Organisation, role: str, detail: dict | None = None) -> RoleGrant:
+    """Writes a grant, checked and audited; the caller has checked who may (actor None: manage.py)."""
     # The account row is locked so that two grants at once cannot both pass the separation check.
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
     _check_separation(user, role)
@@ -330,7 +349,7 @@ def role_grant(*, actor, user, organisation: Organisation, role: str) -> RoleGra
         raise ValidationError({"role": "该用户在此组织已有这一角色。"})
     forget_scope(user)
     audit.record(actor=actor, action="role.grant", obj=grant,
-                 detail={"user": user.pk, "role": role})
+                 detail={"user": user.pk, "role": role, **(detail or {})})
     return grant
 
 
@@ -342,27 +361,18 @@ def role_revoke(*, actor, grant: RoleGrant) -> None:
         raise PermissionDenied
     if grant.user_id == actor.pk:
         raise ValidationError("不能撤销自己的角色。")
+    if grant.role in SEPARATED_ROLES:
+        raise ValidationError(f"三员分立：{grant.get_role_display()}角色的授予、撤销须由另一类管理员审批，"
+                              f"请提交申请（管理员变更审批）。")
+    _revoke(actor=actor, grant=grant)
+
+
+def _revoke(*, actor, grant: RoleGrant, detail: dict | None = None) -> None:
+    """Deletes a locked grant, audited; the caller has checked who may (actor None: manage.py)."""
     audit.record(actor=actor, action="role.revoke", obj=grant,
-                 detail={"user": grant.user_id, "role": grant.role})
+                 detail={"user": grant.user_id, "role": grant.role, **(detail or {})})
     grant.delete()
     forget_scope(grant.user)
-
-
-@transaction.atomic
-def user_set_password(*, actor, target, password: str) -> None:
-    """An administrator who manages the account resets its password."""
-    target = User.objects.select_for_update().get(pk=target.pk)
-    _check_manage_user(actor, target)
-    validate_password(password, target)
-    target.set_password(password)
-    target.save(update_fields=["password"])
-    _require_password_change(target)
-    # The holder chooses a new password at the next login; sessions signed in with the old one end,
-    # and a lockout is lifted (the reset is the answer to it).
-    from . import accounts
-    unlocked = accounts.reset(accounts.username_key(target.get_username()))
-    accounts.end_sessions_of(target.pk)
-    audit.record(actor=actor, action="user.set_password", obj=target, detail={"unlocked": unlocked})
 
 
 @transaction.atomic
@@ -375,14 +385,29 @@ def user_set_active(*, actor, target, active: bool) -> None:
     target.is_active = active
     target.save(update_fields=["is_active"])
     if not active:
-        from . import accounts
         accounts.end_sessions_of(target.pk)  # any session left ends at its next request anyway
     audit.record(actor=actor, action="user.activate" if active else "user.deactivate", obj=target)
 
 
+def user_change_own_password(*, user, old_password: str, new_password: str, address: str | None = None) -> None:
+    """Any signed-in user changes their own password. A wrong old password counts toward the
+    login lockout of the username and the client `address` like a failed login, and a locked
+    username or client is refused, so 修改密码 in a stolen session cannot guess the password."""
+    refusal = accounts.login_refusal(user.get_username(), address)
+    if refusal:
+        raise ValidationError({"old_password": refusal})
+    # Checked and counted outside the change's transaction: the refusal below must not roll
+    # the count back.
+    if not User.objects.get(pk=user.pk).check_password(old_password):
+        accounts.login_failed(user.get_username(), address)
+        if accounts.is_locked(accounts.username_key(user.get_username())):
+            raise ValidationError({"old_password": accounts.lockout_message()})
+        raise ValidationError({"old_password": "原密码不正确。"})
+    _change_password(user=user, old_password=old_password, new_password=new_password)
+
+
 @transaction.atomic
-def user_change_own_password(*, user, old_password: str, new_password: str) -> None:
-    """Any signed-in user changes their own password."""
+def _change_password(*, user, old_password: str, new_password: str) -> None:
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.check_password(old_password):
         raise ValidationError({"old_password": "原密码不正确。"})
@@ -397,8 +422,6 @@ def user_change_own_password(*, user, old_password: str, new_password: str) -> N
 @transaction.atomic
 def account_unlock(*, actor, target) -> None:
     """A security administrator over the account lifts its failed-login lockout."""
-    from . import accounts
-
     target = User.objects.select_for_update().get(pk=target.pk)
     if not can_secure_user(actor, target, user_org_paths(target)):
         raise PermissionDenied

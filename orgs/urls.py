@@ -30,7 +30,6 @@ urlpatterns = [
     path("users/new/", views.user_create, name="user_create"),
     path("users/<int:pk>/", views.user_detail, name="user_detail"),
     path("users/<int:pk>/grants/", views.user_grant, name="user_grant"),
-    path("users/<int:pk>/password/", views.user_set_password, name="user_set_password"),
     path("users/<int:pk>/active/", views.user_set_active, name="user_set_active"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("audit/", views_audit.audit_list, name="audit_list"),
@@ -39,4 +38,8 @@ urlpatterns = [
     path("accounts/security/", views.account_list, name="account_list"),
     path("accounts/security/<int:pk>/", views.account_detail, name="account_detail"),
     path("accounts/security/<int:pk>/unlock/", views.account_unlock, name="account_unlock"),
+    path("accounts/security/<int:pk>/reset/", views.account_reset, name="account_reset"),
+    path("admin-requests/", views.admin_request_list, name="admin_request_list"),
+    path("admin-requests/<int:pk>/decide/", views.admin_request_decide, name="admin_request_decide"),
+    path("admin-requests/<int:pk>/cancel/", views.admin_request_cancel, name="admin_request_cancel"),
 ]

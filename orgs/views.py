@@ -6,33 +6,35 @@ state change is a POST that ends in a redirect.
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from commitments import selectors as commitment_selectors
 from commitments.permissions import can_handle_opinions, can_publish_references, can_start_org_commitment
 
-from . import accounts, selectors, services, tree
+from . import accounts, selectors, services, services_admin, tree
 from .errors import Conflict
 from .fields import SUGGEST_SCOPES, picker_label
 from .middleware import password_change_required
 from .forms import (ChangeOwnPasswordForm, MemberForm, MemberSearchForm, MemberTransferForm,
                     OrganisationForm, OrganisationMoveForm, RoleGrantForm, SetPasswordForm,
                     UserCreateForm)
-from .models import BRANCH_KINDS, Role, RoleGrant
+from .models import BRANCH_KINDS, SEPARATED_ROLES, AdminRequestKind, Role, RoleGrant
 from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_add_member, can_browse_org,
-                          can_edit_member,
+                          can_cancel_admin_request, can_decide_admin_request, can_edit_member,
                           can_manage_accounts, can_manage_org, can_manage_security, can_manage_user,
-                          can_move_org, can_secure_user, can_transfer_member, can_view_members,
-                          scope_for)
+                          can_move_org, can_secure_user, can_transfer_member, can_view_admin_requests,
+                          can_view_members, scope_for)
 
 User = get_user_model()
 
@@ -387,6 +389,14 @@ def user_create(request):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         result = {}
+        if form.needs_approval:
+            if run_service(form, lambda: services_admin.admin_request_propose(
+                    actor=request.user, kind=AdminRequestKind.OPEN_ACCOUNT, organisation=d["organisation"],
+                    role=d["role"], username=d["username"], full_name=d["full_name"])):
+                messages.success(request, f"已提交开通“{d['username']}”（{Role(d['role']).label}）的申请，"
+                                          "须由另一类管理员审批后开通。")
+                return redirect("orgs:admin_request_list")
+            return render(request, "orgs/user_form.html", {"form": form})
         if run_service(form, lambda: result.setdefault("u", services.user_create(
                 actor=request.user, username=d["username"], full_name=d["full_name"],
                 password=d["password"], organisation=d["organisation"], role=d["role"],
@@ -397,7 +407,7 @@ def user_create(request):
     return render(request, "orgs/user_form.html", {"form": form})
 
 
-def _user_page(request, target, grant_form=None, password_form=None):
+def _user_page(request, target, grant_form=None):
     paths = [g.organisation.path for g in target.role_grants.all()]
     member = getattr(target, "member", None)
     if member is not None:
@@ -408,8 +418,8 @@ def _user_page(request, target, grant_form=None, password_form=None):
         "grants": list(target.role_grants.all()),
         "grant_form": grant_form or RoleGrantForm(
             organisations=selectors.organisation_list_for(request.user, roles={Role.ADMIN})),
-        "password_form": password_form or SetPasswordForm(),
         "can_manage": can_manage_user(request.user, target, paths),
+        "separated_roles": SEPARATED_ROLES,
     })
 
 
@@ -425,7 +435,13 @@ def user_grant(request, pk):
     target = selectors.user_get_for(request.user, pk)
     form = RoleGrantForm(request.POST, organisations=selectors.organisation_list_for(
         request.user, roles={Role.ADMIN}))
-    if form.is_valid() and run_service(form, lambda: services.role_grant(
+    if form.is_valid() and form.cleaned_data["role"] in SEPARATED_ROLES:
+        if run_service(form, lambda: services_admin.admin_request_propose(
+                actor=request.user, kind=AdminRequestKind.GRANT, target=target,
+                organisation=form.cleaned_data["organisation"], role=form.cleaned_data["role"])):
+            messages.success(request, "已提交授予管理员角色的申请，须由另一类管理员审批后生效。")
+            return redirect("orgs:admin_request_list")
+    elif form.is_valid() and run_service(form, lambda: services.role_grant(
             actor=request.user, user=target, organisation=form.cleaned_data["organisation"],
             role=form.cleaned_data["role"])):
         messages.success(request, "已授予角色。")
@@ -439,6 +455,15 @@ def grant_revoke(request, pk):
     grant = get_object_or_404(RoleGrant.objects.select_related("organisation", "user"), pk=pk)
     if not can_manage_accounts(request.user, grant.organisation):
         raise Http404
+    if grant.role in SEPARATED_ROLES:
+        try:
+            services_admin.admin_request_propose(actor=request.user, kind=AdminRequestKind.REVOKE, target=grant.user,
+                                                 organisation=grant.organisation, role=grant.role)
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+            return redirect("orgs:user_detail", pk=grant.user_id)
+        messages.success(request, "已提交撤销管理员角色的申请，须由另一类管理员审批后生效。")
+        return redirect("orgs:admin_request_list")
     try:
         services.role_revoke(actor=request.user, grant=grant)
     except ValidationError as exc:
@@ -448,9 +473,9 @@ def grant_revoke(request, pk):
     return redirect("orgs:user_detail", pk=grant.user_id)
 
 
-def _password_or_status_target(request, pk):
-    """An account whose password and status the user looks after: a system administrator's
-    ordinary accounts, a security administrator's accounts in reach; otherwise 404."""
+def _status_target(request, pk):
+    """An account whose status the user looks after: a system administrator's ordinary
+    accounts, a security administrator's accounts in reach; otherwise 404."""
     target = User.objects.filter(pk=pk).first() if str(pk).isdigit() else None
     if target is None or not can_manage_user(request.user, target, services.user_org_paths(target)):
         raise Http404
@@ -466,21 +491,8 @@ def _back_to_account(request, target):
 
 
 @require_POST
-def user_set_password(request, pk):
-    target = _password_or_status_target(request, pk)
-    form = SetPasswordForm(request.POST)
-    if form.is_valid() and run_service(form, lambda: services.user_set_password(
-            actor=request.user, target=target, password=form.cleaned_data["password1"])):
-        messages.success(request, "密码已重置，本人下次登录时须修改。请将新密码当面告知本人。")
-        return _back_to_account(request, target)
-    if can_manage_security(request.user):
-        return _account_page(request, target, password_form=form)
-    return _user_page(request, target, password_form=form)
-
-
-@require_POST
 def user_set_active(request, pk):
-    target = _password_or_status_target(request, pk)
+    target = _status_target(request, pk)
     active = request.POST.get("active") == "1"
     services.user_set_active(actor=request.user, target=target, active=active)
     messages.success(request, "账号已启用。" if active else "账号已停用，其登录已结束。")
@@ -495,7 +507,7 @@ def password_change(request):
     if request.method == "POST" and form.is_valid():
         if run_service(form, lambda: services.user_change_own_password(
                 user=request.user, old_password=form.cleaned_data["old_password"],
-                new_password=form.cleaned_data["password1"])):
+                new_password=form.cleaned_data["password1"], address=request.META.get("REMOTE_ADDR"))):
             request.user.refresh_from_db()
             update_session_auth_hash(request, request.user)
             messages.success(request, "密码已修改。")
@@ -528,31 +540,22 @@ def account_list(request):
     _require_security(request.user)
     q = request.GET.get("q", "").strip()
     only_locked = bool(request.GET.get("locked"))
-    roots = scope_for(request.user).roots({Role.SECURITY})
-    qs = User.objects.filter(accounts.in_reach(roots))
-    if q:
-        qs = qs.filter(Q(username__icontains=q) | Q(last_name__icontains=q))
-    ids = qs.exclude(pk=request.user.pk).values("pk").distinct()
-    users = User.objects.filter(pk__in=ids)
-    if only_locked:
-        users = users.filter(pk__in=accounts.locked_usernames(users.values_list("pk", "username")))
-    users = (users.select_related("security")
-             .prefetch_related(Prefetch("role_grants", queryset=RoleGrant.objects.select_related("organisation")))
-             .order_by("username"))
+    users = selectors.account_list_for(request.user, q=q, only_locked=only_locked)
     page = paginate(request, users)
     locked = accounts.locked_usernames([(u.pk, u.username) for u in page])
     return render(request, "orgs/account_list.html", {"page": page, "q": q, "only_locked": only_locked,
                                                       "locked": locked})
 
 
-def _account_page(request, target, password_form=None):
+def _account_page(request, target):
     security = getattr(target, "security", None)
+    grants = list(target.role_grants.select_related("organisation"))
     return render(request, "orgs/account_detail.html", {
         "target": target,
         "security": security,
-        "grants": list(target.role_grants.select_related("organisation")),
+        "grants": grants,
+        "is_administrator": any(g.role in SEPARATED_ROLES for g in grants),
         "locked": bool(accounts.locked_usernames([(target.pk, target.username)])),
-        "password_form": password_form or SetPasswordForm(),
     })
 
 
@@ -573,3 +576,104 @@ def account_unlock(request, pk):
     else:
         messages.success(request, f"已解除“{target.username}”的登录锁定。")
     return redirect("orgs:account_detail", pk=target.pk)
+
+
+# The page showing a reset link answers the POST itself instead of redirecting: the token is
+# shown this once and is not put in a session or a message to be shown later.
+def _reset_link_page(request, *, target_name: str, token: str, pending: bool):
+    link = request.build_absolute_uri(reverse("password_reset_confirm", args=[token]))
+    response = render(request, "orgs/password_reset_link.html", {
+        "target_name": target_name, "link": link, "pending": pending,
+        "hours": settings.PASSWORD_RESET_TOKEN_HOURS})
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+@require_POST
+def account_reset(request, pk):
+    """A security administrator resets an account's password: a one-time link, shown once."""
+    _require_security(request.user)
+    target = _secured_user(request, pk)
+    outcome = services_admin.password_reset_issue(actor=request.user, target=target)
+    return _reset_link_page(request, target_name=target.username, token=outcome.token,
+                            pending=outcome.request is not None)
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm(request, token):
+    """The holder of a reset link sets a new password; nothing else opens with the link, and it
+    logs no one in (the holder logs in with the new password)."""
+    row = selectors.password_reset_token_for(token)
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if run_service(form, lambda: services_admin.password_reset_complete(
+                token=row, new_password=form.cleaned_data["password1"])):
+            messages.success(request, "新密码已设置，请用新密码登录。")
+            return redirect("login")
+    response = render(request, "orgs/password_reset_confirm.html", {"form": form, "username": row.user.username})
+    # The token is in this page's address: no Referer carries it to the page's own assets.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# --- administrator changes (三员分立 with two people) ----------------------------------------
+
+def _require_request_viewer(user) -> None:
+    if not can_view_admin_requests(user):
+        raise Http404
+
+
+@require_GET
+def admin_request_list(request):
+    """Pending and recent changes to the three administrator roles, for all three kinds of administrator."""
+    _require_request_viewer(request.user)
+    return render(request, "orgs/admin_request_list.html", selectors.admin_request_list_for(request.user))
+
+
+def _version(request) -> int:
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return -1
+
+
+@never_cache
+@require_POST
+def admin_request_decide(request, pk):
+    _require_request_viewer(request.user)
+    admin_request = selectors.admin_request_get_for(request.user, pk)
+    if not (can_decide_admin_request(request.user, admin_request) or not admin_request.is_pending):
+        raise Http404
+    approve = request.POST.get("approve") == "1"
+    try:
+        outcome = services_admin.admin_request_decide(
+            actor=request.user, request=admin_request, version=_version(request), approve=approve,
+            note=request.POST.get("note", ""))
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        if outcome.token:
+            return _reset_link_page(request, target_name=outcome.request.username, token=outcome.token,
+                                    pending=False)
+        messages.success(request, "已批准，变更已生效。" if approve else "已驳回。")
+    return redirect("orgs:admin_request_list")
+
+
+@require_POST
+def admin_request_cancel(request, pk):
+    _require_request_viewer(request.user)
+    admin_request = selectors.admin_request_get_for(request.user, pk)
+    if not (can_cancel_admin_request(request.user, admin_request) or not admin_request.is_pending):
+        raise Http404
+    try:
+        services_admin.admin_request_cancel(actor=request.user, request=admin_request, version=_version(request))
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已撤回申请。")
+    return redirect("orgs:admin_request_list")

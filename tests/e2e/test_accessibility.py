@@ -122,6 +122,7 @@ def test_pages_pass_axe_for_every_role_on_desktop_and_phone(live_server, page, p
     _log_in_as(page, base, "security")
     run.visit(page, "/accounts/security/")
     run.visit(page, run.first_link(page, "main table a[href^='/accounts/security/']"), "账号安全详情")
+    run.visit(page, "/admin-requests/")
     _log_in_as(page, base, "auditor")
     run.visit(page, "/audit/")
     run.visit(page, run.first_link(page, "main table a[href^='/audit/']"), "审计详情")

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from orgs import services
-from orgs.models import AccountSecurity, AuditEvent, Role, RoleGrant
+from orgs import services, services_admin
+from orgs.models import AdminRequestKind, AdminRoleRequest, AuditEvent, Role, RoleGrant
 from orgs.permissions import can_manage_user
 from tests.conftest import make_user
 
@@ -19,28 +19,40 @@ User = get_user_model()
 def test_no_account_holds_two_administrator_roles(world, holder, role):
     user = getattr(world, holder)
     with pytest.raises(ValidationError) as exc:
-        services.role_grant(actor=world.admin, user=user, organisation=world.committee, role=role)
-    assert "三员分立" in " ".join(exc.value.messages)
+        services_admin.admin_request_propose(actor=world.admin, kind=AdminRequestKind.GRANT, target=user,
+                                             organisation=world.committee, role=role)
+    assert "三员分立" in " ".join(exc.value.messages) and "不同账号" in " ".join(exc.value.messages)
     assert not RoleGrant.objects.filter(user=user, role=role).exists()
+    assert not AdminRoleRequest.objects.exists()
 
 
 def test_system_administrator_cannot_also_be_security_administrator(world):
     second_admin = make_user("admin2", world.committee, Role.ADMIN)
     with pytest.raises(ValidationError, match="系统管理员"):
-        services.role_grant(actor=world.admin, user=second_admin, organisation=world.branch_a, role=Role.SECURITY)
+        services_admin.admin_request_propose(actor=world.admin, kind=AdminRequestKind.GRANT, target=second_admin,
+                                             organisation=world.branch_a, role=Role.SECURITY)
 
 
 def test_same_administrator_role_elsewhere_and_business_roles_are_allowed(world):
-    services.role_grant(actor=world.admin, user=world.auditor, organisation=world.committee2, role=Role.AUDITOR)
+    request = services_admin.admin_request_propose(actor=world.admin, kind=AdminRequestKind.GRANT,
+                                                   target=world.auditor, organisation=world.committee2,
+                                                   role=Role.AUDITOR)
+    services_admin.admin_request_decide(actor=world.security, request=request, version=request.version,
+                                        approve=True)
     services.role_grant(actor=world.admin, user=world.security, organisation=world.branch_a, role=Role.MEMBER)
     assert set(RoleGrant.objects.filter(user=world.auditor).values_list("role", flat=True)) == {Role.AUDITOR}
 
 
 def test_a_new_administrator_account_keeps_to_its_one_role(world):
-    user = services.user_create(actor=world.admin, username="aud2", full_name="审计二", password="Initial-2010",
-                                organisation=world.committee, role=Role.AUDITOR)
+    request = services_admin.admin_request_propose(actor=world.admin, kind=AdminRequestKind.OPEN_ACCOUNT,
+                                                   username="aud2", full_name="审计二",
+                                                   organisation=world.committee, role=Role.AUDITOR)
+    services_admin.admin_request_decide(actor=world.security, request=request, version=request.version,
+                                        approve=True)
+    user = User.objects.get(username="aud2")
     with pytest.raises(ValidationError, match="三员分立"):
-        services.role_grant(actor=world.admin, user=user, organisation=world.committee, role=Role.ADMIN)
+        services_admin.admin_request_propose(actor=world.admin, kind=AdminRequestKind.GRANT, target=user,
+                                             organisation=world.committee, role=Role.ADMIN)
     with pytest.raises(ValidationError, match="未知角色"):
         services.user_create(actor=world.admin, username="x9", full_name="x", password="Initial-2010",
                              organisation=world.committee, role="superuser")
@@ -57,53 +69,43 @@ def test_grant_view_shows_the_separation_message(world, as_user):
 def test_system_administrator_does_not_touch_the_other_administrators(world, as_user):
     for target in (world.auditor, world.security):
         with pytest.raises(PermissionDenied):
-            services.user_set_password(actor=world.admin, target=target, password="Taken-over-2010")
+            services_admin.password_reset_issue(actor=world.admin, target=target)
         with pytest.raises(PermissionDenied):
             services.user_set_active(actor=world.admin, target=target, active=False)
         client = as_user(world.admin)
-        assert client.post(reverse("orgs:user_set_password", args=[target.pk]),
-                           {"password1": "Taken-over-2010", "password2": "Taken-over-2010"}).status_code == 404
+        assert client.post(reverse("orgs:account_reset", args=[target.pk])).status_code == 404
         assert client.post(reverse("orgs:user_set_active", args=[target.pk]), {"active": "0"}).status_code == 404
         target.refresh_from_db()
         assert target.is_active and target.check_password("Test-pass-2010")
-    # Ordinary accounts stay the system administrator's to manage.
+    # Ordinary accounts stay the system administrator's to enable and disable.
     assert can_manage_user(world.admin, world.staff_a, [world.branch_a.path])
 
 
 def test_security_administrator_looks_after_every_account_in_reach(world, as_user):
     client = as_user(world.security)
     for target in (world.admin, world.auditor, world.staff_a):
-        response = client.post(reverse("orgs:user_set_password", args=[target.pk]),
-                               {"password1": "Reset-2010-pw", "password2": "Reset-2010-pw"})
-        assert response.status_code == 302
-        assert response["Location"] == reverse("orgs:account_detail", args=[target.pk])
-        target.refresh_from_db()
-        assert target.check_password("Reset-2010-pw")
-        assert AccountSecurity.objects.get(user=target).must_change_password
+        response = client.post(reverse("orgs:account_reset", args=[target.pk]))
+        assert response.status_code == 200 and "/accounts/reset/" in response.content.decode()
+    # The ordinary account is reset at once; the two administrators' resets wait for approval.
+    assert not User.objects.get(pk=world.staff_a.pk).has_usable_password()
+    for target in (world.admin, world.auditor):
+        assert User.objects.get(pk=target.pk).check_password("Test-pass-2010")
+    assert AdminRoleRequest.objects.filter(kind=AdminRequestKind.PASSWORD_RESET, status="pending").count() == 2
     response = client.post(reverse("orgs:user_set_active", args=[world.staff_a.pk]), {"active": "0"})
     assert response.status_code == 302
     world.staff_a.refresh_from_db()
     assert not world.staff_a.is_active
     assert AuditEvent.objects.filter(action="user.deactivate", actor=world.security).exists()
-    assert AuditEvent.objects.filter(action="user.set_password", actor=world.security).count() == 3
-
-
-def test_security_administrator_weak_password_message_on_the_account_page(world, as_user):
-    response = as_user(world.security).post(reverse("orgs:user_set_password", args=[world.staff_a.pk]),
-                                            {"password1": "abcdefgh", "password2": "abcdefgh"})
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "至少3类" in html and "解除锁定" not in html and "重置密码" in html
+    assert AuditEvent.objects.filter(action="user.password_reset", actor=world.security).count() == 1
 
 
 def test_security_administrator_reach_is_the_subtree_and_never_themself(world):
     local = make_user("sec_c1", world.committee, Role.SECURITY)
     assert can_manage_user(local, world.staff_a, [world.branch_a.path])
     with pytest.raises(PermissionDenied):
-        services.user_set_password(actor=local, target=make_user("d_staff", world.branch_d, Role.STAFF),
-                                   password="Reset-2010-pw")
+        services_admin.password_reset_issue(actor=local, target=make_user("d_staff", world.branch_d, Role.STAFF))
     with pytest.raises(PermissionDenied):
-        services.user_set_password(actor=world.security, target=world.security, password="Reset-2010-pw")
+        services_admin.password_reset_issue(actor=world.security, target=world.security)
     with pytest.raises(PermissionDenied):
         services.account_unlock(actor=world.admin, target=world.staff_a)
 

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 
-from orgs import accounts, services
+from orgs import accounts, services, services_admin
 from orgs.models import AuditEvent
 from tests.conftest import PASSWORD
 
@@ -107,6 +107,6 @@ def test_a_disabled_account_session_is_flushed_at_its_next_request(world, client
 
 def test_a_password_reset_ends_the_holders_sessions(world, client):
     key = _login(client, world.staff_a)
-    services.user_set_password(actor=world.security, target=world.staff_a, password="Reset-2010-pw")
+    services_admin.password_reset_issue(actor=world.security, target=world.staff_a)
     assert not Session.objects.filter(session_key=key).exists()
     assert client.get(reverse("home"))["Location"].startswith(reverse("login"))

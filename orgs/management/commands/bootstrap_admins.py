@@ -3,7 +3,8 @@
 Creates the root organisation when there is none (its name and code are arguments) and the
 three administrators of 三员分立 — 系统管理员, 安全管理员, 审计管理员 — at the root, each with a
 random initial password printed once, which must be changed at the first login. Refuses when
-any administrator account already exists, so it cannot be used to take over a running system.
+any administrator account already exists, so it cannot be used to take over a running system
+(afterwards: the approval path of orgs.services_admin, or `manage.py admin_roles`).
 """
 import secrets
 import string
@@ -63,7 +64,8 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         if RoleGrant.objects.filter(role__in=SEPARATED_ROLES).exists():
-            raise CommandError("已有管理员账号，拒绝重复初始化。如需新增或重置，请由管理员在系统中办理。")
+            raise CommandError("已有管理员账号，拒绝重复初始化。如需新增或撤销管理员角色，请在系统中提交申请"
+                               "并由另一类管理员审批，或在服务器上使用 manage.py admin_roles。")
         roots = list(Organisation.objects.filter(parent__isnull=True).order_by("pk")[:2])
         if len(roots) > 1:
             raise CommandError("存在多个根党组织，无法确定管理员所属组织。")
