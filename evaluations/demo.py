@@ -15,7 +15,7 @@ from orgs.models import RoleGrant
 from . import services
 from .models import Assessment, Ballot, Fulfilment, Grade, LeaderComment, Rating
 from .permissions import can_assess, can_comment_as_leader, can_record_tally
-from .selectors import summary_for
+from .selectors import summary_for, tally_member_count
 
 User = get_user_model()
 DEMO_USERS = ("zb_secretary", "zb_staff", "dw_secretary")
@@ -67,8 +67,12 @@ def seed_evaluations(campaign: Campaign) -> int:
         if window_open:
             made += _ballots(pledge, PLEDGE_BALLOTS, first_host=11, today=today)
         if can_record_tally(staff, pledge):
+            # A branch meeting: its members plus the 群众代表 invited from the service window.
+            members = tally_member_count(pledge)
+            guests = max(20, 25 - members)
             services.tally_record(actor=staff, commitment=pledge, held_on=today, place="局三楼会议室",
-                                  satisfied=18, basic=4, unsatisfied=1, attendees=25)
+                                  satisfied=18, basic=4, unsatisfied=1, attendees=25,
+                                  expected=members + guests, mass_representatives=guests)
             made += 1
     if sibling is not None:
         if window_open:

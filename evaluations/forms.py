@@ -56,27 +56,36 @@ class LeaderCommentForm(forms.Form):
 
 
 class TallyForm(forms.Form):
-    """民主测评: the paper ballots counted at one meeting."""
+    """民主测评: the paper ballots counted at one meeting, with the attendance they came from."""
 
     held_on = _date("测评日期")
     place = forms.CharField(label="测评地点", max_length=100,
                             error_messages={"required": "请填写测评地点。"})
-    attendees = _votes("参加人数", required=False)
+    expected = _votes("应到人数")
+    mass_representatives = _votes("其中群众代表人数", required=False)
+    attendees = _votes("到会人数")
     satisfied = _votes("满意", required=False)
     basic = _votes("基本满意", required=False)
     unsatisfied = _votes("不满意", required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, member_count: int | None = None, **kwargs):
         kwargs.setdefault("prefix", "tally")
         super().__init__(*args, **kwargs)
         self.fields["place"].widget.attrs["placeholder"] = "如 党员大会、社区群众座谈会"
-        for name in ("satisfied", "basic", "unsatisfied"):
+        for name in ("satisfied", "basic", "unsatisfied", "mass_representatives"):
             self.fields[name].widget.attrs["placeholder"] = "0"
-        self.fields["attendees"].help_text = "可不填；填写的，有效票数不能多于参加人数"
+        if member_count is not None:
+            self.fields["expected"].help_text = (f"该组织现有党员{member_count}人；应到人数不能超过党员人数与"
+                                                 f"群众代表人数之和")
+        self.fields["mass_representatives"].help_text = "参加测评的党外群众代表，没有填0"
+        self.fields["attendees"].help_text = "三项票数之和不能超过到会人数"
         self.helper = form_helper(Layout(
             Row(Column("held_on", css_class="col-sm-6"), Column("place", css_class="col-sm-6")),
-            Row(Column("satisfied", css_class="col-6 col-md-3"), Column("basic", css_class="col-6 col-md-3"),
-                Column("unsatisfied", css_class="col-6 col-md-3"), Column("attendees", css_class="col-6 col-md-3")),
+            Row(Column("expected", css_class="col-6 col-md-4"),
+                Column("mass_representatives", css_class="col-6 col-md-4"),
+                Column("attendees", css_class="col-6 col-md-4")),
+            Row(Column("satisfied", css_class="col-6 col-md-4"), Column("basic", css_class="col-6 col-md-4"),
+                Column("unsatisfied", css_class="col-6 col-md-4")),
         ))
 
 

@@ -7,7 +7,7 @@ deleted. How the voices combine into one verdict is evaluations/scoring.py.
 """
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from commitments.models import Commitment, KeptRecord
 from orgs.models import Organisation
@@ -123,7 +123,11 @@ class MeetingTally(_AppendOnly):
     commitment = models.ForeignKey(Commitment, on_delete=models.PROTECT, related_name="meeting_tallies")
     held_on = models.DateField("测评日期")
     place = models.CharField("地点", max_length=100)
-    attendees = models.PositiveIntegerField("参加人数", null=True, blank=True)
+    # 到会人数 is required for new tallies (older rows may lack it); 应到人数 is the bound the
+    # recorder states, checked against the organisation's members plus declared 群众代表.
+    attendees = models.PositiveIntegerField("到会人数", null=True, blank=True)
+    expected = models.PositiveIntegerField("应到人数", null=True, blank=True)
+    mass_representatives = models.PositiveIntegerField("群众代表人数", default=0)
     satisfied = models.PositiveIntegerField("满意票数")
     basic = models.PositiveIntegerField("基本满意票数")
     unsatisfied = models.PositiveIntegerField("不满意票数")
@@ -144,6 +148,11 @@ class MeetingTally(_AppendOnly):
                                    name="tally_has_votes"),
             models.CheckConstraint(condition=Q(voided_at__isnull=True) | ~Q(void_reason=""),
                                    name="void_has_reason"),
+            models.CheckConstraint(
+                condition=Q(attendees__isnull=True) | Q(attendees__gte=F("satisfied") + F("basic") + F("unsatisfied")),
+                name="tally_votes_within_attendance"),
+            models.CheckConstraint(condition=Q(expected__isnull=True) | Q(attendees__lte=F("expected")),
+                                   name="tally_attendance_within_expected"),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,11 @@
 """Who may take part in 评诺. "Who" only: whether the window or the state allows it is the services'.
 
-* 领导点评 — secretaries (书记/副书记) of the owner organisation or of one above it.
-* 民主测评 tallies — officers over the owner (they run the meeting and count the paper ballots).
+* 领导点评 — comes from the level above (四（五）): secretaries (书记/副书记) of the reviewing
+  organisation or of one above it; for a member's pledge that is the branch's own secretary.
+* 民主测评 tallies — officers of the reviewing organisation or above record the paper ballots
+  counted at the meeting, so the figures that rank a commitment never come from its owner.
+* Nobody comments on, or records a tally for, what is theirs: their own pledge, or the commitment
+  of an organisation they hold a role in or belong to (even when they also hold a role above).
 * 组织考核, releasing results and 责令整改 — secretaries of the reviewing organisation or above
   (a parent supervises its whole subtree, 六（二）). Never on one's own pledge.
 * Answering a rectification order — the drafters (officers over the owner, the member on a
@@ -29,17 +33,34 @@ def acting_org(user, target: Organisation, roles) -> Organisation | None:
     return Organisation.objects.get(pk=best.organisation_id)
 
 
+def is_their_own(user, commitment) -> bool:
+    """The user's own pledge, or the commitment of an organisation where the user holds a role
+    directly or is a member."""
+    if _is_own_pledge(user, commitment):
+        return True
+    if commitment.member_id is not None:
+        return False
+    owner_id = commitment.organisation_id
+    if any(g.organisation_id == owner_id for g in scope_for(user).grants):
+        return True
+    member = getattr(user, "member", None) if getattr(user, "is_authenticated", False) else None
+    return member is not None and member.branch_id == owner_id
+
+
 def can_view_evaluation(user, commitment) -> bool:
     return can_view_commitment(user, commitment)
 
 
 def can_comment_as_leader(user, commitment) -> bool:
-    return not _is_own_pledge(user, commitment) and scope_for(user).reaches(owner_org(commitment).path,
-                                                                             SECRETARY_ROLES)
+    """Secretaries of the reviewing organisation or above, never on what is their own."""
+    return (scope_for(user).reaches(commitment.reviewer_org.path, SECRETARY_ROLES)
+            and not is_their_own(user, commitment))
 
 
 def can_record_tally(user, commitment) -> bool:
-    return scope_for(user).reaches(owner_org(commitment).path, OFFICER_ROLES)
+    """Officers of the reviewing organisation or above, never on what is their own."""
+    return (scope_for(user).reaches(commitment.reviewer_org.path, OFFICER_ROLES)
+            and not is_their_own(user, commitment))
 
 
 def can_assess(user, commitment) -> bool:

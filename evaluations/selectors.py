@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from commitments.models import Commitment
 from commitments.selectors import COMMITMENT_RELATED, progress_items_for
-from orgs.models import Member, Organisation
+from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
 from orgs.selectors import _under_any, capped_count
 
@@ -296,3 +296,11 @@ def assessment_todo_count(user, campaign, today: datetime.date | None = None) ->
                                                   public_version__isnull=False, latest_result__isnull=True)
                         .exclude(member_id__in=Member.objects.filter(user=user).values("id")))
 
+
+
+def tally_member_count(commitment) -> int:
+    """Active party members who could attend the 民主测评 meeting: the owner organisation's whole
+    subtree, or the member's branch for a personal pledge (the bound a tally's 应到人数 is checked
+    against, together with the 群众代表 the recorder declares)."""
+    owner = commitment.member.branch if commitment.member_id is not None else commitment.organisation
+    return Member.objects.filter(branch__path__startswith=owner.path, status=MemberStatus.ACTIVE).count()

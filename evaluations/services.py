@@ -29,7 +29,7 @@ from .models import (Assessment, Ballot, Evaluation, Fulfilment, Grade, LeaderCo
                      RectificationOrder, RectificationStatus, RectificationStep)
 from .permissions import (acting_org, can_assess, can_comment_as_leader, can_record_tally,
                           can_respond_rectification, can_verify_rectification, owner_org)
-from .selectors import interim_ground, rectification_grounds, summary_for
+from .selectors import interim_ground, rectification_grounds, summary_for, tally_member_count
 
 STALE = "该承诺的评诺已被他人处理，请刷新页面查看最新结果。"
 STALE_ORDER = "该整改通知已被他人处理，请刷新页面查看最新状态。"
@@ -85,7 +85,8 @@ def _bump(evaluation: Evaluation, **fields) -> None:
 
 @transaction.atomic
 def leader_comment_save(*, actor, commitment: Commitment, rating: str, comment: str) -> LeaderComment:
-    """A secretary of the owner organisation or above writes (or rewrites) their comment."""
+    """A secretary of the reviewing organisation or above (never on what is theirs) writes, or
+    rewrites, their comment."""
     commitment = _published(commitment)
     if not can_comment_as_leader(actor, commitment):
         raise PermissionDenied
@@ -100,7 +101,7 @@ def leader_comment_save(*, actor, commitment: Commitment, rating: str, comment: 
         errors["comment"] = error
     if errors:
         raise ValidationError(errors)
-    author_org = acting_org(actor, owner_org(commitment), SECRETARY_ROLES)
+    author_org = acting_org(actor, commitment.reviewer_org, SECRETARY_ROLES)
     obj, created = LeaderComment.objects.update_or_create(
         commitment=commitment, author=actor,
         defaults={"rating": rating, "comment": comment, "author_org": author_org})
@@ -180,8 +181,10 @@ def ballot_cast(*, commitment: Commitment, rating: str, remark: str = "", rater_
 
 @transaction.atomic
 def tally_record(*, actor, commitment: Commitment, held_on: datetime.date | None, place: str,
-                 satisfied, basic, unsatisfied, attendees=None) -> MeetingTally:
-    """Officers over the owner enter the paper ballots counted at a 民主测评 meeting."""
+                 satisfied, basic, unsatisfied, attendees=None, expected=None,
+                 mass_representatives=0) -> MeetingTally:
+    """Officers of the reviewing organisation or above (never the owner's) enter the paper ballots
+    counted at a 民主测评 meeting: votes ≤ 到会人数 ≤ 应到人数 ≤ members + declared 群众代表."""
     commitment = _published(commitment)
     if not can_record_tally(actor, commitment):
         raise PermissionDenied
@@ -199,10 +202,12 @@ def tally_record(*, actor, commitment: Commitment, held_on: datetime.date | None
     if error:
         errors["place"] = error
     counts = {}
+    required = {"attendees": "请填写到会人数。", "expected": "请填写应到人数。"}
     for name, value in (("satisfied", satisfied), ("basic", basic), ("unsatisfied", unsatisfied),
-                        ("attendees", attendees)):
-        if value in (None, "") and name == "attendees":
-            counts[name] = None
+                        ("attendees", attendees), ("expected", expected),
+                        ("mass_representatives", mass_representatives)):
+        if value in (None, "") and name in required:
+            errors[name] = required[name]
             continue
         try:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
@@ -215,16 +220,25 @@ def tally_record(*, actor, commitment: Commitment, held_on: datetime.date | None
             errors[name] = f"请填写0至{MAX_VOTES}之间的整数。"
     if not errors:
         total = counts["satisfied"] + counts["basic"] + counts["unsatisfied"]
+        members = tally_member_count(commitment)
+        bound = members + counts["mass_representatives"]
         if total == 0:
             errors["satisfied"] = "三项票数不能都为0。"
-        elif counts["attendees"] is not None and total > counts["attendees"]:
-            errors["attendees"] = f"有效票数（{total}）不能多于参加人数（{counts['attendees']}）。"
+        elif total > counts["attendees"]:
+            errors["attendees"] = (f"满意、基本满意、不满意人数之和（{total}）不能超过到会人数"
+                                   f"（{counts['attendees']}）。")
+        elif counts["attendees"] > counts["expected"]:
+            errors["expected"] = f"到会人数（{counts['attendees']}）不能超过应到人数（{counts['expected']}）。"
+        elif counts["expected"] > bound:
+            errors["expected"] = (f"应到人数（{counts['expected']}）不能超过该组织党员人数（{members}人）"
+                                  f"与群众代表人数（{counts['mass_representatives']}人）之和。")
     if errors:
         raise ValidationError(errors)
     tally = MeetingTally.objects.create(commitment=commitment, held_on=held_on, place=place, recorded_by=actor,
                                         **counts)
     audit.record(actor=actor, action="evaluation.tally", obj=commitment, organisation=owner_org(commitment),
-                 detail={"tally": tally.pk, "held_on": held_on.isoformat(), "counts": counts})
+                 detail={"tally": tally.pk, "held_on": held_on.isoformat(), "counts": counts,
+                         "members": members})
     return tally
 
 

@@ -204,7 +204,9 @@ def _detail_page(request, commitment, bound=None, *, status=200):
             "rating": own_comment.rating if own_comment else None,
             "comment": own_comment.comment if own_comment else ""})
     if ctx["can_tally"] or "tally_form" in bound:
-        ctx["tally_form"] = bound.get("tally_form") or TallyForm(initial={"held_on": today})
+        ctx["tally_form"] = bound.get("tally_form") or TallyForm(
+            initial={"held_on": today, "mass_representatives": 0},
+            member_count=selectors.tally_member_count(commitment))
     ctx["void_form"], ctx["void_tally_id"] = bound.get("void_form"), bound.get("void_tally_id")
     if may_assess:
         ctx["assess_block"] = _assess_block(summary, d["assessments"], orders)
@@ -255,12 +257,15 @@ def comment(request, pk):
 
 @require_POST
 def tally(request, pk):
-    """Officers record the ballots counted at a 民主测评 meeting."""
+    """Officers of the reviewing organisation record the ballots counted at a 民主测评 meeting."""
     commitment = _published_commitment(request, pk, can_record_tally)
-    return _act(request, commitment, "tally_form", TallyForm(request.POST),
+    form = TallyForm(request.POST, member_count=selectors.tally_member_count(commitment))
+    return _act(request, commitment, "tally_form", form,
                 lambda d: services.tally_record(actor=request.user, commitment=commitment, held_on=d["held_on"],
                                                 place=d["place"], satisfied=d["satisfied"], basic=d["basic"],
-                                                unsatisfied=d["unsatisfied"], attendees=d["attendees"]),
+                                                unsatisfied=d["unsatisfied"], attendees=d["attendees"],
+                                                expected=d["expected"],
+                                                mass_representatives=d["mass_representatives"]),
                 "民主测评计票已登记。", "public")
 
 

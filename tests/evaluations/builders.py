@@ -6,10 +6,11 @@ day after it (when results may be released and the public voice counts).
 """
 import datetime
 import itertools
+import math
 
 from evaluations import services
 from evaluations.models import Fulfilment, Grade
-from evaluations.selectors import summary_for
+from evaluations.selectors import summary_for, tally_member_count
 from tests.commitments.publishing import published
 
 DAY = datetime.date
@@ -55,11 +56,33 @@ def cast(c, rating, n=1, today=OPEN):
                                  client_address=fresh_address(), today=today) for _ in range(n)]
 
 
-def tally(world, c, *, satisfied=0, basic=0, unsatisfied=0, attendees=None, actor=None,
-          held_on=DAY(2010, 11, 20), place="支部活动室"):
-    """A 民主测评 meeting tally recorded by staff A (an officer over branch A)."""
-    return services.tally_record(actor=actor or world.staff_a, commitment=c, held_on=held_on, place=place,
-                                 satisfied=satisfied, basic=basic, unsatisfied=unsatisfied, attendees=attendees)
+def _count(value) -> int:
+    """A vote count as the service will read it, rounded up (so that a bad value is the only error)."""
+    try:
+        return math.ceil(float(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def tally_recorder_for(world, c):
+    """An officer of the commitment's reviewing organisation who is not its owner's."""
+    return world.staff_a if c.member_id is not None else world.committee_secretary
+
+
+def tally(world, c, *, satisfied=0, basic=0, unsatisfied=0, attendees=None, expected=None,
+          mass_representatives=None, actor=None, held_on=DAY(2010, 11, 20), place="支部活动室"):
+    """A 民主测评 meeting tally recorded by the reviewing organisation (staff A for a pledge, the
+    committee's secretary for a branch). Attendance defaults to the votes cast, and the declared
+    群众代表 make up whatever the few members of the test world cannot."""
+    if attendees is None:
+        attendees = sum(_count(v) for v in (satisfied, basic, unsatisfied))
+    expected = attendees if expected is None else expected
+    if mass_representatives is None:
+        mass_representatives = max(0, _count(expected) - tally_member_count(c))
+    return services.tally_record(actor=actor or tally_recorder_for(world, c), commitment=c, held_on=held_on,
+                                 place=place, satisfied=satisfied, basic=basic, unsatisfied=unsatisfied,
+                                 attendees=attendees, expected=expected,
+                                 mass_representatives=mass_representatives)
 
 
 def assessed(world, c, result=Fulfilment.FULFILLED, grade=None, *, actor=None, reason="承诺事项已按期完成。"):

@@ -34,7 +34,8 @@ def prepare(world):
         member = Member.objects.create(branch=branch, name=f"评诺{key}", gender="M")
         c = published(world, member=member, reviewer=reviewer, drafter=world.reviewer, publisher=world.reviewer)
         tally = services.tally_record(actor=world.reviewer, commitment=c, held_on=datetime.date(2010, 11, 20),
-                                      place="党员大会", satisfied=5, basic=2, unsatisfied=1)
+                                      place="党员大会", satisfied=5, basic=2, unsatisfied=1,
+                                      attendees=8, expected=8, mass_representatives=8)
         services.assess(actor=issuer, commitment=c, version=summary_for(c).version, result="partly", grade="fair",
                         reason="部分事项未完成。")
         order = services.rectification_order(actor=issuer, commitment=c, grounds="考核为基本兑现",

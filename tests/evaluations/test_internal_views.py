@@ -19,6 +19,7 @@ from orgs.models import AuditEvent
 from tests.commitments.matrix_progress import record
 from tests.commitments.publishing import approved, published
 from tests.conftest import make_member
+from tests.evaluations.builders import tally as record_tally
 
 pytestmark = pytest.mark.django_db
 DAY = datetime.date
@@ -81,7 +82,7 @@ def org_commitment(world):
 
 def test_list_shows_voices_verdict_and_bulk_checkboxes(world, as_user, pledge, org_commitment):
     services.leader_comment_save(actor=world.secretary_a, commitment=pledge, rating="satisfied", comment="很好")
-    services.tally_record(actor=world.staff_a, commitment=pledge, held_on=DAY(2010, 11, 15), place="党员大会",
+    record_tally(world, pledge, held_on=DAY(2010, 11, 15), place="党员大会",
                           satisfied=8, basic=1, unsatisfied=1)
     assessed(pledge, world.secretary_a, result="fulfilled", grade="excellent")
     response = as_user(world.secretary_a).get(LIST)
@@ -101,7 +102,7 @@ def test_list_shows_voices_verdict_and_bulk_checkboxes(world, as_user, pledge, o
 
 def test_list_shows_only_the_vote_count_while_the_window_is_open(world, as_user, pledge):
     open_window(world.campaign)
-    services.tally_record(actor=world.staff_a, commitment=pledge, held_on=today(), place="党员大会",
+    record_tally(world, pledge, held_on=today(), place="党员大会",
                           satisfied=7, basic=2, unsatisfied=1)
     # The owner's side (branch A's staff draft the pledges) sees the count only...
     html = html_of(as_user(world.staff_a).get(LIST))
@@ -147,7 +148,7 @@ def _list_queries(client):
 
 def _with_voices(world, c):
     services.leader_comment_save(actor=world.secretary_a, commitment=c, rating="basic", comment="继续努力")
-    services.tally_record(actor=world.staff_a, commitment=c, held_on=DAY(2010, 11, 15), place="会议",
+    record_tally(world, c, held_on=DAY(2010, 11, 15), place="会议",
                           satisfied=3, basic=1, unsatisfied=1)
     assessed(c, world.secretary_a)
     ordered(c, world.secretary_a)
@@ -242,6 +243,7 @@ def test_tally_is_recorded_and_voided_with_a_reason(world, as_user, pledge):
     client = as_user(world.staff_a)
     response = client.post(url("tally", pledge), {
         "tally-held_on": "2010年11月15日", "tally-place": "社区群众座谈会", "tally-attendees": "30",
+        "tally-expected": "32", "tally-mass_representatives": "30",
         "tally-satisfied": "20", "tally-basic": "6", "tally-unsatisfied": "2"})
     assert response.status_code == 302 and "民主测评计票已登记。" in messages_of(response)
     tally = MeetingTally.objects.get(commitment=pledge)
@@ -266,14 +268,15 @@ def test_tally_is_recorded_and_voided_with_a_reason(world, as_user, pledge):
 def test_tally_errors_from_the_service_are_shown(world, as_user, pledge):
     response = as_user(world.staff_a).post(url("tally", pledge), {
         "tally-held_on": "2010-11-15", "tally-place": "会议", "tally-attendees": "2",
+        "tally-expected": "2", "tally-mass_representatives": "0",
         "tally-satisfied": "3", "tally-basic": "", "tally-unsatisfied": ""})
-    assert response.status_code == 200 and "不能多于参加人数" in html_of(response)
+    assert response.status_code == 200 and "不能超过到会人数（2）" in html_of(response)
     assert not MeetingTally.objects.exists()
 
 
 @pytest.mark.parametrize("who", ["secretary_b", "member_user_a", "outsider"])
 def test_tally_and_void_by_others_are_404(world, as_user, pledge, who):
-    tally = services.tally_record(actor=world.staff_a, commitment=pledge, held_on=DAY(2010, 11, 15), place="会议",
+    tally = record_tally(world, pledge, held_on=DAY(2010, 11, 15), place="会议",
                                   satisfied=1, basic=0, unsatisfied=0)
     client = as_user(getattr(world, who))
     data = {"tally-held_on": "2010-11-15", "tally-place": "会", "tally-satisfied": "1"}
@@ -540,14 +543,14 @@ def _detail_queries(client, c):
 def test_detail_query_count_does_not_grow_with_voices_and_orders(world, client, pledge):
     client.force_login(world.committee_secretary)
     services.leader_comment_save(actor=world.secretary_a, commitment=pledge, rating="basic", comment="一")
-    services.tally_record(actor=world.staff_a, commitment=pledge, held_on=DAY(2010, 11, 15), place="会议",
+    record_tally(world, pledge, held_on=DAY(2010, 11, 15), place="会议",
                           satisfied=3, basic=1, unsatisfied=1)
     assessed(pledge, world.secretary_a)
     order = ordered(pledge, world.secretary_a)
     once = _detail_queries(client, pledge)
     services.leader_comment_save(actor=world.committee_secretary, commitment=pledge, rating="satisfied", comment="二")
     for n in range(4):
-        t = services.tally_record(actor=world.staff_a, commitment=pledge, held_on=DAY(2010, 11, 16), place=f"会{n}",
+        t = record_tally(world, pledge, held_on=DAY(2010, 11, 16), place=f"会{n}",
                                   satisfied=2, basic=1, unsatisfied=0)
         services.tally_void(actor=world.staff_a, tally=t, reason="重复")
     for n in range(2):  # the order answered and closed, a second one too, then a third left open
@@ -566,3 +569,17 @@ def test_the_issuing_secretary_does_not_answer_her_own_order(world, as_user, ple
     assert "提交整改情况" not in html and "等待承诺单位反馈整改情况" in html and "延长整改期限" in html
     response = client.post(url("order_respond", order), {"respond-version": order.version, "respond-response": "x"})
     assert response.status_code == 404 and RectificationOrder.objects.get(pk=order.pk).status == "open"
+
+
+def test_tally_form_states_the_bound_and_is_not_offered_to_the_owner(world, as_user):
+    """The reviewing organisation sees how many members the bound is made of; the owner branch's
+    secretary has no tally form for his own organisation's commitment and a POST is a 404."""
+    from_branch = published(world, organisation=world.branch_a)
+    html = html_of(as_user(world.committee_secretary).get(url("detail", from_branch)))
+    assert "该组织现有党员2人" in html and "群众代表人数" in html
+    owner = as_user(world.secretary_a)
+    assert "tally-attendees" not in html_of(owner.get(url("detail", from_branch)))
+    response = owner.post(url("tally", from_branch), {
+        "tally-held_on": "2010-11-15", "tally-place": "会议", "tally-attendees": "2", "tally-expected": "2",
+        "tally-mass_representatives": "0", "tally-satisfied": "2"})
+    assert response.status_code == 404 and not MeetingTally.objects.exists()

@@ -192,7 +192,8 @@ def _voices(world, c):
         services.ballot_cast(commitment=c, rating=rating, rater_token=f"token-{n}",
                              client_address=f"198.51.100.{n + 1}", today=in_window(world))
     services.tally_record(actor=world.staff_a, commitment=c, held_on=in_window(world), place="支部活动室",
-                          satisfied=10, basic=4, unsatisfied=5, attendees=20)
+                          satisfied=10, basic=4, unsatisfied=5, attendees=20, expected=20,
+                          mass_representatives=20)
     world.secretary_a.last_name = "欧阳修远"
     world.secretary_a.save(update_fields=["last_name"])
     services.leader_comment_save(actor=world.secretary_a, commitment=c, rating="basic",

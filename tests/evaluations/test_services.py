@@ -270,7 +270,8 @@ def test_tally_is_added_to_online_ballots(world, pledge):
     assert s.verdict.satisfaction_rate == 90.0 and s.tally.score == 80.0 and s.verdict.votes == 20
     event = AuditEvent.objects.filter(action="evaluation.tally").order_by("id").first()
     assert event.actor == world.staff_a and event.organisation == world.branch_a
-    assert event.detail["counts"] == {"satisfied": 10, "basic": 5, "unsatisfied": 1, "attendees": 20}
+    assert event.detail["counts"] == {"satisfied": 10, "basic": 5, "unsatisfied": 1, "attendees": 20,
+                                      "expected": 20, "mass_representatives": 18}
 
 
 def test_running_tally_is_hidden_while_the_window_is_open(world, pledge):
@@ -281,9 +282,9 @@ def test_running_tally_is_hidden_while_the_window_is_open(world, pledge):
     assert summary_for(pledge, today=CLOSED).verdict.satisfaction_rate == 10.0
 
 
-def test_tally_accepts_numeric_strings_and_no_attendees(world, pledge):
-    t = tally(world, pledge, satisfied="7", basic="", unsatisfied="0", attendees="")
-    assert (t.satisfied, t.basic, t.unsatisfied, t.attendees) == (7, 0, 0, None)
+def test_tally_accepts_numeric_strings(world, pledge):
+    t = tally(world, pledge, satisfied="7", basic="", unsatisfied="0", attendees="9", expected="9")
+    assert (t.satisfied, t.basic, t.unsatisfied, t.attendees, t.expected) == (7, 0, 0, 9, 9)
 
 
 @pytest.mark.parametrize("change, errors", [
@@ -291,7 +292,15 @@ def test_tally_accepts_numeric_strings_and_no_attendees(world, pledge):
     (dict(held_on=DAY(2010, 10, 19)), {"held_on": ["测评日期不能早于承诺公开日期（2010年10月20日）。"]}),
     (dict(place=" "), {"place": ["请填写测评地点。"]}),
     (dict(satisfied=0, basic=0, unsatisfied=0), {"satisfied": ["三项票数不能都为0。"]}),
-    (dict(attendees=10), {"attendees": ["有效票数（16）不能多于参加人数（10）。"]}),
+    (dict(attendees=None), {"attendees": ["请填写到会人数。"]}),
+    (dict(attendees=""), {"attendees": ["请填写到会人数。"]}),
+    (dict(expected=None), {"expected": ["请填写应到人数。"]}),
+    (dict(attendees=10), {"attendees": ["满意、基本满意、不满意人数之和（16）不能超过到会人数（10）。"]}),
+    (dict(expected=18), {"expected": ["到会人数（20）不能超过应到人数（18）。"]}),
+    (dict(mass_representatives=10),
+     {"expected": ["应到人数（22）不能超过该组织党员人数（2人）与群众代表人数（10人）之和。"]}),
+    (dict(satisfied=100_000, basic=0, unsatisfied=0, attendees=100_000, expected=100_000, mass_representatives=0),
+     {"expected": ["应到人数（100000）不能超过该组织党员人数（2人）与群众代表人数（0人）之和。"]}),
     (dict(basic=-1), {"basic": ["请填写0至100000之间的整数。"]}),
     (dict(unsatisfied=100_001), {"unsatisfied": ["请填写0至100000之间的整数。"]}),
     (dict(satisfied="十"), {"satisfied": ["请填写整数。"]}),
@@ -299,12 +308,24 @@ def test_tally_accepts_numeric_strings_and_no_attendees(world, pledge):
     (dict(attendees="many"), {"attendees": ["请填写整数。"]}),
 ])
 def test_tally_validation(world, pledge, change, errors):
-    args = dict(held_on=DAY(2010, 11, 20), place="支部活动室", satisfied=10, basic=5, unsatisfied=1)
+    """四（五）: votes ≤ 到会人数 ≤ 应到人数 ≤ the branch's members + the declared 群众代表 (branch A has
+    two members), so a tally of 100,000 满意 can no longer be entered."""
+    args = dict(held_on=DAY(2010, 11, 20), place="支部活动室", satisfied=10, basic=5, unsatisfied=1,
+                attendees=20, expected=22, mass_representatives=20)
     args.update(change)
     with pytest.raises(ValidationError) as exc:
         services.tally_record(actor=world.staff_a, commitment=pledge, **args)
     assert exc.value.message_dict == errors
     assert not MeetingTally.objects.exists() and not AuditEvent.objects.filter(action="evaluation.tally").exists()
+
+
+def test_tally_within_the_bounds_is_recorded(world, pledge):
+    t = services.tally_record(actor=world.staff_a, commitment=pledge, held_on=DAY(2010, 11, 20), place="支部活动室",
+                              satisfied=10, basic=5, unsatisfied=1, attendees=20, expected=22,
+                              mass_representatives=20)
+    assert (t.attendees, t.expected, t.mass_representatives) == (20, 22, 20)
+    event = AuditEvent.objects.get(action="evaluation.tally")
+    assert event.detail["members"] == 2 and event.detail["counts"]["expected"] == 22
 
 
 def test_fractional_vote_count_is_refused_not_truncated(world, pledge):
@@ -330,6 +351,37 @@ def test_who_may_not_record_a_tally(world, pledge, actor):
     with pytest.raises(PermissionDenied):
         tally(world, pledge, satisfied=3, actor=getattr(world, actor))
     assert not MeetingTally.objects.exists()
+
+
+@pytest.mark.parametrize("actor", ["secretary_a", "staff_a"])
+def test_officers_of_the_owner_organisation_record_no_tally_for_its_commitment(world, actor):
+    """四（五）: the owner's officers do not count the votes on their own organisation's commitment;
+    the reviewing organisation (the committee) does."""
+    c = published_org(world)
+    with pytest.raises(PermissionDenied):
+        tally(world, c, satisfied=3, actor=getattr(world, actor))
+    assert tally(world, c, satisfied=3, actor=world.committee_secretary).pk
+
+
+def test_an_officer_above_who_also_belongs_to_the_branch_records_no_tally_for_it(world):
+    """A role held higher up does not lift the rule: the committee secretary who is also a member of
+    branch A is still counting votes on his own organisation's commitment."""
+    make_member(world.branch_a, "机关党委书记", user=world.committee_secretary)
+    c = published_org(world)
+    with pytest.raises(PermissionDenied):
+        tally(world, c, satisfied=3, actor=world.committee_secretary)
+    assert tally(world, c, satisfied=3, actor=world.city_secretary).pk
+
+
+def test_nobody_records_a_tally_for_their_own_pledge(world):
+    own = published_pledge(world)
+    secretary_member = make_member(world.branch_a, "一支部书记", user=world.secretary_a)
+    secretary_pledge = published_pledge(world, member=secretary_member, reviewer=world.committee_secretary)
+    with pytest.raises(PermissionDenied):
+        tally(world, own, satisfied=3, actor=world.member_user_a)
+    with pytest.raises(PermissionDenied):
+        tally(world, secretary_pledge, satisfied=3, actor=world.secretary_a)
+    assert tally(world, secretary_pledge, satisfied=3, actor=world.staff_a).pk
 
 
 @pytest.mark.parametrize("actor", ["staff_a", "secretary_a", "committee_secretary", "reviewer"])
@@ -980,3 +1032,24 @@ def test_seed_demo_adds_evaluations_once():
 def test_seed_evaluations_without_demo_users_does_nothing(world, pledge):
     assert seed_evaluations(world.campaign) == 0
     assert _evaluation_rows() == (0, 0, 0, 0)
+
+
+# --- 四（五）: 领导点评 comes from the level above -------------------------------------------------------
+
+def test_branch_secretary_does_not_comment_on_his_own_branchs_commitment(world):
+    c = published_org(world)
+    with pytest.raises(PermissionDenied):
+        services.leader_comment_save(actor=world.secretary_a, commitment=c, rating=S, comment="很好")
+    comment = services.leader_comment_save(actor=world.committee_secretary, commitment=c, rating=B,
+                                           comment="继续抓好落实")
+    assert comment.author_org == world.committee and not LeaderComment.objects.filter(author=world.secretary_a).exists()
+
+
+def test_branch_secretary_comments_on_a_members_pledge_but_never_his_own(world):
+    pledge = published_pledge(world)
+    assert services.leader_comment_save(actor=world.secretary_a, commitment=pledge, rating=S,
+                                        comment="学习扎实").author_org == world.branch_a
+    own = published_pledge(world, member=make_member(world.branch_a, "一支部书记", user=world.secretary_a),
+                           reviewer=world.committee_secretary)
+    with pytest.raises(PermissionDenied):
+        services.leader_comment_save(actor=world.secretary_a, commitment=own, rating=S, comment="自评")
