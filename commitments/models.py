@@ -78,6 +78,11 @@ class Campaign(models.Model):
     exemption_approver_depth = models.PositiveSmallIntegerField(
         "免于承诺审核认同层级", null=True, blank=True,
         help_text="留空则由党支部的上级党组织（党委或党总支）审核认同；填写层级（最上级为0）则由该层级的党组织审核认同")
+    # The random salt of the keyed hashes that tell anonymous raters and suggesters apart
+    # (evaluations.Ballot, Suggestion.client_hash; commitments/anonymity.py): made on first need,
+    # destroyed with the hashes once the results are released (hashes_erased_at).
+    hash_salt = models.CharField(max_length=64, blank=True, editable=False)
+    hashes_erased_at = models.DateTimeField("评议人标识清除时间", null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

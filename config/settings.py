@@ -321,9 +321,9 @@ EVIDENCE_MAX_PAGES = int(env_str("EVIDENCE_MAX_PAGES", "100"))
 # checked like evidence. A form is a page or two a copy; a scan of all three copies stays under 10.
 STAMPED_SCAN_MAX_BYTES = int(env_str("STAMPED_SCAN_MAX_BYTES", str(10 * 1024 * 1024)))
 STAMPED_SCAN_MAX_PAGES = int(env_str("STAMPED_SCAN_MAX_PAGES", "10"))
-# 群众评议 (evaluations/services.py): online ballots one network client may cast on one commitment
-# (an office behind one NAT address rates at its 民主测评 meeting instead), and per hour overall.
-BALLOTS_PER_CLIENT = int(env_str("BALLOTS_PER_CLIENT", "1"))
+# 群众评议 (evaluations/services.py): one ballot per browser; online ballots one network (an office
+# or community room behind one NAT address) may cast on one commitment per day, and per hour overall.
+BALLOTS_PER_NETWORK_PER_DAY = int(env_str("BALLOTS_PER_NETWORK_PER_DAY", "30"))
 BALLOTS_PER_CLIENT_HOUR = int(env_str("BALLOTS_PER_CLIENT_HOUR", "60"))
 
 # --- Accounts and sessions (GB/T 22239-2019 level 2: 身份鉴别, 访问控制; see orgs/accounts.py)

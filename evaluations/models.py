@@ -94,8 +94,10 @@ class LeaderComment(KeptRecord):
 
 
 class Ballot(_AppendOnly):
-    """One online ballot of 群众评议. The rater is known only by keyed hashes: of a random token
-    kept in their browser (unique per commitment) and of their network address (to limit a client)."""
+    """One online ballot of 群众评议. The rater is known only by keyed hashes, salted per campaign:
+    of a random token kept in their browser (unique per commitment) and of their network address
+    (to cap a network). Both are blanked when the results are released, so the constraint holds
+    only for a hash that is still there."""
 
     commitment = models.ForeignKey(Commitment, on_delete=models.PROTECT, related_name="ballots")
     rating = models.CharField("评价", max_length=20, choices=Rating.choices)
@@ -108,7 +110,8 @@ class Ballot(_AppendOnly):
         verbose_name = "群众评议票"
         verbose_name_plural = "群众评议票"
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["commitment", "rater_hash"], name="one_ballot_per_rater",
+        constraints = [models.UniqueConstraint(fields=["commitment", "rater_hash"], condition=~Q(rater_hash=""),
+                                               name="one_ballot_per_rater",
                                                violation_error_message="您已评议过该承诺。")]
         indexes = [models.Index(fields=["commitment", "client_hash"]),
                    models.Index(fields=["client_hash", "created_at"])]

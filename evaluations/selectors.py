@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from commitments.models import Commitment
+from commitments.anonymity import keyed_hash
+from commitments.models import Campaign, Commitment
 from commitments.selectors import COMMITMENT_RELATED, progress_items_for
 from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
@@ -149,6 +150,23 @@ def rectification_grounds(summary: Summary, *, interim: bool = False) -> list[st
     if overdue:
         grounds.append(f"{len(overdue)}项承诺事项逾期未完成")
     return grounds
+
+
+# --- 群众评议: the visitor's own ballot ----------------------------------------------------------
+
+def rater_hash_of(token: str, *, salt: str) -> str:
+    """The keyed hash of a browser's rater token (`salt`: the campaign's, commitments/anonymity.py)."""
+    return keyed_hash(f"rater:{token}", salt=salt)
+
+
+def has_rated(*, commitment_id: int, token: str | None) -> bool:
+    """Whether the browser holding `token` has rated the commitment (while its hashes are kept)."""
+    if not token:
+        return False
+    salt = Campaign.objects.filter(commitments__pk=commitment_id).values_list("hash_salt", flat=True).first()
+    if not salt:
+        return False  # no ballot was cast in the campaign yet, or its hashes are erased
+    return Ballot.objects.filter(commitment_id=commitment_id, rater_hash=rater_hash_of(token, salt=salt)).exists()
 
 
 # --- the pages ------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ except that a commitment whose rectification has been verified may be assessed a
 重新考核), which updates the published result.
 """
 import datetime
-import hashlib
-import hmac
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,9 +15,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from commitments import public_cache
-from commitments.models import Commitment
-from commitments.permissions import NOT_FOUND_OR_FORBIDDEN
-from commitments.services.opinions import client_hash_of
+from commitments.anonymity import client_hash_of, salt_for
+from commitments.models import Campaign, Commitment
+from commitments.permissions import NOT_FOUND_OR_FORBIDDEN, can_manage_campaigns
+from commitments.services.opinions import SUGGESTION_BOX_WINDOW, suggestion_hashes_erase
 from orgs import audit
 from orgs.errors import Conflict
 from orgs.permissions import SECRETARY_ROLES
@@ -29,27 +28,47 @@ from .models import (Assessment, Ballot, Evaluation, Fulfilment, Grade, LeaderCo
                      RectificationOrder, RectificationStatus, RectificationStep)
 from .permissions import (acting_org, can_assess, can_comment_as_leader, can_record_tally,
                           can_respond_rectification, can_verify_rectification, owner_org)
-from .selectors import interim_ground, rectification_grounds, summary_for, tally_member_count
+from .selectors import interim_ground, rater_hash_of, rectification_grounds, summary_for, tally_member_count
 
 STALE = "该承诺的评诺已被他人处理，请刷新页面查看最新结果。"
 STALE_ORDER = "该整改通知已被他人处理，请刷新页面查看最新状态。"
 RELEASED = "评议结果已经公布，不能再修改。"
 TEXT_MAX = 2000
 MAX_VOTES = 100_000
-# 群众评议 limits: ballots one network client may cast on one commitment (people behind one
-# office NAT rate at the 民主测评 meeting instead), and ballots per client per hour overall.
-BALLOTS_PER_CLIENT = 1
+# 群众评议 limits: ballots from one network (an office or a community room behind one NAT
+# address, each colleague in their own browser) on one commitment per day, and ballots per
+# network per hour over all commitments.
+BALLOTS_PER_NETWORK_PER_DAY = 30
 BALLOTS_PER_CLIENT_HOUR = 60
 
 
 class AlreadyRated(ValidationError):
+    """This browser (its token) has rated this commitment."""
+
     def __init__(self):
         super().__init__("您已评议过该承诺，每人只能评议一次。感谢您的参与！", code="duplicate")
 
 
 class RatingThrottled(ValidationError):
+    def __init__(self, message="评议提交过于频繁，请稍后再试。", code="throttled"):
+        super().__init__(message, code=code)
+
+
+class NetworkCapReached(RatingThrottled):
+    """The network has cast today's share of ballots on this commitment."""
+
+    def __init__(self, cap: int):
+        super().__init__(f"该网络今天对该承诺的评议已达上限（{cap}次），请明天再试或换用其他网络。",
+                         code="network_cap")
+
+
+class TokenRequired(ValidationError):
+    """A browser that showed no token (refusing or clearing cookies) on a commitment its network
+    has rated: it cannot be told from the browser that rated, so it is not counted."""
+
     def __init__(self):
-        super().__init__("评议提交过于频繁，请稍后再试。", code="throttled")
+        super().__init__("您所在的网络已有人评议过该承诺。您的浏览器没有保存评议凭证（Cookie），无法确认您是否已评议；"
+                         "请允许本网站保存Cookie后重新提交。", code="no_cookie")
 
 
 def _published(commitment: Commitment) -> Commitment:
@@ -112,10 +131,6 @@ def leader_comment_save(*, actor, commitment: Commitment, rating: str, comment: 
 
 # --- 群众评议 ------------------------------------------------------------------------------------
 
-def rater_hash_of(token: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"rater:{token}".encode(), hashlib.sha256).hexdigest()
-
-
 def window_message(campaign, today: datetime.date) -> str | None:
     """Why rating is not possible today, or None while the window is open."""
     state = campaign.rating_state(today)
@@ -127,13 +142,22 @@ def window_message(campaign, today: datetime.date) -> str | None:
     return None
 
 
-def ballot_cast(*, commitment: Commitment, rating: str, remark: str = "", rater_token: str,
-                client_address: str | None, today: datetime.date | None = None) -> Ballot:
-    """Anyone rates a published commitment once during the campaign's window.
+def _network_cap() -> int:
+    return int(getattr(settings, "BALLOTS_PER_NETWORK_PER_DAY", BALLOTS_PER_NETWORK_PER_DAY))
 
-    A rater is one browser (a random token in a cookie, unique per commitment in the database)
-    and one network client (at most BALLOTS_PER_CLIENT ballots per commitment, and
-    BALLOTS_PER_CLIENT_HOUR per hour overall). Refusals raise AlreadyRated or RatingThrottled.
+
+def ballot_cast(*, commitment: Commitment, rating: str, remark: str = "", rater_token: str,
+                client_address: str | None, new_token: bool = False,
+                today: datetime.date | None = None) -> Ballot:
+    """Anyone rates a published commitment once during the campaign's window, until its results
+    are released.
+
+    A rater is one browser: a random token in a cookie, unique per commitment in the database.
+    A network (its address) casts at most BALLOTS_PER_NETWORK_PER_DAY ballots on one commitment a
+    day, and BALLOTS_PER_CLIENT_HOUR an hour overall. `new_token`: the token was made for this
+    request because the browser showed none, so it may be one that rated and then dropped its
+    cookie; such a ballot counts only while its network has none on the commitment. Refusals
+    raise AlreadyRated, TokenRequired, NetworkCapReached or RatingThrottled.
     """
     today = today or timezone.localdate()
     with transaction.atomic():
@@ -148,15 +172,26 @@ def ballot_cast(*, commitment: Commitment, rating: str, remark: str = "", rater_
             raise ValidationError({"rating": "请选择满意、基本满意或不满意。"})
         if error:
             raise ValidationError({"remark": error})
-        # Serialises ballots on one commitment, so the per-client limit holds under concurrency.
-        _evaluation(commitment)
-        rater_hash, client_hash = rater_hash_of(rater_token or ""), client_hash_of(client_address)
+        # Serialises ballots on one commitment, so the per-network cap holds under concurrency.
+        evaluation = _evaluation(commitment)
+        if evaluation.released_at or commitment.campaign.hashes_erased_at:
+            # Released results close the voices (the hashes that keep one ballot per browser are
+            # erased then), even if the window were moved later afterwards.
+            raise ValidationError("评议结果已经公布，群众评议已经结束。", code="closed")
         if not rater_token:
             raise ValidationError("无法识别评议人，请允许浏览器保存Cookie后重试。", code="no_token")
-        if (Ballot.objects.filter(commitment=commitment, rater_hash=rater_hash).exists()
-                or Ballot.objects.filter(commitment=commitment, client_hash=client_hash).count()
-                >= int(getattr(settings, "BALLOTS_PER_CLIENT", BALLOTS_PER_CLIENT))):
+        salt = salt_for(commitment.campaign)
+        rater_hash, client_hash = rater_hash_of(rater_token, salt=salt), client_hash_of(client_address, salt=salt)
+        ballots = Ballot.objects.filter(commitment=commitment)
+        if ballots.filter(rater_hash=rater_hash).exists():
             raise AlreadyRated()
+        from_network = ballots.filter(client_hash=client_hash)
+        if new_token and from_network.exists():
+            raise TokenRequired()
+        # The cap's day is the clock's (local) day, like the hourly limit: `today` is the window's.
+        midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        if from_network.filter(created_at__gte=midnight).count() >= (cap := _network_cap()):
+            raise NetworkCapReached(cap)
         since = timezone.now() - datetime.timedelta(hours=1)
         if (Ballot.objects.filter(client_hash=client_hash, created_at__gte=since).count()
                 >= int(getattr(settings, "BALLOTS_PER_CLIENT_HOUR", BALLOTS_PER_CLIENT_HOUR))):
@@ -175,6 +210,30 @@ def ballot_cast(*, commitment: Commitment, rating: str, remark: str = "", rater_
         finally:
             audit.client_ip_var.reset(token)
     return ballot
+
+
+def _ballot_hashes_erase(ballots) -> int:
+    return ballots.exclude(rater_hash="", client_hash="").update(rater_hash="", client_hash="")
+
+
+@transaction.atomic
+def rater_hashes_erase(*, actor, campaign: Campaign, today: datetime.date | None = None) -> dict[str, int]:
+    """A root administrator, or the operator (actor None: manage.py erase_rater_hashes), erases a
+    campaign's rater and suggester hashes once its 群众评议 window has closed: every ballot's and
+    online suggestion's hash is blanked and the campaign's salt destroyed. No ballot is taken after.
+    """
+    today = today or timezone.localdate()
+    if actor is not None and not can_manage_campaigns(actor):
+        raise PermissionDenied
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.rating_state(today) != "closed":
+        # While ballots are taken the hashes are what keeps one ballot per browser.
+        raise ValidationError(f"群众评议截止（{cn_date(campaign.evaluation_deadline)}）后才能清除评议人标识。")
+    counts = {"ballots": _ballot_hashes_erase(Ballot.objects.filter(commitment__campaign=campaign)),
+              "suggestions": suggestion_hashes_erase(campaign=campaign)}
+    Campaign.objects.filter(pk=campaign.pk).update(hash_salt="", hashes_erased_at=timezone.now())
+    audit.record(actor=actor, action="evaluation.erase_hashes", obj=campaign, detail={"year": campaign.year, **counts})
+    return counts
 
 
 # --- 民主测评 at a meeting -----------------------------------------------------------------------
@@ -324,9 +383,16 @@ def results_release(*, actor, commitment: Commitment, version: int, today: datet
     if not commitment.assessments.exists():
         raise ValidationError("尚未进行组织考核，不能公布评议结果。")
     _bump(evaluation, released_at=timezone.now(), released_by=actor)
+    # Released results close the voices, so the hashes that kept one ballot per browser and
+    # capped each network have done their work: they are erased with the release (the ballots
+    # still count). So are the campaign's suggesters' hashes past the hour the box counts.
+    erased = {"ballots": _ballot_hashes_erase(Ballot.objects.filter(commitment=commitment)),
+              "suggestions": suggestion_hashes_erase(campaign=commitment.campaign,
+                                                     before=timezone.now() - SUGGESTION_BOX_WINDOW)}
     v = summary_for(commitment, today=today).verdict
     audit.record(actor=actor, action="evaluation.release", obj=commitment, organisation=commitment.reviewer_org,
-                 detail={"score": v.score, "result": v.result, "satisfaction_rate": v.satisfaction_rate})
+                 detail={"score": v.score, "result": v.result, "satisfaction_rate": v.satisfaction_rate,
+                         "erased_hashes": erased})
     public_cache.changed()
     return evaluation
 

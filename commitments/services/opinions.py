@@ -7,8 +7,6 @@ officers acting on the same suggestion loses with a clear message on SQLite and 
 """
 import datetime
 import hashlib
-import hmac
-import ipaddress
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +18,8 @@ from orgs import audit
 from orgs.errors import Conflict
 from orgs.models import Organisation
 
-from ..models import Commitment, Item, ReferenceItem, Suggestion
+from ..anonymity import client_hash_of, salt_for
+from ..models import Campaign, Commitment, Item, ReferenceItem, Suggestion
 from ..permissions import can_edit_commitment, can_handle_opinions, can_publish_references
 from ..selectors import adoption_targets_q, current_campaign, references_for
 from .lifecycle import commitment_add_item
@@ -42,24 +41,6 @@ class Throttled(ValidationError):
 
     def __init__(self):
         super().__init__(THROTTLED_MESSAGE, code="throttled")
-
-
-def client_hash_of(address: str | None) -> str:
-    """HMAC-SHA256 of the client's address keyed with SECRET_KEY: enough to throttle, not to identify.
-
-    An IPv6 client usually holds a whole /64 and can rotate within it, so IPv6 addresses are
-    hashed by their /64 network; IPv4 addresses are hashed as they are.
-    """
-    address = (address or "").strip()
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        ip = None
-    if ip is not None and ip.version == 6 and ip.ipv4_mapped is None:
-        address = str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    elif ip is not None and ip.version == 6:
-        address = str(ip.ipv4_mapped)
-    return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()
 
 
 def _box_limit() -> int:
@@ -90,14 +71,17 @@ def suggestion_submit_public(*, organisation: Organisation, content: str, contac
         errors["contact"] = f"联系方式不能超过{CONTACT_MAX}个字。"
     if errors:
         raise ValidationError(errors)
-    client_hash = client_hash_of(client_address)
+    campaign = current_campaign()
+    # Keyed with the campaign's salt (commitments/anonymity.py). Within the hour the box counts,
+    # all submissions are in the current campaign, but for the moment a new year is made current.
+    client_hash = client_hash_of(client_address, salt=salt_for(campaign))
     since = timezone.now() - SUGGESTION_BOX_WINDOW
     # Counted in the database so the limit holds across worker processes. Two requests racing
     # at the limit may both pass; the box is a soft guard against floods, not a quota.
     if Suggestion.objects.filter(client_hash=client_hash, created_at__gte=since).count() >= _box_limit():
         raise Throttled()
     suggestion = Suggestion.objects.create(
-        organisation=organisation, campaign=current_campaign(), channel=Suggestion.Channel.BOX_ONLINE,
+        organisation=organisation, campaign=campaign, channel=Suggestion.Channel.BOX_ONLINE,
         content=content, contact=contact, client_hash=client_hash)
     # The box is anonymous (DOMAIN.md: 群众 never log in): the audit row must not tie the
     # suggestion to the sender's address, so the request's client address is left out of it.
@@ -108,6 +92,16 @@ def suggestion_submit_public(*, organisation: Organisation, content: str, contac
     finally:
         audit.client_ip_var.reset(token)
     return suggestion
+
+
+def suggestion_hashes_erase(*, campaign: Campaign, before=None) -> int:
+    """Blank the address hashes of the campaign's online suggestions (those sent before `before`,
+    if given): the erasure of evaluations.services.rater_hashes_erase and of a results release,
+    inside its transaction, audited there. How many were blanked."""
+    suggestions = Suggestion.objects.filter(campaign=campaign).exclude(client_hash="")
+    if before is not None:
+        suggestions = suggestions.filter(created_at__lt=before)
+    return suggestions.update(client_hash="")
 
 
 # --- opinions recorded by officers ------------------------------------------------------------

@@ -13,10 +13,9 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from evaluations.models import Ballot
-from evaluations.services import rater_hash_of
-from evaluations.views.public import (PublicEvaluation, RatingForm, attach_public_results, public_evaluation,
-                                      rater_token_of)
+from evaluations.selectors import has_rated
+from evaluations.views.public import (PublicEvaluation, RatingForm, attach_public_results, give_rater_token,
+                                      public_evaluation, rater_token_of)
 
 from .. import public_cache, selectors, selectors_stamped
 from ..models import ScanDisplay
@@ -134,7 +133,9 @@ def commitment_page(request, pk):
     if rating is None:
         return public_cache.respond(request, entry, html)
     html = html.replace(public_cache.SLOT, _rating_section(request, rating), 1)
-    return public_cache.respond(request, entry, html, shared=False)
+    response = public_cache.respond(request, entry, html, shared=False)
+    give_rater_token(request, response)
+    return response
 
 
 def _commitment_html(request, pk) -> tuple[str, dict | None]:
@@ -168,10 +169,8 @@ def _commitment_html(request, pk) -> tuple[str, dict | None]:
 
 def _rating_section(request, rating: dict) -> str:
     """The rating section for this visitor: the form with their own CSRF token, or "already rated"."""
-    token = rater_token_of(request)
     ev = PublicEvaluation(state=rating["state"], opens=rating["opens"], deadline=rating["deadline"],
                           notice=rating["notice"])
-    ev.already_rated = bool(token) and Ballot.objects.filter(commitment_id=rating["pk"],
-                                                             rater_hash=rater_hash_of(token)).exists()
+    ev.already_rated = has_rated(commitment_id=rating["pk"], token=rater_token_of(request))
     return render_to_string("evaluations/public/rating.html", {
         "c": SimpleNamespace(pk=rating["pk"]), "ev": ev, "form": RatingForm(), "csrf_token": get_token(request)})

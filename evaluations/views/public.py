@@ -26,10 +26,10 @@ from commitments.forms_opinions import HONEYPOT_FIELD, HONEYPOT_MESSAGE
 from orgs.errors import Conflict
 from orgs.views import attach_errors
 
-from ..models import Ballot, Evaluation, LeaderComment, Rating
+from ..models import Evaluation, LeaderComment, Rating
 from ..scoring import VOICE_LABELS
-from ..selectors import Summary, summaries_for
-from ..services import AlreadyRated, RatingThrottled, ballot_cast, rater_hash_of, window_message
+from ..selectors import Summary, has_rated, summaries_for
+from ..services import AlreadyRated, RatingThrottled, TokenRequired, ballot_cast, window_message
 
 RATER_COOKIE = "rater"
 RATER_SALT = "evaluations.rater"
@@ -65,6 +65,13 @@ def rater_token_of(request) -> str | None:
 def _keep_token(request, response, token: str) -> None:
     response.set_signed_cookie(RATER_COOKIE, token, salt=RATER_SALT, max_age=RATER_MAX_AGE, httponly=True,
                                samesite="Lax", secure=request.is_secure())
+
+
+def give_rater_token(request, response) -> None:
+    """Give a browser that has no rater token one with the page that shows the rating form, so its
+    first ballot is told apart from its colleagues' on the same network (services.ballot_cast)."""
+    if rater_token_of(request) is None:
+        _keep_token(request, response, secrets.token_urlsafe(24))
 
 
 # --- what the noticeboard shows of 评诺 ----------------------------------------------------------
@@ -133,9 +140,7 @@ def public_evaluation(request, commitment, *, today: datetime.date | None = None
         ev.comments = list(LeaderComment.objects.filter(commitment=commitment).select_related("author_org")
                            .order_by("created_at", "id"))
     elif ev.state == "open":
-        token = rater_token_of(request)
-        ev.already_rated = bool(token) and Ballot.objects.filter(commitment=commitment,
-                                                                 rater_hash=rater_hash_of(token)).exists()
+        ev.already_rated = has_rated(commitment_id=commitment.pk, token=rater_token_of(request))
     return ev
 
 
@@ -146,17 +151,21 @@ def public_evaluation(request, commitment, *, today: datetime.date | None = None
 def rate(request, pk):
     """群众评议: anyone rates a published commitment once during the window, without logging in."""
     commitment = commitment_selectors.public_commitment(pk)
-    token = rater_token_of(request)
+    token = shown = rater_token_of(request)
     if not token:
         token = secrets.token_urlsafe(24)
     form = RatingForm(request.POST)
     status, notice, level = 200, window_message(commitment.campaign, timezone.localdate()), "warning"
+    retry = False
     if notice is None and form.is_valid():
         try:
             ballot_cast(commitment=commitment, rating=form.cleaned_data["rating"], remark=form.cleaned_data["remark"],
-                        rater_token=token, client_address=request.META.get("REMOTE_ADDR"))
+                        rater_token=token, client_address=request.META.get("REMOTE_ADDR"), new_token=shown is None)
         except AlreadyRated as exc:
             notice, level = exc.messages[0], "info"
+        except TokenRequired as exc:
+            # The response keeps the new token: a browser that takes cookies succeeds on resending.
+            notice, retry = exc.messages[0], True
         except RatingThrottled as exc:
             notice, status = exc.messages[0], 429
         except Conflict as exc:
@@ -176,8 +185,9 @@ def rate(request, pk):
     response = render(request, "evaluations/public/rate.html", {
         "c": commitment, "form": form, "notice": notice, "level": level,
         "owner_org": commitment.member.branch if commitment.member_id else commitment.organisation,
-        # A refusal for the window or a duplicate needs no second try; a form error does.
-        "show_form": notice is None,
+        # A refusal for the window, a duplicate or a limit needs no second try; a form error, or a
+        # browser that had no cookie yet, does.
+        "show_form": notice is None or retry,
     }, status=status)
     _keep_token(request, response, token)
     return response

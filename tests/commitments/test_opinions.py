@@ -10,11 +10,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from commitments.models import Commitment, Item, ReferenceItem, Suggestion
+from commitments.models import Campaign, Commitment, Item, ReferenceItem, Suggestion
 from commitments.services import opinions as svc
 from orgs.errors import Conflict
 from orgs.models import AuditEvent, Organisation
-from tests.conftest import make_commitment, make_member
+from tests.conftest import make_campaign, make_commitment, make_member
 
 BOX = Suggestion.Channel.BOX_ONLINE
 PENDING, ADOPTED, DECLINED = Suggestion.Outcome.PENDING, Suggestion.Outcome.ADOPTED, Suggestion.Outcome.DECLINED
@@ -43,7 +43,10 @@ def test_public_submission_is_saved_with_hashed_address_and_audited(world):
     s.refresh_from_db()
     assert s.channel == BOX and s.campaign == world.campaign and s.outcome == PENDING
     assert s.content == "希望党员干部多下基层走访"
-    expected = hmac.new(settings.SECRET_KEY.encode(), b"203.0.113.7", hashlib.sha256).hexdigest()
+    world.campaign.refresh_from_db()
+    assert len(world.campaign.hash_salt) == 64  # made on first need
+    key = f"{settings.SECRET_KEY}:{world.campaign.hash_salt}".encode()
+    expected = hmac.new(key, b"203.0.113.7", hashlib.sha256).hexdigest()
     assert s.client_hash == expected and "203.0.113.7" not in s.client_hash
     (row,) = audit_rows("suggestion.submit")
     assert row.actor is None and row.actor_name == "匿名" and row.object_id == str(s.pk)
@@ -80,10 +83,24 @@ def test_throttle_counts_the_last_hour_across_organisations(world):
     svc.suggestion_submit_public(organisation=world.branch_c, content="一小时后再提意见", client_address="198.51.100.1")
 
 
+def test_the_same_address_hashes_differently_in_two_campaigns(world):
+    first = svc.suggestion_submit_public(organisation=world.branch_a, content="希望党员干部多下基层走访",
+                                         client_address="203.0.113.7")
+    Campaign.objects.filter(pk=world.campaign.pk).update(is_current=False)
+    make_campaign(2011)
+    second = svc.suggestion_submit_public(organisation=world.branch_a, content="希望多开展便民服务活动",
+                                          client_address="203.0.113.7")
+    assert first.campaign.year == 2010 and second.campaign.year == 2011
+    assert first.client_hash and second.client_hash and first.client_hash != second.client_hash
+
+
 def test_ipv6_clients_are_counted_by_their_64_network():
-    assert svc.client_hash_of("2001:db8:1:2::1") == svc.client_hash_of("2001:db8:1:2:abcd::9")
-    assert svc.client_hash_of("2001:db8:1:2::1") != svc.client_hash_of("2001:db8:1:3::1")
-    assert svc.client_hash_of("::ffff:203.0.113.7") == svc.client_hash_of("203.0.113.7")
+    def h(address):
+        return svc.client_hash_of(address, salt="salt")
+
+    assert h("2001:db8:1:2::1") == h("2001:db8:1:2:abcd::9")
+    assert h("2001:db8:1:2::1") != h("2001:db8:1:3::1")
+    assert h("::ffff:203.0.113.7") == h("203.0.113.7")
 
 
 # --- opinion_record ---------------------------------------------------------------------------

@@ -71,7 +71,8 @@ def test_two_assessors_with_the_same_version_one_wins(world):
     assert AuditEvent.objects.filter(action="evaluation.assess").count() == 1
 
 
-def test_twenty_ballots_from_one_client_count_once(world):
+def test_twenty_ballots_from_one_network_keep_its_cap(world, settings):
+    settings.BALLOTS_PER_NETWORK_PER_DAY = 1
     c = published_pledge(world)
 
     def work(i):
@@ -81,7 +82,7 @@ def test_twenty_ballots_from_one_client_count_once(world):
 
     results = race(20, work)
     cast = [r for r in results.values() if isinstance(r, Ballot)]
-    refused = [r for r in results.values() if isinstance(r, services.AlreadyRated)]
+    refused = [r for r in results.values() if isinstance(r, services.NetworkCapReached)]
     assert len(cast) == 1 and len(refused) == 19, results
     assert Ballot.objects.filter(commitment=c).count() == 1
     assert AuditEvent.objects.filter(action="evaluation.ballot").count() == 1

@@ -5,6 +5,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from commitments.anonymity import salt_of
 from evaluations import services
 from evaluations.models import Ballot
 from evaluations.views.public import RATER_COOKIE, rater_token_of
@@ -81,7 +82,7 @@ def test_anonymous_post_creates_one_ballot_sets_the_cookie_and_thanks(world, c):
     request = RequestFactory().get("/")
     request.COOKIES[RATER_COOKIE] = cookie.value
     token = rater_token_of(request)
-    assert len(token) >= 32 and ballot.rater_hash == services.rater_hash_of(token)
+    assert len(token) >= 32 and ballot.rater_hash == services.rater_hash_of(token, salt=salt_of(world.campaign))
     html = client.get(response["Location"]).content.decode()
     assert "感谢您参与群众评议" in html
     assert "您已参与对该承诺的群众评议" in rating_section(html) and "<form" not in rating_section(html)
@@ -117,6 +118,62 @@ def test_two_clients_count_twice(world, c):
     assert rate(Client(REMOTE_ADDR="198.51.100.1"), c, "satisfied").status_code == 302
     assert rate(Client(REMOTE_ADDR="198.51.100.2"), c, "unsatisfied").status_code == 302
     assert sorted(Ballot.objects.values_list("rating", flat=True)) == ["satisfied", "unsatisfied"]
+
+
+def test_the_page_gives_a_browser_its_rater_token_while_the_window_is_open(world, c):
+    open_window(world)
+    first = page(Client(), c)
+    assert first.cookies[RATER_COOKIE]["httponly"] and "private" in first["Cache-Control"]
+    client = Client()
+    page(client, c)
+    assert RATER_COOKIE not in page(client, c).cookies  # kept, not replaced
+    closed_window(world)
+    assert RATER_COOKIE not in page(Client(), c).cookies
+
+
+def test_two_browsers_on_one_network_both_rate(world, c):
+    open_window(world)
+    first, second = Client(REMOTE_ADDR="203.0.113.30"), Client(REMOTE_ADDR="203.0.113.30")
+    for client in (first, second):
+        page(client, c)  # the form's page gives each browser its own token
+    assert rate(first, c, "satisfied").status_code == 302
+    assert rate(second, c, "unsatisfied").status_code == 302
+    assert sorted(Ballot.objects.values_list("rating", flat=True)) == ["satisfied", "unsatisfied"]
+    again = rate(first, c)
+    assert again.status_code == 200 and "您已评议过该承诺" in again.content.decode()
+    assert "您已参与对该承诺的群众评议" in rating_section(page(second, c).content.decode())
+    assert Ballot.objects.count() == 2
+
+
+def test_the_network_cap_says_so_and_not_that_you_have_rated(world, c, settings):
+    settings.BALLOTS_PER_NETWORK_PER_DAY = 2
+    open_window(world)
+    statuses = []
+    for _ in range(3):
+        client = Client(REMOTE_ADDR="203.0.113.31")
+        page(client, c)
+        response = rate(client, c)
+        statuses.append(response.status_code)
+    assert statuses == [302, 302, 429]
+    html = response.content.decode()
+    assert "该网络今天对该承诺的评议已达上限（2次），请明天再试或换用其他网络。" in html
+    assert "您已评议过" not in html and 'name="rating"' not in html
+    assert Ballot.objects.count() == 2
+
+
+def test_a_browser_without_a_cookie_on_a_network_that_rated_is_asked_for_one(world, c):
+    open_window(world)
+    colleague = Client(REMOTE_ADDR="203.0.113.32")
+    page(colleague, c)
+    assert rate(colleague, c).status_code == 302
+    newcomer = Client(REMOTE_ADDR="203.0.113.32")
+    refused = rate(newcomer, c, "basic")  # straight to the form's address, no token yet
+    html = refused.content.decode()
+    assert refused.status_code == 200 and "没有保存评议凭证（Cookie）" in html and "您已评议过" not in html
+    assert 'name="rating"' in html and RATER_COOKIE in refused.cookies
+    # Sent again with the cookie the refusal gave, it counts.
+    assert rate(newcomer, c, "basic").status_code == 302
+    assert sorted(Ballot.objects.values_list("rating", flat=True)) == ["basic", "satisfied"]
 
 
 def test_throttled_client_gets_429(world, c, settings):
@@ -287,5 +344,5 @@ def test_a_tampered_cookie_is_replaced_not_trusted(world, c):
     response = rate(client, c)
     assert response.status_code == 302
     ballot = Ballot.objects.get()
-    assert ballot.rater_hash != services.rater_hash_of("chosen-token")
+    assert ballot.rater_hash != services.rater_hash_of("chosen-token", salt=salt_of(world.campaign))
     assert response.cookies[RATER_COOKIE].value != "chosen-token:forged"

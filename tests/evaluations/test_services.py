@@ -2,6 +2,7 @@
 releasing results and rectification orders; each with who may, when, the Chinese messages and
 the audit rows."""
 import datetime
+import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,7 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from commitments.models import Campaign, Commitment
+from commitments.anonymity import client_hash_of, salt_for
+from commitments.models import Campaign, Commitment, Suggestion
+from commitments.services.opinions import suggestion_submit_public
 from evaluations import services
 from evaluations.demo import seed_evaluations
 from evaluations.models import (Assessment, Ballot, Evaluation, Fulfilment, Grade, LeaderComment, MeetingTally,
@@ -113,9 +116,9 @@ def test_no_comment_after_release(world, pledge):
 
 # --- 群众评议: online ballots -----------------------------------------------------------------------
 
-def ballot(c, *, token=None, address=None, rating=S, remark="", today=OPEN):
+def ballot(c, *, token=None, address=None, rating=S, remark="", today=OPEN, new_token=False):
     return services.ballot_cast(commitment=c, rating=rating, remark=remark, rater_token=token or fresh_token(),
-                                client_address=address or fresh_address(), today=today)
+                                client_address=address or fresh_address(), today=today, new_token=new_token)
 
 
 def test_a_ballot_is_counted_in_the_summary(pledge):
@@ -147,12 +150,13 @@ def test_an_empty_token_is_refused(pledge):
     assert not Ballot.objects.exists()
 
 
-def test_hundred_casts_from_one_address_with_fresh_tokens_count_once(pledge):
+def test_hundred_casts_from_one_address_by_browsers_without_a_cookie_count_once(pledge):
     refused = 0
     for _ in range(100):
         try:
-            ballot(pledge, address="203.0.113.50")
-        except services.AlreadyRated:
+            ballot(pledge, address="203.0.113.50", new_token=True)
+        except services.TokenRequired as exc:
+            assert "没有保存评议凭证（Cookie）" in exc.messages[0] and "您已评议过" not in exc.messages[0]
             refused += 1
     assert refused == 99 and Ballot.objects.count() == 1
 
@@ -175,17 +179,19 @@ def test_distinct_clients_count_separately(pledge):
     assert Ballot.objects.values("client_hash").distinct().count() == 3
 
 
-def test_ipv6_clients_in_one_64_count_as_one(pledge):
+def test_ipv6_clients_in_one_64_are_one_network(settings, pledge):
+    settings.BALLOTS_PER_NETWORK_PER_DAY = 1
     ballot(pledge, address="2001:db8:1:2::1")
-    with pytest.raises(services.AlreadyRated):
+    with pytest.raises(services.NetworkCapReached):
         ballot(pledge, address="2001:db8:1:2:ffff:ffff:ffff:fffe")
     ballot(pledge, address="2001:db8:1:3::1")
     assert Ballot.objects.count() == 2
 
 
-def test_ipv4_mapped_address_is_the_ipv4_client(pledge):
+def test_ipv4_mapped_address_is_the_ipv4_network(settings, pledge):
+    settings.BALLOTS_PER_NETWORK_PER_DAY = 1
     ballot(pledge, address="203.0.113.60")
-    with pytest.raises(services.AlreadyRated):
+    with pytest.raises(services.NetworkCapReached):
         ballot(pledge, address="::ffff:203.0.113.60")
 
 
@@ -254,6 +260,163 @@ def test_ballot_audit_row_keeps_no_address(pledge):
     assert event.detail == {"ballot": b.pk}
     row = " ".join(str(v) for v in AuditEvent.objects.filter(pk=event.pk).values().get().values())
     assert address not in row and b.client_hash not in row and b.rater_hash not in row
+
+
+# --- 群众评议 on shared networks: per browser, capped per network and day ----------------------------
+
+def test_two_browsers_on_one_network_both_rate(pledge):
+    ballot(pledge, token="colleague-1", address="203.0.113.90", rating=S)
+    ballot(pledge, token="colleague-2", address="203.0.113.90", rating=U)
+    assert summary_for(pledge, today=OPEN).online == Tally(1, 0, 1)
+    assert Ballot.objects.values("client_hash").distinct().count() == 1
+
+
+def test_the_same_browser_twice_is_told_it_has_rated(pledge):
+    ballot(pledge, token="colleague-1", address="203.0.113.91")
+    with pytest.raises(services.AlreadyRated) as exc:
+        ballot(pledge, token="colleague-1", address="203.0.113.91")
+    assert "您已评议过该承诺" in exc.value.messages[0]
+
+
+def test_the_31st_ballot_from_one_network_in_a_day_is_refused_with_the_cap(pledge):
+    for n in range(30):
+        ballot(pledge, address="203.0.113.92")
+    with pytest.raises(services.NetworkCapReached) as exc:
+        ballot(pledge, address="203.0.113.92")
+    assert exc.value.messages == ["该网络今天对该承诺的评议已达上限（30次），请明天再试或换用其他网络。"]
+    assert "您已评议过" not in exc.value.messages[0]
+    # Another network is not held back.
+    ballot(pledge, address="203.0.113.93")
+    assert Ballot.objects.count() == 31
+
+
+def test_the_network_cap_setting_is_honoured(settings, world, pledge):
+    settings.BALLOTS_PER_NETWORK_PER_DAY = 3
+    for n in range(3):
+        ballot(pledge, address="203.0.113.94")
+    with pytest.raises(services.NetworkCapReached) as exc:
+        ballot(pledge, address="203.0.113.94")
+    assert "已达上限（3次）" in exc.value.messages[0]
+    ballot(published_pledge(world, member=world.member_a2), address="203.0.113.94")
+
+
+def test_the_network_cap_resets_the_next_day(settings, pledge):
+    settings.BALLOTS_PER_NETWORK_PER_DAY = 2
+    ballot(pledge, address="203.0.113.95")
+    ballot(pledge, address="203.0.113.95")
+    with pytest.raises(services.NetworkCapReached):
+        ballot(pledge, address="203.0.113.95")
+    # Yesterday's ballots: the network starts the day afresh (the browsers that cast them have not).
+    Ballot.objects.update(created_at=timezone.now() - datetime.timedelta(days=1))
+    ballot(pledge, address="203.0.113.95")
+    ballot(pledge, address="203.0.113.95")
+    with pytest.raises(services.NetworkCapReached):
+        ballot(pledge, address="203.0.113.95")
+    assert Ballot.objects.count() == 4
+
+
+def test_hashes_are_keyed_per_campaign(world, pledge):
+    other_year = Campaign.objects.create(name="2011年", year=2011, pledge_deadline=DAY(2011, 9, 30),
+                                         publish_deadline=DAY(2011, 10, 31), evaluation_deadline=DAY(2011, 12, 31))
+    b = ballot(pledge, token="browser-1", address="203.0.113.96")
+    salt, other = salt_for(world.campaign), salt_for(other_year)
+    assert len(salt) == len(other) == 64 and salt != other
+    assert b.client_hash == client_hash_of("203.0.113.96", salt=salt)
+    assert b.client_hash != client_hash_of("203.0.113.96", salt=other)
+    assert b.rater_hash == services.rater_hash_of("browser-1", salt=salt)
+    assert b.rater_hash != services.rater_hash_of("browser-1", salt=other)
+    # The salt is made once: later ballots of the campaign are keyed alike.
+    assert ballot(pledge, token="browser-2", address="203.0.113.96").client_hash == b.client_hash
+
+
+def test_release_erases_the_hashes_and_the_ballots_still_count(world, pledge):
+    cast(pledge, S, 3)
+    cast(pledge, U, 1)
+    other = published_pledge(world, member=world.member_a2)
+    kept = ballot(other, address="203.0.113.97")
+    assessed(world, pledge)
+    released(world, pledge)
+    # Four blank hashes on one commitment: the uniqueness holds only for hashes that are there.
+    assert set(Ballot.objects.filter(commitment=pledge).values_list("rater_hash", "client_hash")) == {("", "")}
+    assert summary_for(pledge, today=CLOSED).online == Tally(3, 0, 1)
+    assert summary_for(pledge, today=CLOSED).verdict.satisfaction_rate == 75.0
+    # Another commitment's ballots wait for its own release (or the campaign's erasure).
+    assert Ballot.objects.get(pk=kept.pk).rater_hash == kept.rater_hash
+    event = AuditEvent.objects.get(action="evaluation.release")
+    assert event.detail["erased_hashes"] == {"ballots": 4, "suggestions": 0}
+
+
+def test_release_erases_the_campaigns_suggester_hashes_past_the_hour_the_box_counts(world, pledge):
+    old = suggestion_submit_public(organisation=world.branch_a, content="希望多开展走访活动", client_address="203.0.113.99")
+    Suggestion.objects.filter(pk=old.pk).update(created_at=timezone.now() - datetime.timedelta(hours=2))
+    recent = suggestion_submit_public(organisation=world.branch_a, content="希望公开办事流程", client_address="203.0.113.99")
+    assessed(world, pledge)
+    released(world, pledge)
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.client_hash == "" and len(recent.client_hash) == 64
+
+
+def test_no_ballot_after_release_even_if_the_window_is_moved_later(world, pledge):
+    cast(pledge, S, 1)
+    assessed(world, pledge)
+    released(world, pledge)
+    Campaign.objects.filter(pk=world.campaign.pk).update(evaluation_deadline=DAY(2011, 3, 31))
+    with pytest.raises(ValidationError) as exc:
+        ballot(pledge, today=DAY(2011, 2, 1))
+    assert exc.value.code == "closed" and exc.value.messages == ["评议结果已经公布，群众评议已经结束。"]
+    assert Ballot.objects.count() == 1
+
+
+def test_campaign_erasure_blanks_every_hash_destroys_the_salt_and_is_audited(world, pledge):
+    cast(pledge, S, 2)
+    other = published_pledge(world, member=world.member_a2)
+    cast(other, B, 1)
+    suggestion = suggestion_submit_public(organisation=world.branch_a, content="希望多开展走访活动",
+                                          client_address="203.0.113.98")
+    counts = services.rater_hashes_erase(actor=world.admin, campaign=world.campaign, today=CLOSED)
+    assert counts == {"ballots": 3, "suggestions": 1}
+    assert set(Ballot.objects.values_list("rater_hash", "client_hash")) == {("", "")}
+    suggestion.refresh_from_db()
+    assert suggestion.client_hash == ""
+    world.campaign.refresh_from_db()
+    assert world.campaign.hash_salt == "" and world.campaign.hashes_erased_at is not None
+    event = AuditEvent.objects.get(action="evaluation.erase_hashes")
+    assert event.actor == world.admin and event.detail == {"year": 2010, "ballots": 3, "suggestions": 1}
+    assert summary_for(pledge, today=CLOSED).online == Tally(2, 0, 0)
+    # Erased = closed for good, even were the window moved later.
+    Campaign.objects.filter(pk=world.campaign.pk).update(evaluation_deadline=DAY(2011, 3, 31))
+    with pytest.raises(ValidationError) as exc:
+        ballot(other, today=DAY(2011, 2, 1))
+    assert exc.value.code == "closed"
+
+
+@pytest.mark.parametrize("persona", ["secretary_a", "committee_secretary", "outsider"])
+def test_only_a_root_administrator_erases_a_campaigns_hashes(world, pledge, persona):
+    cast(pledge, S, 1)
+    with pytest.raises(PermissionDenied):
+        services.rater_hashes_erase(actor=getattr(world, persona), campaign=world.campaign, today=CLOSED)
+    assert Ballot.objects.exclude(rater_hash="").count() == 1
+    assert not AuditEvent.objects.filter(action="evaluation.erase_hashes").exists()
+
+
+def test_hashes_are_not_erased_while_the_window_is_open(world, pledge):
+    cast(pledge, S, 1)
+    with pytest.raises(ValidationError) as exc:
+        services.rater_hashes_erase(actor=world.admin, campaign=world.campaign, today=OPEN)
+    assert exc.value.messages == ["群众评议截止（2010年12月31日）后才能清除评议人标识。"]
+    assert Ballot.objects.exclude(rater_hash="").count() == 1
+
+
+def test_erase_command(world, pledge, monkeypatch):
+    cast(pledge, S, 1)
+    monkeypatch.setattr(services.timezone, "localdate", lambda: CLOSED)
+    out = io.StringIO()
+    call_command("erase_rater_hashes", "2010", stdout=out)
+    assert "已清除2010年度 1 张评议票、0 条意见建议的评议人标识" in out.getvalue()
+    assert set(Ballot.objects.values_list("rater_hash", "client_hash")) == {("", "")}
+    event = AuditEvent.objects.get(action="evaluation.erase_hashes")
+    assert event.actor is None and event.detail["ballots"] == 1
 
 
 # --- 民主测评 meeting tallies -------------------------------------------------------------------------
@@ -611,7 +774,8 @@ def test_release_after_the_window_with_an_assessment(world, pledge):
     assert evaluation.released_at is not None and evaluation.released_by == world.secretary_a
     event = AuditEvent.objects.get(action="evaluation.release")
     # (20 × 100 + 30 × 75 + 50 × 100) / 100 = 92.5
-    assert event.detail == {"score": 92.5, "result": "fulfilled", "satisfaction_rate": 75.0}
+    assert event.detail == {"score": 92.5, "result": "fulfilled", "satisfaction_rate": 75.0,
+                            "erased_hashes": {"ballots": 4, "suggestions": 0}}
     assert event.organisation == world.branch_a
 
 

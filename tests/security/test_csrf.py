@@ -102,8 +102,8 @@ def test_suggestion_box_limit_holds_across_two_browsers_from_one_address(world, 
     assert Suggestion.objects.count() == 3
 
 
-def test_one_ballot_per_address_holds_across_two_browsers(world, settings):
-    settings.BALLOTS_PER_CLIENT = 1
+def test_network_cap_holds_across_two_browsers(world, settings):
+    settings.BALLOTS_PER_NETWORK_PER_DAY = 1
     open_window(world)
     c = pledge(world, world.branch_a, "赵敏")
     rate = reverse("evaluations:rate", args=[c.pk])
@@ -111,8 +111,9 @@ def test_one_ballot_per_address_holds_across_two_browsers(world, settings):
     data = {"rating": "satisfied", "remark": "", "website": ""}
     assert post_form(browser(), rate, data, form_page=page).status_code == 302
     second = post_form(browser(), rate, data, form_page=page)  # new cookie, same address
-    assert second.status_code == 200
-    assert "您已评议过该承诺" in second.content.decode()
+    assert second.status_code == 429
+    assert "该网络今天对该承诺的评议已达上限（1次）" in second.content.decode()
+    assert "您已评议过该承诺" not in second.content.decode()
     assert Ballot.objects.count() == 1
     assert post_form(browser("198.51.100.79"), rate, data, form_page=page).status_code == 302
     assert Ballot.objects.count() == 2
