@@ -399,7 +399,8 @@ class _Generator:
                                    created_at=at)
         if rng.random() < 0.05:
             self.s[MeetingTally].add(commitment_id=cpk, held_on=datetime.date(self.year, 11, 20), place="党员活动室",
-                                     attendees=30, satisfied=rng.randint(15, 25), basic=rng.randint(0, 5),
+                                     attendees=35, expected=40, mass_representatives=40,
+                                     satisfied=rng.randint(15, 25), basic=rng.randint(0, 5),
                                      unsatisfied=rng.randint(0, 3), recorded_by_id=author, created_at=at,
                                      voided_at=None, voided_by_id=None, void_reason="")
         if rng.random() < 0.2:
