@@ -34,7 +34,7 @@ from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_add_membe
                           can_cancel_admin_request, can_decide_admin_request, can_edit_member,
                           can_manage_accounts, can_manage_org, can_manage_security, can_manage_user,
                           can_move_org, can_secure_user, can_transfer_member, can_view_admin_requests,
-                          can_view_members, scope_for)
+                          can_view_member, can_view_members, scope_for)
 
 User = get_user_model()
 
@@ -419,6 +419,8 @@ def _user_page(request, target, grant_form=None):
         "grant_form": grant_form or RoleGrantForm(
             organisations=selectors.organisation_list_for(request.user, roles={Role.ADMIN})),
         "can_manage": can_manage_user(request.user, target, paths),
+        # An administrator without an officer role does not read the member's record (三员分立).
+        "member_link": member is not None and can_view_member(request.user, member),
         "separated_roles": SEPARATED_ROLES,
     })
 

@@ -72,3 +72,9 @@ def test_administrator_also_granted_an_officer_role_reads_that_subtree(world, as
     assert client.get(reverse("orgs:member_detail", args=[world.member_a.pk])).status_code == 200
     assert client.get(reverse("orgs:member_detail", args=[world.member_b.pk])).status_code == 404
     assert client.get(reverse("commitments:detail", args=[pending.pk])).status_code == 200
+
+
+def test_account_page_names_the_member_without_a_link_the_administrator_cannot_follow(world, as_user):
+    html = as_user(world.admin).get(reverse("orgs:user_detail", args=[world.member_user_a.pk])).content.decode()
+    assert "关联党员：李娜" in html
+    assert reverse("orgs:member_detail", args=[world.member_a.pk]) not in html
