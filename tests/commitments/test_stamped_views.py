@@ -102,10 +102,13 @@ def test_the_owner_member_sees_the_list_without_the_upload_button(world, pledge,
     assert "盖章承诺书（存档）" in html and "上传盖章件" not in html
 
 
-def test_readers_who_may_not_see_scans_get_no_list(world, pledge, as_user):
-    upload(pledge, world.staff_a)
-    html = as_user(world.admin).get(url("detail", pledge.pk)).content.decode()
-    assert "盖章承诺书（存档）" not in html
+def test_a_system_administrator_sees_neither_the_pledge_nor_its_scans(world, pledge, as_user):
+    """Least privilege (三员分立): the scans carry the member's signature and are read only by those
+    who print and publish, and the member; a system administrator is not one of them."""
+    scan = upload(pledge, world.staff_a)
+    client = as_user(world.admin)
+    assert client.get(url("detail", pledge.pk)).status_code == 404
+    assert client.get(reverse("commitments:stamped_file", args=[scan.pk])).status_code == 404
 
 
 def test_the_detail_page_reads_the_scans_in_one_query(world, pledge, as_user, django_assert_max_num_queries):
