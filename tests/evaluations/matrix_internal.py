@@ -1,9 +1,9 @@
 """Permission-matrix entries for 评诺's internal pages: the list, the evaluation page and its POSTs,
 and the rectification lists.
 
-Readers of a commitment read its evaluation. Secretaries over the owner comment as leaders;
-officers over the owner record meeting tallies and answer rectification orders (not the ones they
-issued); secretaries over
+Readers of a commitment read its evaluation. Secretaries over the reviewing organisation comment
+as leaders and its officers record meeting tallies, never on their own organisation's commitment;
+officers over the owner answer rectification orders (not the ones they issued); secretaries over
 the reviewing organisation assess, release and order rectification; secretaries over the issuing
 organisation extend and close an order. Everything unpublished is a 404 for everyone.
 """
@@ -57,9 +57,13 @@ ORDERS = {rel: attr(f"ev_order_{k}") for rel, k in RELATIONS}
 OFFICERS_OVER = {p: rels | ({"org_a"} if "own" in rels else set()) for p, rels in MEMBER_EDIT.items()}
 # Readers: the officers over the owner (not the admin: 三员分立).
 READ = OFFICERS_OVER
-# Secretaries over the owner's organisation: leaders who comment.
-LEADERS = {"committee_secretary": {"own", "sibling", "cousin", "org_a"}, "secretary_a": {"own", "org_a"},
+# Secretaries over the reviewing organisation comment as leaders (四（五）: from the level above);
+# branch A's own commitment is the committee's, never branch A's own officers'.
+LEADERS = {"committee_secretary": {"own", "sibling", "cousin", "org_a"}, "secretary_a": {"own"},
            "secretary_b": {"sibling"}}
+# Meeting tallies: officers of the reviewing organisation or above, never the owner's.
+TALLY_RECORDERS = {p: rels - ({"org_a"} if p in ("secretary_a", "staff_a") else set())
+                   for p, rels in OFFICERS_OVER.items()}
 # Secretaries over the reviewing organisation: branch A's own commitment is the committee's to assess.
 ASSESSORS = {"committee_secretary": {"own", "sibling", "cousin", "org_a"}, "secretary_a": {"own"},
              "secretary_b": {"sibling"}}
@@ -79,7 +83,7 @@ MATRIX = {
     "evaluations:rectifications": Spec(NO_ARGS, allow(LOGGED_IN), methods=("GET",)),
     "evaluations:detail": Spec(COMMITMENTS, READ, methods=("GET",)),
     "evaluations:comment": Spec(COMMITMENTS, LEADERS, methods=("POST",)),
-    "evaluations:tally": Spec(COMMITMENTS, OFFICERS_OVER, methods=("POST",)),
+    "evaluations:tally": Spec(COMMITMENTS, TALLY_RECORDERS, methods=("POST",)),
     "evaluations:tally_void": Spec(TALLIES, MEMBER_EDIT, methods=("POST",)),
     "evaluations:assess": Spec(COMMITMENTS, ASSESSORS, methods=("POST",)),
     "evaluations:release": Spec(COMMITMENTS, ASSESSORS, methods=("POST",)),
