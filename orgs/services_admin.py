@@ -101,7 +101,7 @@ def _detail(request: AdminRoleRequest) -> dict:
 
 
 def _locked(request: AdminRoleRequest, version: int) -> AdminRoleRequest:
-    request = (AdminRoleRequest.objects.select_for_update().select_related("organisation", "target")
+    request = (AdminRoleRequest.objects.select_for_update(of=("self",)).select_related("organisation", "target")
                .get(pk=request.pk))
     if request.version != version or not request.is_pending:
         raise Conflict(HANDLED)
