@@ -19,8 +19,8 @@ from django.utils import timezone
 from orgs import audit
 from orgs.models import MemberCategory, MembershipType, Organisation
 from orgs.permissions import can_view_org
-from orgs.templatetags.cn import cn_date
-from orgs.xlsx import Column, add_sheet, new_workbook, save_workbook
+from core.templatetags.cn import cn_date
+from core.xlsx import Column, add_sheet, new_workbook, save_workbook
 
 from . import coverage
 from .models import Campaign

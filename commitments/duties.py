@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from orgs.models import BRANCH_KINDS, Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, scope_for
-from orgs.selectors import Todo, capped_count, count_label
-from orgs.templatetags.cn import cn_date
+from core.pages import capped_count, count_label
+from orgs.selectors import Todo
+from core.templatetags.cn import cn_date
 
 from . import coverage
 from .models import (LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Campaign, Commitment, CommitmentStatus, Exemption,

@@ -15,9 +15,9 @@ from django.utils import timezone
 from orgs import audit
 from orgs.models import Organisation
 from orgs.permissions import can_view_org
-from orgs.selectors import _under_any
-from orgs.templatetags.cn import cn_date
-from orgs.xlsx import Column, write_xlsx
+from orgs.selectors import under_any
+from core.templatetags.cn import cn_date
+from core.xlsx import Column, write_xlsx
 
 from .models import LIVE_STATUSES, Campaign, Commitment, CommitmentVersion, ItemProgress, ProgressEntry, Publication
 from .selectors import item_progress_status
@@ -43,7 +43,7 @@ COLUMNS = [
 
 
 def _commitments(org: Organisation, campaign: Campaign):
-    owner_in = _under_any([org.path], "organisation__path") | _under_any([org.path], "member__branch__path")
+    owner_in = under_any([org.path], "organisation__path") | under_any([org.path], "member__branch__path")
     return (Commitment.objects.filter(owner_in, campaign=campaign, status__in=LIVE_STATUSES)
             .select_related("campaign", "organisation", "organisation__parent", "member", "member__branch",
                             "public_version")

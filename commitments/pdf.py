@@ -43,7 +43,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from orgs.templatetags.cn import cn_date, cn_month
+from core.templatetags.cn import cn_date, cn_month
 
 from .models import Commitment, CommitmentStatus, CommitmentVersion
 

@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from orgs.models import RoleGrant
 from orgs.permissions import OFFICER_ROLES, scope_for
-from orgs.selectors import _under_any
-from orgs.templatetags.cn import cn_date
+from orgs.selectors import under_any
+from core.templatetags.cn import cn_date
 
 from .duties import when
 from .models import Campaign, Commitment, CommitmentStatus, Exemption, ExemptionStatus, Reminder
@@ -50,7 +50,7 @@ def _drafted_by(user) -> Q:
     roots = scope_for(user).roots(OFFICER_ROLES)
     q = Q(member__user=user, is_oral=False)
     if roots:
-        q |= _under_any(roots, "organisation__path") | _under_any(roots, "member__branch__path")
+        q |= under_any(roots, "organisation__path") | under_any(roots, "member__branch__path")
     return q
 
 
@@ -89,7 +89,7 @@ def dues_for(user, campaign: Campaign | None, *, today: datetime.date, days: int
                             reverse("reviews:queue"), "请及时审核把关"))
         roots = scope_for(user).roots(OFFICER_ROLES)
         if roots:
-            late = (Exemption.objects.filter(_under_any(roots, "member__branch__path"), campaign=campaign,
+            late = (Exemption.objects.filter(under_any(roots, "member__branch__path"), campaign=campaign,
                                              status=ExemptionStatus.APPROVED,
                                              kind=Exemption.Kind.DEFER, made_up_on__isnull=True,
                                              makeup_due__lte=horizon)

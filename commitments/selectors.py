@@ -10,7 +10,8 @@ from django.utils import timezone as _tz
 
 from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
-from orgs.selectors import _under_any, ancestors_of, capped_count, get_visible_or_404
+from core.pages import capped_count
+from orgs.selectors import ancestors_of, get_visible_or_404, under_any
 
 from .duties import duties_for
 from .models import (EDITABLE_STATUSES, LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Attachment, Campaign, Commitment,
@@ -78,7 +79,7 @@ def commitment_list_for(user, *, campaign: Campaign, status: str = "", kind: str
     if org is not None and own:
         where = Q(owner_path=org.path)
     else:
-        where = _under_any([org.path] if org is not None else scope_for(user).roots(READER_ROLES), "owner_path")
+        where = under_any([org.path] if org is not None else scope_for(user).roots(READER_ROLES), "owner_path")
     qs = Commitment.objects.filter(where, campaign=campaign).select_related(
         "organisation", "member", "member__branch", "reviewer_org")
     if status:
@@ -217,7 +218,8 @@ def todos_for(user, campaign: Campaign | None, *, members: list[Member] | None =
     from django.urls import reverse
 
     from evaluations.selectors import assessment_todo_count, rectification_todo_counts
-    from orgs.selectors import Todo, count_label
+    from core.pages import count_label
+    from orgs.selectors import Todo
 
     counts = todo_counts_for(user, campaign)
     todos = duties_for(user, campaign, members=members, pledges=pledges)
@@ -256,7 +258,7 @@ def todos_for(user, campaign: Campaign | None, *, members: list[Member] | None =
 
 def org_choices_for_commitments(user) -> QuerySet[Organisation]:
     """Organisations whose commitment the user may draft: officers' subtree, minus roots."""
-    return (Organisation.objects.filter(_under_any(scope_for(user).roots(OFFICER_ROLES)), is_active=True,
+    return (Organisation.objects.filter(under_any(scope_for(user).roots(OFFICER_ROLES)), is_active=True,
                                         parent__isnull=False).order_by("path"))
 
 

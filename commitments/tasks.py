@@ -98,8 +98,8 @@ def _ledger(job: Job, progress: jobs.Progress) -> jobs.Result:
 
     from django.utils import timezone
 
-    from orgs.templatetags.cn import cn_date
-    from orgs.xlsx import write_xlsx
+    from core.templatetags.cn import cn_date
+    from core.xlsx import write_xlsx
 
     org = jobs.job_org(job)
     campaign = Campaign.objects.filter(pk=job.params.get("campaign")).first()

@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "core",  # no models: template filters (cn) and the helpers every app shares
     "orgs",
     "commitments",
     "reviews",
@@ -146,7 +147,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Cache-Control: private, no-store on every response to a logged-in user.
-    "orgs.middleware.PrivateCacheMiddleware",
+    "core.middleware.PrivateCacheMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -171,7 +172,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "orgs.context_processors.navigation",
             ],
-            "builtins": ["orgs.templatetags.cn"],
+            "builtins": ["core.templatetags.cn"],
         },
     },
 ]
@@ -371,7 +372,7 @@ LEDGER_BACKGROUND_THRESHOLD = int(env_str("LEDGER_BACKGROUND_THRESHOLD", "5000")
 # it off (the tests count every time unless a test turns it on).
 COVERAGE_CACHE_SECONDS = int(env_str("COVERAGE_CACHE_SECONDS", "0" if TESTING else "300"))
 COVERAGE_CACHE_MIN_SECONDS = float(env_str("COVERAGE_CACHE_MIN_SECONDS", "0.05"))
-# Lists count at most this many rows (orgs.views.CappedPaginator); 0 counts everything.
+# Lists count at most this many rows (core.pages.CappedPaginator); 0 counts everything.
 LIST_COUNT_CAP = int(env_str("LIST_COUNT_CAP", "20000"))
 # A job's result file (MEDIA_ROOT/jobs/) is removed this many hours after it was made.
 JOB_RESULT_HOURS = int(env_str("JOB_RESULT_HOURS", "24"))

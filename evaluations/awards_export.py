@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from orgs import audit
 from orgs.models import Organisation
-from orgs.templatetags.cn import cn_date
-from orgs.xlsx import Column, write_xlsx
+from core.templatetags.cn import cn_date
+from core.xlsx import Column, write_xlsx
 
 from .permissions import can_view_awards
 from .selectors import AwardRow, awards_for
@@ -52,7 +52,7 @@ def _row_values(row: AwardRow, kind: str) -> list:
 def awards_workbook(*, org: Organisation, campaign, kind: str, rows: list[AwardRow], today: datetime.date,
                     unreleased: int = 0):
     """The ranked list as a one-sheet workbook (an open file; no queries: `rows` carry what it
-    shows). Written by orgs.xlsx, so names that look like formulas stay text."""
+    shows). Written by core.xlsx, so names that look like formulas stay text."""
     columns = [Column(header, width) for header, width in COLUMNS[kind]]
     columns[0] = Column(columns[0].header, columns[0].width, "int")
     columns += [Column(header, width, kind) for (header, width), kind in zip(NUMBER_COLUMNS, NUMBER_KINDS,

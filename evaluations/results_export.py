@@ -16,8 +16,8 @@ from django.utils import timezone
 from orgs import audit
 from orgs.models import Organisation
 from orgs.permissions import READER_ROLES, can_view_org, scope_for
-from orgs.templatetags.cn import cn_date
-from orgs.xlsx import Column, write_xlsx
+from core.templatetags.cn import cn_date
+from core.xlsx import Column, write_xlsx
 
 from . import selectors
 from .models import Fulfilment, Grade, Rating

@@ -11,7 +11,8 @@ from commitments.models import Campaign, Commitment
 from commitments.selectors import COMMITMENT_RELATED, progress_items_for
 from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
-from orgs.selectors import _under_any, capped_count
+from core.pages import capped_count
+from orgs.selectors import under_any
 
 from .models import (Assessment, Ballot, Evaluation, Fulfilment, LeaderComment, MeetingTally,
                      RectificationOrder, RectificationStatus, RectificationStep)
@@ -202,7 +203,7 @@ STATES = {
 
 
 def _published_under(paths: list[str], campaign) -> QuerySet[Commitment]:
-    return Commitment.objects.filter(_under_any(paths, "owner_path"), campaign=campaign, public_version__isnull=False)
+    return Commitment.objects.filter(under_any(paths, "owner_path"), campaign=campaign, public_version__isnull=False)
 
 
 def evaluation_list_for(user, *, campaign, org: Organisation | None = None, kind: str = "", state: str = "",
@@ -274,7 +275,7 @@ def orders_to_answer(user) -> QuerySet[RectificationOrder]:
     roots = scope_for(user).roots(OFFICER_ROLES)
     mine = Q(commitment__member__user=user, commitment__is_oral=False)
     if roots:
-        mine |= _under_any(roots, "commitment__owner_path")
+        mine |= under_any(roots, "commitment__owner_path")
     # The secretary who issued an order verifies the answer; they never answer it themselves.
     return _orders().filter(mine).exclude(issued_by=user)
 
@@ -284,7 +285,7 @@ def orders_to_verify(user) -> QuerySet[RectificationOrder]:
     roots = scope_for(user).roots(SECRETARY_ROLES)
     if not roots:
         return RectificationOrder.objects.none()
-    return _orders().filter(_under_any(roots, "issuer_org__path")).exclude(commitment__member__user=user)
+    return _orders().filter(under_any(roots, "issuer_org__path")).exclude(commitment__member__user=user)
 
 
 def rectification_todo_counts(user, today: datetime.date | None = None) -> dict[str, int]:

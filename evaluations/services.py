@@ -20,9 +20,9 @@ from commitments.models import Campaign, Commitment
 from commitments.permissions import NOT_FOUND_OR_FORBIDDEN, can_manage_campaigns
 from commitments.services.opinions import SUGGESTION_BOX_WINDOW, suggestion_hashes_erase
 from orgs import audit
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.permissions import SECRETARY_ROLES
-from orgs.templatetags.cn import cn_date
+from core.templatetags.cn import cn_date
 
 from .models import (Assessment, Ballot, Evaluation, Fulfilment, Grade, LeaderComment, MeetingTally, Rating,
                      RectificationOrder, RectificationStatus, RectificationStep)

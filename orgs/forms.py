@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from .dates import DateError, PartialDate, parse_partial_date
+from core.dates import DateError, PartialDate, parse_partial_date
 from .fields import OrgPickerField
 from .models import (SEPARATED_ROLES, DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus, Organisation,
                      OrgKind, Role)

@@ -28,7 +28,7 @@ from django.utils import timezone
 from commitments import public_cache
 
 from . import audit
-from .errors import Conflict
+from core.errors import Conflict
 from .models import BRANCH_KINDS, PATH_SEP, Organisation, OrgKind, Role, path_segment
 from .permissions import scope_for
 from .roster_import import (ERROR_CODES, CellError, Column, Layout, Roster, RowError, _FULLWIDTH, _header_key,
@@ -36,7 +36,7 @@ from .roster_import import (ERROR_CODES, CellError, Column, Layout, Roster, RowE
                             group_errors, parse_phone, read_sheet, save_plan)
 from .selectors import organisation_list_for
 from .validators import ORG_CODE_RE
-from .xlsx import workbook_bytes
+from core.xlsx import workbook_bytes
 
 
 def max_rows() -> int:

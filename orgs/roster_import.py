@@ -3,7 +3,7 @@
     check_upload      the file before any XML is parsed: .xlsx by name and by zip magic, size,
                       unzipped size and ratio (zip bombs), no DOCTYPE/ENTITY (XML bombs; openpyxl
                       also parses through defusedxml, which refuses them)
-    read_roster       the sheet read once (orgs.sheet_reader: cached formula results, merged cells,
+    read_roster       the sheet read once (core.sheet_reader: cached formula results, merged cells,
                       month-only date formats); header row found by name (synonyms, title rows
                       above it, a two-row header under a merged group title); notes rows, group
                       rows and repeated headers skipped and listed; every column reported as
@@ -47,15 +47,15 @@ from django.utils import timezone
 from commitments import public_cache
 
 from . import audit
-from .dates import DateError, PartialDate, cn_partial_date, make_date, parse_partial_date
-from .errors import Conflict
+from core.dates import DateError, PartialDate, cn_partial_date, make_date, parse_partial_date
+from core.errors import Conflict
 from .models import (PATH_SEP, DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus,
                      Organisation)
 from .permissions import OFFICER_ROLES, scope_for
 from .selectors import branch_choices_for, organisation_list_for
-from .sheet_reader import MonthDate, Sheet, read_rows
+from core.sheet_reader import MonthDate, Sheet, read_rows
 from .validators import PHONE_MESSAGE, is_phone, normalise_phone, split_phones
-from .xlsx import workbook_bytes
+from core.xlsx import workbook_bytes
 
 # --- limits (settings may override; config/settings.py need not name them) -------------------
 
@@ -227,7 +227,7 @@ def parse_date(value, *, epoch=None) -> tuple[PartialDate | None, str]:
 
     Real Excel dates are dates to the day, unless their number format shows only the year and
     month (sheet_reader.MonthDate); numbers 1975.03 / 197503 are months, 19750308 and Excel serials
-    days; text as orgs.dates.parse_partial_date reads it (1975-03, 1975年3月 …; 1975/3/8 …).
+    days; text as core.dates.parse_partial_date reads it (1975-03, 1975年3月 …; 1975/3/8 …).
     """
     if value is None or value == "":
         return None, ""

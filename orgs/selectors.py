@@ -12,6 +12,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
+from core.pages import capped_count, count_label
+
 from . import accounts
 from .models import (BRANCH_KINDS, PATH_SEP, SEPARATED_ROLES, AdminRequestStatus, AdminRoleRequest, Member,
                      MemberStatus, MemberTransfer, Organisation, PasswordResetToken, Role, RoleGrant)
@@ -21,7 +23,7 @@ from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_browse_or
 User = get_user_model()
 
 
-def _under_any(paths: list[str], lookup: str = "path") -> Q:
+def under_any(paths: list[str], lookup: str = "path") -> Q:
     if not paths:
         return Q(pk__in=[])
     return reduce(or_, (Q(**{f"{lookup}__startswith": p}) for p in paths))
@@ -44,7 +46,7 @@ def organisation_list_for(user, *, roles=READER_ROLES, q: str = "", kinds=None,
                           include_inactive: bool = False,
                           missing_phone: bool = False) -> QuerySet[Organisation]:
     """Organisations in the subtrees where the user holds one of `roles`, in tree order."""
-    qs = Organisation.objects.filter(_under_any(scope_for(user).roots(roles)))
+    qs = Organisation.objects.filter(under_any(scope_for(user).roots(roles)))
     if missing_phone:
         qs = qs.filter(supervision_phone="")
     if not include_inactive:
@@ -84,7 +86,7 @@ def member_counts_by_org(paths: list[str]) -> dict[int, int]:
     totals: dict[int, int] = defaultdict(int)
     if not paths:
         return totals
-    rows = (Member.objects.filter(_under_any(paths, "branch__path"), status=MemberStatus.ACTIVE)
+    rows = (Member.objects.filter(under_any(paths, "branch__path"), status=MemberStatus.ACTIVE)
             .values_list("branch__path").annotate(n=Count("id")).order_by())
     for path, n in rows:
         for part in path.split(PATH_SEP):
@@ -115,7 +117,7 @@ def organisation_tree_for(user, *, root: Organisation | None = None, levels: int
         base_depth = None
     if not tops:
         return []
-    qs = Organisation.objects.filter(_under_any(tops), is_active=True)
+    qs = Organisation.objects.filter(under_any(tops), is_active=True)
     top_depths = {}
     if base_depth is None:
         top_depths = dict(Organisation.objects.filter(path__in=tops).values_list("path", "depth"))
@@ -191,7 +193,7 @@ def member_list_for(user, *, org: Organisation | None = None, q: str = "", categ
         paths = [org.path]
     else:
         paths = scope_for(user).roots(READER_ROLES)
-    qs = Member.objects.filter(_under_any(paths, "branch__path")).select_related("branch")
+    qs = Member.objects.filter(under_any(paths, "branch__path")).select_related("branch")
     if q:
         q = q.strip()
         qs = qs.filter(Q(name__icontains=q) | Q(phone__contains=q) | Q(post__icontains=q))
@@ -237,8 +239,8 @@ def user_list_for(user, *, q: str = "", role: str = "") -> QuerySet:
         return User.objects.none()
     # EXISTS per account (indexed on the user) rather than IN (SELECT DISTINCT ... joins): the
     # list reads accounts in username order and stops at its page (docs/PERFORMANCE.md).
-    in_scope = (Exists(RoleGrant.objects.filter(_under_any(paths, "organisation__path"), user=OuterRef("pk")))
-                | Exists(Member.objects.filter(_under_any(paths, "branch__path"), user=OuterRef("pk"))))
+    in_scope = (Exists(RoleGrant.objects.filter(under_any(paths, "organisation__path"), user=OuterRef("pk")))
+                | Exists(Member.objects.filter(under_any(paths, "branch__path"), user=OuterRef("pk"))))
     if scope_for(user).holds_at_root({Role.ADMIN}):
         # Accounts tied to no organisation (every grant revoked): a root's system administrator
         # still finds them, to propose their roles back (orgs.services_admin).
@@ -290,7 +292,7 @@ def admin_request_list_for(user, *, recent: bool = True) -> dict:
     administrator roles: every pending one, and the latest decided ones; each pending one
     carries may_decide / may_cancel for its buttons."""
     paths = scope_for(user).roots(SEPARATED_ROLES)
-    qs = (AdminRoleRequest.objects.filter(_under_any(paths, "organisation__path"))
+    qs = (AdminRoleRequest.objects.filter(under_any(paths, "organisation__path"))
           .select_related("organisation", "target", "proposed_by", "decided_by"))
     pending = list(qs.filter(status=AdminRequestStatus.PENDING).order_by("-created_at", "-id"))
     for request in pending:
@@ -304,7 +306,7 @@ def admin_request_list_for(user, *, recent: bool = True) -> dict:
 def admin_request_get_for(user, pk) -> AdminRoleRequest:
     """One request about the user's administrator subtrees; otherwise 404."""
     paths = scope_for(user).roots(SEPARATED_ROLES)
-    qs = AdminRoleRequest.objects.filter(_under_any(paths, "organisation__path")).select_related("organisation")
+    qs = AdminRoleRequest.objects.filter(under_any(paths, "organisation__path")).select_related("organisation")
     return get_visible_or_404(qs, pk, lambda r: True)
 
 
@@ -325,7 +327,7 @@ def member_choices_without_account_for(user) -> QuerySet[Member]:
     form's picker: the name and the branch's name only. A system administrator does not read the
     member register (三员分立), so nothing else of the record (phone, birth month, ...) is loaded."""
     paths = scope_for(user).roots({Role.ADMIN})
-    return (Member.objects.filter(_under_any(paths, "branch__path"), user__isnull=True,
+    return (Member.objects.filter(under_any(paths, "branch__path"), user__isnull=True,
                                   status=MemberStatus.ACTIVE)
             .select_related("branch").only("id", "name", "branch__id", "branch__name", "branch__path")
             .order_by("branch__path", "name"))
@@ -336,22 +338,6 @@ def home_for(user) -> dict:
     grants = list(RoleGrant.objects.filter(user=user, organisation__is_active=True)
                   .select_related("organisation").order_by("organisation__path", "role"))
     return {"grants": grants, "members": members_of_user(user)}
-
-
-# The home page's to-do counts stop counting here ("999+"): the list behind each link counts in
-# full, but a badge over a province's subtree need not read half a million rows on every visit.
-TODO_COUNT_CAP = 999
-
-
-def capped_count(queryset: QuerySet, cap: int | None = None) -> int:
-    """len(queryset), but at most cap + 1 (TODO_COUNT_CAP by default): COUNT(*) over a LIMITed
-    subquery, which stops reading rows there."""
-    return queryset.order_by()[:(TODO_COUNT_CAP if cap is None else cap) + 1].count()
-
-
-def count_label(n: int) -> str:
-    """A capped count as the home page shows it: 12, or 999+."""
-    return f"{TODO_COUNT_CAP}+" if n > TODO_COUNT_CAP else str(n)
 
 
 @dataclass

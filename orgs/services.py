@@ -17,7 +17,7 @@ from django.utils import timezone
 from commitments import public_cache
 
 from . import accounts, audit, signals
-from .errors import Conflict
+from core.errors import Conflict
 from .models import (BRANCH_KINDS, SEPARATED_ROLES, AccountSecurity, Member, MemberStatus,
                      MemberTransfer, OrgKind, Organisation, Role, RoleGrant, path_segment)
 from .permissions import (can_add_member, can_edit_member, can_manage_accounts, can_manage_org,

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import accounts, audit
-from .errors import Conflict
+from core.errors import Conflict
 from .models import (SEPARATED_ROLES, AccountSecurity, AdminRequestKind, AdminRequestStatus,
                      AdminRoleRequest, Organisation, PasswordHistory, PasswordResetToken, Role, RoleGrant)
 from .permissions import (administrator_role_of, can_cancel_admin_request, can_decide_admin_request,

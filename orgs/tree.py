@@ -17,7 +17,7 @@ from commitments.coverage import counted
 
 from .models import PATH_SEP, PATH_STEP, Member, MemberStatus, Organisation
 from .permissions import TREE_ROLES, scope_for
-from .selectors import _under_any
+from .selectors import under_any
 
 SEGMENT = PATH_STEP + len(PATH_SEP)
 # Children drawn per organisation and per page: a province's root has ~900 (template time is
@@ -57,7 +57,7 @@ def _member_counts(scope: list[str], expanded: list[str]) -> dict[str, int]:
     if not scope or not expanded:
         return {}
     per_branch = (Member.objects.filter(status=MemberStatus.ACTIVE,
-                                        branch_id__in=Organisation.objects.filter(_under_any(scope)).values("pk"))
+                                        branch_id__in=Organisation.objects.filter(under_any(scope)).values("pk"))
                   .order_by().values("branch_id").annotate(n=Count("id")).values("branch_id", "n"))
     inner_sql, inner_params = per_branch.query.sql_with_params()
     cases, case_params = [], []

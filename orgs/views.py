@@ -9,21 +9,19 @@ from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from commitments import selectors as commitment_selectors
+from core.errors import Conflict
+from core.pages import paginate, run_service
 from commitments.permissions import can_handle_opinions, can_publish_references, can_start_org_commitment
 
 from . import accounts, selectors, services, services_admin, tree
-from .errors import Conflict
 from .fields import SUGGEST_SCOPES, picker_label
 from .middleware import password_change_required
 from .forms import (ChangeOwnPasswordForm, MemberForm, MemberSearchForm, MemberTransferForm,
@@ -37,66 +35,6 @@ from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_add_membe
                           can_view_member, can_view_members, scope_for)
 
 User = get_user_model()
-
-
-class CappedPaginator(Paginator):
-    """Counts at most LIST_COUNT_CAP rows: past that a list says "共 20000+ 条" and offers that many
-    rows' pages (narrow it with the filters), instead of counting a province's million rows on
-    every page view (docs/PERFORMANCE.md)."""
-
-    capped = False
-
-    @cached_property
-    def count(self) -> int:
-        cap = settings.LIST_COUNT_CAP
-        if not cap or not isinstance(self.object_list, QuerySet):
-            return super().count
-        n = selectors.capped_count(self.object_list, cap)
-        self.capped = n > cap
-        return min(n, cap)
-
-
-class CountedPaginator(Paginator):
-    """A paginator told the list's length (already counted, e.g. by a GROUP BY) instead of counting."""
-
-    def __init__(self, object_list, per_page, *, count: int):
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @property
-    def count(self) -> int:
-        return self._known_count
-
-
-def paginate(request, queryset, per_page: int | None = None, *, count: int | None = None):
-    """The requested page of a list; out-of-range numbers show the last page. `count`: the list's
-    length when the caller knows it already."""
-    per_page = per_page or settings.PAGE_SIZE
-    paginator = (CappedPaginator(queryset, per_page) if count is None
-                 else CountedPaginator(queryset, per_page, count=count))
-    return paginator.get_page(request.GET.get("page"))
-
-
-def attach_errors(form, exc: ValidationError) -> None:
-    """Put a service's ValidationError next to the fields it names (or above the form)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-def run_service(form, call) -> bool:
-    """Call a service; show its Chinese errors on the form. True when it succeeded."""
-    try:
-        call()
-    except Conflict as exc:
-        form.add_error(None, exc.message)
-        return False
-    except ValidationError as exc:
-        attach_errors(form, exc)
-        return False
-    return True
 
 
 # --- home -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import org_import as org_import_module
 from . import roster_import, selectors
-from .errors import Conflict
+from core.errors import Conflict
 from .fields import OrgPickerField
 from .forms import form_helper
 from .models import Role

@@ -16,7 +16,7 @@ from commitments.permissions import can_review, can_view_commitment
 from commitments.selectors import commitment_get_for
 from orgs.models import Member, MemberCategory, Organisation
 from orgs.permissions import SECRETARY_ROLES, scope_for
-from orgs.selectors import _under_any, organisation_list_for
+from orgs.selectors import under_any, organisation_list_for
 
 from .models import ReviewDecision
 
@@ -41,7 +41,7 @@ def _queue_base(user, *, campaign: Campaign | None, include_subtree: bool) -> Qu
     if campaign is None:
         return Commitment.objects.none()
     if include_subtree:
-        where = _under_any(scope_for(user).roots(SECRETARY_ROLES), "reviewer_org__path")
+        where = under_any(scope_for(user).roots(SECRETARY_ROLES), "reviewer_org__path")
     else:
         # 四（二）: the parent organisation reviews its children, the branch its members; by
         # default a secretary sees what their own organisation is asked to review.

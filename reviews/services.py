@@ -12,7 +12,7 @@ from commitments.permissions import NOT_FOUND_OR_FORBIDDEN, can_review
 from commitments.services.lifecycle import ALLOWED, InvalidTransition, notify, transition
 from commitments.tasks import prerender_forms
 from orgs import audit
-from orgs.errors import Conflict
+from core.errors import Conflict
 
 from .models import CRITERIA, Decision, ReviewDecision
 from .selectors import bulk_approval_blockers

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from commitments.permissions import can_review
 from commitments.selectors import campaign_from_request
-from orgs.views import attach_errors, paginate, run_service
+from core.pages import attach_errors, paginate, run_service
 
 from . import selectors, services
 from .forms import BulkApproveForm, QueueFilterForm, ReviewForm, sign_shown

@@ -14,8 +14,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from orgs import audit
-from orgs.errors import Conflict
-from orgs.templatetags.cn import cn_date
+from core.errors import Conflict
+from core.templatetags.cn import cn_date
 
 from .. import public_cache
 from ..models import Commitment, Publication, PublishChannel

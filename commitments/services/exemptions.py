@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from orgs import audit
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import MemberStatus
 
 from ..models import (LIVE_STATUSES, Campaign, Commitment, Exemption, ExemptionStatus, submitted_q)

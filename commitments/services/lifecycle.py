@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orgs import audit
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import MemberCategory, MemberStatus, Role, RoleGrant
-from orgs.templatetags.cn import cn_date
+from core.templatetags.cn import cn_date
 
 from .. import public_cache
 from ..models import (EDITABLE_STATUSES, LIVE_STATUSES, RECORDED_CONSENTS, Campaign, Commitment, CommitmentStatus,

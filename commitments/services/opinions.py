@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from orgs import audit
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import Organisation
 
 from ..anonymity import client_hash_of, salt_for

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orgs import audit
-from orgs.errors import Conflict
+from core.errors import Conflict
 
 from .. import public_cache, uploads
 from ..models import Attachment, Commitment, Item, ProgressEntry, ProgressVisibility

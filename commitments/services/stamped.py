@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from orgs import audit
-from orgs.errors import Conflict
+from core.errors import Conflict
 
 from .. import public_cache, uploads
 from ..models import Commitment, CommitmentVersion, ScanDisplay, StampedCopy, StampedScan

@@ -4,7 +4,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from orgs.views import run_service
+from core.pages import run_service
 
 from .. import selectors, services
 from ..forms import CampaignForm

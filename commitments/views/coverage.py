@@ -14,7 +14,7 @@ from evaluations.models import Fulfilment
 from orgs.models import MemberCategory
 from orgs.permissions import READER_ROLES, scope_for
 from orgs.selectors import organisation_get_for
-from orgs.views import paginate
+from core.pages import paginate
 
 from .. import coverage, selectors
 from ..models import CommitmentStatus

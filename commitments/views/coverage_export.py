@@ -3,7 +3,7 @@ of a subtree in one campaign, as .xlsx."""
 from django.http import Http404
 from django.views.decorators.http import require_GET
 
-from orgs.xlsx import xlsx_response
+from core.xlsx import xlsx_response
 
 from .. import selectors
 from ..coverage_export import coverage_export

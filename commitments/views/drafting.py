@@ -7,11 +7,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from evaluations.selectors import summary_for as evaluation_summary_for
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import Member
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, can_view_org, scope_for
 from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
-from orgs.views import paginate, run_service
+from core.pages import paginate, run_service
 
 from .. import selectors, selectors_stamped, services
 from ..forms import AddChannelsForm, DraftForm, ItemFormSet, PublishForm, SendBackForm, StartPledgeForm

@@ -7,10 +7,10 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.permissions import READER_ROLES, scope_for
 from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
-from orgs.views import paginate, run_service
+from core.pages import paginate, run_service
 
 from .. import selectors, services
 from ..forms import ExemptionDecisionForm, ExemptionForm, OrgExemptionForm

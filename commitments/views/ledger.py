@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from orgs.permissions import READER_ROLES, can_view_org, scope_for
 from orgs.selectors import organisation_get_for
-from orgs.xlsx import xlsx_response
+from core.xlsx import xlsx_response
 
 from .. import selectors
 from ..ledger import ledger_export

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orgs.selectors import organisation_get_for
-from orgs.views import attach_errors, paginate, run_service
+from core.pages import attach_errors, paginate, run_service
 
 from .. import selectors, services
 from ..forms_opinions import (AdoptForm, DeclineForm, OpinionRecordForm, PublicSuggestionForm, ReferenceForm,

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from orgs.views import run_service
+from core.pages import run_service
 
 from .. import selectors, services
 from ..forms_progress import ProgressEntryForm

@@ -12,8 +12,8 @@ from django.http import Http404, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgs.errors import Conflict
-from orgs.views import attach_errors, run_service
+from core.errors import Conflict
+from core.pages import attach_errors, run_service
 
 from .. import selectors, selectors_stamped, services
 from ..forms_stamped import StampedScanDisplayForm, StampedScanUploadForm, StampedScanWithdrawForm

@@ -18,8 +18,8 @@ from commitments.selectors import campaign_from_request, campaign_list, commitme
 from orgs.models import Organisation
 from orgs.permissions import READER_ROLES, SECRETARY_ROLES, scope_for
 from orgs.selectors import get_visible_or_404, organisation_list_for
-from orgs.templatetags.cn import cn_date
-from orgs.views import attach_errors, paginate, run_service
+from core.templatetags.cn import cn_date
+from core.pages import attach_errors, paginate, run_service
 from reviews.selectors import owner_labels_for
 
 from .. import selectors, services

@@ -23,8 +23,8 @@ from django.views.decorators.http import require_POST
 
 from commitments import selectors as commitment_selectors
 from commitments.forms_opinions import HONEYPOT_FIELD, HONEYPOT_MESSAGE
-from orgs.errors import Conflict
-from orgs.views import attach_errors
+from core.errors import Conflict
+from core.pages import attach_errors
 
 from ..models import Evaluation, LeaderComment, Rating
 from ..scoring import VOICE_LABELS

@@ -15,9 +15,9 @@ from django.urls import reverse
 from commitments import services
 from commitments.models import Commitment, Publication
 from evaluations.services import ballot_cast
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent
-from orgs.templatetags.cn import cn_date
+from core.templatetags.cn import cn_date
 from reviews.services import review_decide
 from tests.commitments.matrix_progress import png_upload, record
 from tests.commitments.matrix_stamped import upload

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from commitments import services
 from commitments.models import CommitmentStatus
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent, MemberCategory
 from tests.conftest import make_member
 

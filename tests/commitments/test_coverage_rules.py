@@ -16,7 +16,7 @@ from commitments.models import Commitment, Exemption
 from commitments.permissions import can_decide_exemption
 from tests.commitments.test_consent import sent_to_member
 from commitments.services.lifecycle import InvalidTransition
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent, OrgKind, Role
 from tests.commitments.publishing import published
 from tests.conftest import make_commitment, make_member, make_org, make_user

@@ -186,7 +186,7 @@ def test_home_shows_review_and_returned_counts(world, as_user):
 
 def test_home_counts_stop_at_the_cap(world, as_user, monkeypatch):
     """Past TODO_COUNT_CAP a to-do says "999+" (here the cap is 2) instead of counting every row."""
-    monkeypatch.setattr("orgs.selectors.TODO_COUNT_CAP", 2)
+    monkeypatch.setattr("core.pages.TODO_COUNT_CAP", 2)
     for member in (world.member_a, world.member_a2):
         make_commitment(world.campaign, member=member, status="submitted", actor=world.staff_a)
     client = as_user(world.secretary_a)

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from commitments.ledger import ledger_export
 from commitments.models import Item
 from orgs.models import AuditEvent
-from orgs.xlsx import Column, write_xlsx
+from core.xlsx import Column, write_xlsx
 from tests.commitments.publishing import published
 from tests.conftest import make_commitment, make_member
 

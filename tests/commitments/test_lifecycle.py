@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from commitments import services
 from commitments.models import Commitment, CommitmentStatus, CommitmentVersion, Item
 from commitments.services.lifecycle import ALLOWED, InvalidTransition, transition
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent, MemberCategory, Role, RoleGrant
 from tests.conftest import make_commitment, make_member
 

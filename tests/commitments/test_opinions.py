@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from commitments.models import Campaign, Commitment, Item, ReferenceItem, Suggestion
 from commitments.services import opinions as svc
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent, Organisation
 from tests.conftest import make_campaign, make_commitment, make_member
 

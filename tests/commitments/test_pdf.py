@@ -21,7 +21,7 @@ from pypdf import PdfReader, PdfWriter
 from commitments import pdf
 from commitments.models import Commitment, Item
 from orgs.models import AuditEvent
-from orgs.templatetags.cn import cn_date
+from core.templatetags.cn import cn_date
 from reviews.services import review_decide
 from tests.conftest import make_commitment, make_member
 

@@ -19,7 +19,7 @@ from PIL import Image
 from commitments import pdf
 from commitments.models import Commitment, Item
 from commitments.services.lifecycle import commitment_publish, commitment_submit
-from orgs.templatetags.cn import cn_date
+from core.templatetags.cn import cn_date
 from tests.commitments.test_pdf import NOTE1, NOTE2, approve, embedded_fonts, flat, pages
 from tests.conftest import make_commitment, make_member
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from commitments import selectors, services
 from commitments.models import Attachment, ItemProgress, ProgressEntry
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent
 from tests.commitments.matrix_progress import PDF_BYTES, image_bytes, pdf_bytes, pdf_upload, png_upload, record
 from tests.commitments.publishing import approved, published

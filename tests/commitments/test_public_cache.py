@@ -16,7 +16,7 @@ from commitments.services.progress import progress_record
 from evaluations.models import Ballot
 from orgs import services as org_services
 from orgs.models import Member, Organisation
-from orgs.templatetags.cn import cn_date
+from core.templatetags.cn import cn_date
 from tests.commitments.publishing import approved, published
 from tests.conftest import PASSWORD
 from tests.evaluations.matrix_public import closed_window, open_window, pledge, release

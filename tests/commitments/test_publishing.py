@@ -11,7 +11,7 @@ from commitments import services
 from commitments.models import CommitmentStatus, Publication
 from commitments.services.lifecycle import InvalidTransition
 from orgs.models import AuditEvent, Member
-from orgs.templatetags.cn import cn_date
+from core.templatetags.cn import cn_date
 from tests.commitments.publishing import approved, published
 from tests.conftest import make_commitment
 
@@ -50,7 +50,7 @@ def test_publish_refused_for_member_sibling_and_unapproved(world):
 
 
 def test_publish_stale_version_is_a_conflict(world):
-    from orgs.errors import Conflict
+    from core.errors import Conflict
     c = approved(world, member=world.member_a)
     services.commitment_publish(actor=world.staff_a, commitment=c, version=c.version,
                                 published_on=datetime.date(2010, 10, 16), channels=["meeting"])

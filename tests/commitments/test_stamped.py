@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from commitments import selectors_stamped, services
 from commitments.models import ScanDisplay, StampedScan
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent
 from reviews.services import review_decide
 from tests.commitments.matrix_progress import image_bytes

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from evaluations import services
 from evaluations.awards_export import awards_filename, awards_title
 from orgs.models import AuditEvent
-from orgs.templatetags.cn import cn_date
+from core.templatetags.cn import cn_date
 from tests.commitments.publishing import published
 from tests.evaluations.matrix_public import assess, closed_window, in_window, pledge, release
 

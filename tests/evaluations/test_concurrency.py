@@ -14,7 +14,7 @@ from django.db import connection
 from commitments.models import Commitment
 from evaluations import services
 from evaluations.models import Assessment, Ballot, Evaluation, Fulfilment, Grade
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent
 
 from .builders import OPEN, published_pledge

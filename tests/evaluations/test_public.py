@@ -11,7 +11,7 @@ from evaluations.models import Ballot
 from evaluations.views.public import RATER_COOKIE, rater_token_of
 from orgs.models import AuditEvent, Member
 from tests.commitments.publishing import approved, published
-from orgs.templatetags.cn import cn_date
+from core.templatetags.cn import cn_date
 from tests.evaluations.matrix_public import (assess, closed_window, in_window, open_window, pledge, release,
                                              window)
 

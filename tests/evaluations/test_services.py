@@ -21,7 +21,7 @@ from evaluations.models import (Assessment, Ballot, Evaluation, Fulfilment, Grad
 from evaluations.scoring import Tally
 from evaluations.selectors import rectification_todo_counts, summaries_for, summary_for
 from orgs import audit
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent
 from tests.commitments.publishing import approved
 from tests.conftest import make_member

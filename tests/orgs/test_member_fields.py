@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from orgs.dates import DateError, PartialDate, cn_partial_date, parse_partial_date
+from core.dates import DateError, PartialDate, cn_partial_date, parse_partial_date
 from orgs.models import AuditEvent, DatePrecision, Member, MembershipType
 from tests.conftest import make_member
 

@@ -17,11 +17,11 @@ from django.urls import reverse
 from openpyxl.utils import get_column_letter
 
 from orgs import roster_import
-from orgs.errors import Conflict
-from orgs.dates import PartialDate
+from core.errors import Conflict
+from core.dates import PartialDate
 from orgs.models import AuditEvent, DatePrecision, Member, MemberCategory, OrgKind
 from orgs.roster_import import CellError, parse_date
-from orgs.sheet_reader import MonthDate
+from core.sheet_reader import MonthDate
 from orgs.views_import import XLSX
 from tests.conftest import make_member, make_org
 

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from orgs import services, services_admin
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent, Member, MemberStatus, MemberTransfer, Organisation, OrgKind, Role, RoleGrant
 
 

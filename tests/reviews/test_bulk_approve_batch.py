@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from commitments.models import Commitment, CommitmentStatus
 from orgs import audit
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent
 from reviews.models import Decision, ReviewDecision
 from reviews.services import STALE, review_bulk_approve, review_decide

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from commitments.models import Commitment, CommitmentStatus
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent
 from reviews.models import Decision, ReviewDecision
 from reviews.services import review_decide

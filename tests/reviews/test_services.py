@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from commitments.models import CommitmentStatus
 from commitments.services.lifecycle import InvalidTransition
-from orgs.errors import Conflict
+from core.errors import Conflict
 from orgs.models import AuditEvent
 from reviews.models import CRITERIA, Decision, ReviewDecision
 from reviews.services import review_bulk_approve, review_decide

@@ -26,7 +26,7 @@ from commitments.models import Campaign
 from orgs import audit, services
 from orgs.models import (BRANCH_KINDS, DatePrecision, Gender, Member, MemberCategory, MembershipType,
                          MemberStatus, OrgKind, Organisation, Role, RoleGrant)
-from orgs.templatetags.cn import cn_date
+from core.templatetags.cn import cn_date
 
 DEMO_PASSWORD = "Demo@2010"
 ROOT_CODE = "SZJG"
