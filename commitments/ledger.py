@@ -71,7 +71,7 @@ def _snapshots(chunk: list[Commitment]) -> dict[int, dict]:
 
 
 def _latest_opinions(chunk: list[Commitment]) -> dict[int, str]:
-    from reviews.models import ReviewDecision
+    from commitments.models import ReviewDecision
 
     out = {}
     for d in (ReviewDecision.objects.filter(commitment_id__in=[c.pk for c in chunk])

@@ -250,7 +250,7 @@ def forms_for(commitments: list[Commitment]) -> list[dict]:
     """The printable forms of `commitments` (in their order), skipping any without an approved
     version. Two queries whatever the number: latest versions, decisions.
     The commitments need organisation, member, member__branch and public_version selected."""
-    from reviews.models import Decision, ReviewDecision
+    from commitments.models import Decision, ReviewDecision
 
     need_latest = [c.pk for c in commitments if c.status == CommitmentStatus.APPROVED or c.public_version_id is None]
     latest: dict[int, CommitmentVersion] = {}

@@ -28,7 +28,7 @@ from django.utils import timezone
 from evaluations.models import Assessment, Ballot, Evaluation, Fulfilment, Grade, MeetingTally, Rating
 from orgs.models import (Gender, Member, MemberCategory, MemberStatus, Organisation, OrgKind, Role, RoleGrant,
                          path_segment)
-from reviews.models import ReviewDecision
+from commitments.models import ReviewDecision
 
 from .models import (Campaign, Commitment, CommitmentStatus, CommitmentVersion, Exemption, Item, ProgressEntry,
                      Publication, StampedScan)

@@ -59,7 +59,7 @@ def live_items(commitment: Commitment) -> list[Item]:
 
 def versions_of(commitment: Commitment) -> list[CommitmentVersion]:
     """Every submitted version, oldest first, with its review decisions."""
-    from reviews.models import ReviewDecision
+    from commitments.models import ReviewDecision
 
     return list(commitment.versions.select_related("submitted_by", "consent_by").prefetch_related(
         Prefetch("decisions", queryset=ReviewDecision.objects.select_related("reviewer", "reviewer_org", "version")))

@@ -9,7 +9,7 @@ from django.core import signing
 from commitments.selectors import campaign_list
 from orgs.fields import OrgPickerField
 
-from .models import CRITERIA, Decision
+from commitments.models import CRITERIA, Decision
 from .selectors import KIND_CHOICES
 
 STALE_PAGE = "页面已过期，请刷新页面后重试。"

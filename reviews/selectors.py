@@ -18,7 +18,7 @@ from orgs.models import Member, MemberCategory, Organisation
 from orgs.permissions import SECRETARY_ROLES, scope_for
 from orgs.selectors import under_any, organisation_list_for
 
-from .models import ReviewDecision
+from commitments.models import ReviewDecision
 
 # What a queue row touches: the owner (name, branch, category for the leader badge), the
 # reviewing organisation's path (can_review) and the submitter's name.

@@ -14,7 +14,7 @@ from commitments.tasks import prerender_forms
 from orgs import audit
 from core.errors import Conflict
 
-from .models import CRITERIA, Decision, ReviewDecision
+from commitments.models import CRITERIA, Decision, ReviewDecision
 from .selectors import bulk_approval_blockers
 
 S = CommitmentStatus

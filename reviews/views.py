@@ -16,7 +16,7 @@ from core.pages import attach_errors, paginate, run_service
 
 from . import selectors, services
 from .forms import BulkApproveForm, QueueFilterForm, ReviewForm, sign_shown
-from .models import Decision
+from commitments.models import Decision
 
 DONE_MESSAGES = {
     Decision.APPROVE: "已审定通过{name}，可进入亮诺。",

@@ -11,7 +11,7 @@ from tests.orgs.matrix import ORG_TARGETS
 
 
 def prepare(world):
-    from reviews.models import Decision, ReviewDecision
+    from commitments.models import Decision, ReviewDecision
 
     def approved(reviewer, reviewer_org, **owner):
         c = make_commitment(world.campaign, status="approved", items=2, actor=world.staff_a, **owner)

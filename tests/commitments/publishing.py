@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from commitments import services
 from commitments.models import Commitment, CommitmentVersion
-from reviews.models import ReviewDecision
+from commitments.models import ReviewDecision
 from reviews.services import review_decide
 from tests.conftest import make_commitment
 

@@ -32,7 +32,7 @@ def flat_pdf_text(data: bytes) -> str:
 
 
 def approved(world, member, reviewer):
-    from reviews.models import Decision, ReviewDecision
+    from commitments.models import Decision, ReviewDecision
 
     c = make_commitment(world.campaign, member=member, status="approved", items=1, actor=world.staff_a)
     ReviewDecision.objects.create(

@@ -9,7 +9,7 @@ from commitments.models import (LIVE_STATUSES, Campaign, Commitment, CommitmentS
                                 Publication, StampedScan)
 from commitments.scale import seed_scale, tier_members
 from orgs.models import BRANCH_KINDS, Member, Organisation, RoleGrant
-from reviews.models import ReviewDecision
+from commitments.models import ReviewDecision
 
 
 @pytest.mark.django_db

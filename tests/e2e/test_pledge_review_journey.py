@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from commitments.models import Commitment, CommitmentStatus
-from reviews.models import ReviewDecision
+from commitments.models import ReviewDecision
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import log_in, shot
 

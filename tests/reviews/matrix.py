@@ -17,7 +17,7 @@ SECRETARIES = ["committee_secretary", "secretary_a", "secretary_b"]
 
 
 def prepare(world):
-    from reviews.models import Decision, ReviewDecision
+    from commitments.models import Decision, ReviewDecision
 
     campaign = world.campaign
     when = timezone.now() - datetime.timedelta(days=1)

@@ -13,7 +13,7 @@ from commitments.models import Commitment, CommitmentStatus
 from orgs import audit
 from core.errors import Conflict
 from orgs.models import AuditEvent
-from reviews.models import Decision, ReviewDecision
+from commitments.models import Decision, ReviewDecision
 from reviews.services import STALE, review_bulk_approve, review_decide
 from tests.conftest import make_member
 

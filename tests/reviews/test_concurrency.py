@@ -13,7 +13,7 @@ from django.db import connection
 from commitments.models import Commitment, CommitmentStatus
 from core.errors import Conflict
 from orgs.models import AuditEvent
-from reviews.models import Decision, ReviewDecision
+from commitments.models import Decision, ReviewDecision
 from reviews.services import review_decide
 
 from .builders import ALL_MET, submitted

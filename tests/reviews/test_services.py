@@ -6,7 +6,7 @@ from commitments.models import CommitmentStatus
 from commitments.services.lifecycle import InvalidTransition
 from core.errors import Conflict
 from orgs.models import AuditEvent
-from reviews.models import CRITERIA, Decision, ReviewDecision
+from commitments.models import CRITERIA, Decision, ReviewDecision
 from reviews.services import review_bulk_approve, review_decide
 from tests.conftest import make_commitment, make_member
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from commitments.models import CommitmentStatus
 from orgs.models import AuditEvent, MemberCategory
-from reviews.models import ReviewDecision
+from commitments.models import ReviewDecision
 from reviews.selectors import version_diff
 from tests.conftest import make_campaign, make_member
 
