@@ -107,7 +107,7 @@ def prepare(tier: str, out=print) -> None:
             analyze(out)
             return
     from commitments.models import Campaign
-    from commitments.scale import seed_scale
+    from portal.scale import seed_scale
     from django.utils import timezone
 
     year = timezone.localdate().year
@@ -221,15 +221,15 @@ def pages(d: dict, tier: str = "city") -> list[tuple[str, str | None, str, int]]
         ("承诺详情（含版本）", "branch_user", reverse("commitments:detail", args=[d["published"].pk]), PAGE_P50_MS),
         ("审核队列（工委）", "root_user", reverse("reviews:queue"), PAGE_P50_MS),
         ("审核队列（支部）", "branch_user", reverse("reviews:queue"), PAGE_P50_MS),
-        ("覆盖情况（根）", "root_user", reverse("commitments:coverage") + f"?org={root}", dash_root),
-        ("覆盖情况（支部）", "branch_user", reverse("commitments:coverage") + f"?org={branch}", PAGE_P50_MS),
-        ("空白点名单", "root_user", reverse("commitments:coverage_members") + f"?org={root}&status=blank",
+        ("覆盖情况（根）", "root_user", reverse("portal:coverage") + f"?org={root}", dash_root),
+        ("覆盖情况（支部）", "branch_user", reverse("portal:coverage") + f"?org={branch}", PAGE_P50_MS),
+        ("空白点名单", "root_user", reverse("portal:coverage_members") + f"?org={root}&status=blank",
          PAGE_P50_MS),
         ("评诺列表", "root_user", reverse("evaluations:list"), PAGE_P50_MS),
         ("整改", "root_user", reverse("evaluations:rectifications"), PAGE_P50_MS),
-        ("公示首页", None, reverse("commitments:noticeboard"), PAGE_P50_MS),
-        ("公示：组织页", None, reverse("commitments:public_org", args=[branch]), PAGE_P50_MS),
-        ("公示：承诺页", None, reverse("commitments:public_commitment", args=[d["org_published"].pk]), PAGE_P50_MS),
+        ("公示首页", None, reverse("portal:noticeboard"), PAGE_P50_MS),
+        ("公示：组织页", None, reverse("portal:public_org", args=[branch]), PAGE_P50_MS),
+        ("公示：承诺页", None, reverse("portal:public_commitment", args=[d["org_published"].pk]), PAGE_P50_MS),
     ]
 
 
@@ -342,7 +342,7 @@ def measure_throughput(d: dict, *, port: int = 8731, duration: int = 10, connect
                        out=print) -> list[dict]:
     from django.urls import reverse
 
-    path = reverse("commitments:public_org", args=[d["branch"].pk])
+    path = reverse("portal:public_org", args=[d["branch"].pk])
     url = f"http://127.0.0.1:{port}{path}"
     env = {**os.environ, "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1",
            "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "GUNICORN_LOG_LEVEL": "warning"}
@@ -499,7 +499,7 @@ def child_pdf_batch(d: dict, size: int) -> dict:
 
 
 def child_ledger(d: dict) -> dict:
-    from commitments.ledger import ledger_export
+    from portal.ledger import ledger_export
 
     handle = ledger_export(actor=d["root_user"], org=d["root"], campaign=d["campaign"])
     handle.seek(0, io.SEEK_END)
@@ -618,7 +618,7 @@ def roster_workbook(d: dict, rows: int) -> bytes:
     学历, 籍贯 and 工作单位及职务, and a notes row at the end."""
     import openpyxl
 
-    from commitments.scale import GIVEN, SURNAMES
+    from portal.scale import GIVEN, SURNAMES
     from orgs.models import BRANCH_KINDS, Organisation
 
     codes = list(Organisation.objects.filter(path__startswith=d["root"].path, kind__in=BRANCH_KINDS)

@@ -7,6 +7,34 @@ from orgs.models import OrgKind
 
 from .models import Campaign, Exemption, PublishChannel
 
+# A hidden field that no longer matches what the server holds (a version, a signed list).
+STALE_PAGE = "页面已过期，请刷新页面后重试。"
+
+
+class TargetsField(forms.Field):
+    """Checked queue rows, each "<commitment id>:<version>" (the version for compare-and-set)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "请先勾选要审定通过的承诺。",
+        "invalid": STALE_PAGE,
+    }
+
+    def to_python(self, value):
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        targets, seen = [], set()
+        for raw in value:
+            pk, sep, version = str(raw).partition(":")
+            if not sep or not pk.isdigit() or not version.isdigit():
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            if int(pk) not in seen:
+                seen.add(int(pk))
+                targets.append((int(pk), int(version)))
+        return targets
+
 
 
 def _date_field(label: str, required: bool = True, help_text: str = "") -> forms.DateField:

@@ -33,6 +33,8 @@ from orgs import audit
 from orgs.models import Organisation
 
 from .models import Job, JobKind, JobStatus
+from orgs.permissions import OFFICER_ROLES, scope_for
+from orgs.permissions import can_view_org
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +65,10 @@ class Result:
 
 # kind → (audit action of the download, content type, may the user still have it?)
 def _may_print_batch(user, org) -> bool:
-    from orgs.permissions import OFFICER_ROLES, scope_for
-
     return scope_for(user).reaches(org.path, OFFICER_ROLES)
 
 
 def _may_read_org(user, org) -> bool:
-    from orgs.permissions import can_view_org
-
     return can_view_org(user, org)
 
 

@@ -46,6 +46,7 @@ from django.utils import timezone
 from core.templatetags.cn import cn_date, cn_month
 
 from .models import Commitment, CommitmentStatus, CommitmentVersion
+from commitments.models import Decision, ReviewDecision
 
 # Bump when a template, the stylesheet or a font changes: cached PDFs are then rendered again.
 TEMPLATE_REVISION = "2026.2"
@@ -177,7 +178,7 @@ def qr_data_url(url: str) -> str:
 
 
 def public_url(commitment_id: int) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("commitments:public_commitment", args=[commitment_id])
+    return settings.SITE_URL.rstrip("/") + reverse("portal:public_commitment", args=[commitment_id])
 
 
 def printable_version(commitment: Commitment, latest: CommitmentVersion | None) -> CommitmentVersion | None:
@@ -250,8 +251,6 @@ def forms_for(commitments: list[Commitment]) -> list[dict]:
     """The printable forms of `commitments` (in their order), skipping any without an approved
     version. Two queries whatever the number: latest versions, decisions.
     The commitments need organisation, member, member__branch and public_version selected."""
-    from commitments.models import Decision, ReviewDecision
-
     need_latest = [c.pk for c in commitments if c.status == CommitmentStatus.APPROVED or c.public_version_id is None]
     latest: dict[int, CommitmentVersion] = {}
     if need_latest:

@@ -13,7 +13,7 @@ from .models import ProgressVisibility
 NOT_FOUND_OR_FORBIDDEN = "该承诺不存在或您无权处理。"
 
 
-def _is_own_pledge(user, commitment) -> bool:
+def is_own_pledge(user, commitment) -> bool:
     member = commitment.member
     return member is not None and member.user_id is not None and member.user_id == getattr(user, "pk", None)
 
@@ -38,7 +38,7 @@ def can_start_pledge(user, member) -> bool:
 def can_edit_commitment(user, commitment) -> bool:
     """The drafters: officers over the owner, or the member for their own written pledge."""
     if commitment.member_id is not None:
-        if _is_own_pledge(user, commitment) and not commitment.is_oral:
+        if is_own_pledge(user, commitment) and not commitment.is_oral:
             return True
         return scope_for(user).reaches(commitment.member.branch.path, OFFICER_ROLES)
     return scope_for(user).reaches(commitment.organisation.path, OFFICER_ROLES)
@@ -60,13 +60,13 @@ def can_manage_stamped_scans(user, commitment) -> bool:
 
 def can_view_stamped_scans(user, commitment) -> bool:
     """The managers above, and the member for their own pledge's scans."""
-    return _is_own_pledge(user, commitment) or can_manage_stamped_scans(user, commitment)
+    return is_own_pledge(user, commitment) or can_manage_stamped_scans(user, commitment)
 
 
 def is_own_commitment(user, commitment) -> bool:
     """No one judges their own commitment (四（二）): their own pledge, one they submitted (or sent
     to the member to confirm), or their organisation's commitment when they are its secretary."""
-    if _is_own_pledge(user, commitment):
+    if is_own_pledge(user, commitment):
         return True
     if commitment.last_submitted_by_id is not None and commitment.last_submitted_by_id == getattr(user, "pk", None):
         return True
@@ -85,12 +85,12 @@ def can_review(user, commitment) -> bool:
 
 def can_confirm_pledge(user, commitment) -> bool:
     """The member themself confirms (or sends back) a written pledge staff drafted for them (四（一）)."""
-    return _is_own_pledge(user, commitment) and not commitment.is_oral
+    return is_own_pledge(user, commitment) and not commitment.is_oral
 
 
 def can_view_commitment(user, commitment) -> bool:
     """The owner member, readers over the owner, and the reviewers."""
-    if _is_own_pledge(user, commitment):
+    if is_own_pledge(user, commitment):
         return True
     scope = scope_for(user)
     owner_path = (commitment.member.branch.path if commitment.member_id is not None
@@ -190,3 +190,10 @@ def can_download_attachment(user, attachment, *, public: bool) -> bool:
         return (attachment.entry.is_public and commitment.public_version_id is not None
                 and commitment.online_since is not None)
     return can_see_progress_entry(user, attachment.entry)
+
+
+def org_page_buttons(user, org) -> dict:
+    """The commitment buttons an organisation's page shows this user (registered with orgs.hooks)."""
+    return {"can_start_commitment": can_start_org_commitment(user, org),
+            "can_handle_opinions": can_handle_opinions(user, org),
+            "can_publish_references": can_publish_references(user, org)}

@@ -2,23 +2,22 @@
 import datetime as _dt
 from dataclasses import dataclass, field
 
-from django.conf import settings as _settings
-from django.core.paginator import Paginator as _Paginator
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.db.models import Case, Count, Exists, IntegerField, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone as _tz
 
 from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
-from core.pages import capped_count
 from orgs.selectors import ancestors_of, get_visible_or_404, under_any
 
-from .duties import duties_for
 from .models import (EDITABLE_STATUSES, LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Attachment, Campaign, Commitment,
                      CommitmentStatus, CommitmentVersion, Exemption, ExemptionStatus, Item, ItemProgress, ProgressEntry,
                      ProgressVisibility, Publication, ReferenceItem, Suggestion)
 from .permissions import (can_download_attachment, can_handle_opinions, can_publish_references,
                           can_view_commitment)
+from commitments.models import ReviewDecision
 
 
 def current_campaign() -> Campaign | None:
@@ -59,8 +58,6 @@ def live_items(commitment: Commitment) -> list[Item]:
 
 def versions_of(commitment: Commitment) -> list[CommitmentVersion]:
     """Every submitted version, oldest first, with its review decisions."""
-    from commitments.models import ReviewDecision
-
     return list(commitment.versions.select_related("submitted_by", "consent_by").prefetch_related(
         Prefetch("decisions", queryset=ReviewDecision.objects.select_related("reviewer", "reviewer_org", "version")))
         .order_by("number"))
@@ -189,71 +186,6 @@ def references_for(commitment: Commitment) -> list[ReferenceItem]:
     audience = ReferenceItem.Audience.MEMBER if commitment.member_id else ReferenceItem.Audience.ORGANISATION
     return list(ReferenceItem.objects.filter(organisation_id__in=ancestor_ids, audience=audience, is_active=True)
                 .select_related("organisation").order_by("category", "id"))
-
-
-def todo_counts_for(user, campaign: Campaign | None) -> dict[str, int]:
-    """Counts for the home page's to-do area: reviews waiting (own organisations, then the whole
-    subtree, as the queue shows them)."""
-    from reviews.selectors import _direct_paths, _queue_base
-
-    if campaign is None:
-        return {}
-    counts = {}
-    scope = scope_for(user)
-    if scope.has_any(SECRETARY_ROLES):
-        counts["to_review"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=False))
-    # A branch has no organisations below it: nothing to review or approve there.
-    if scope.has_any_above_branches(SECRETARY_ROLES):
-        counts["to_review_below"] = capped_count(_queue_base(user, campaign=campaign, include_subtree=True)
-                                                 .exclude(reviewer_org__path__in=_direct_paths(user)))
-        counts["exemptions"] = capped_count(exemptions_to_approve_here(user, campaign))
-    return counts
-
-
-def todos_for(user, campaign: Campaign | None, *, members: list[Member] | None = None,
-              pledges: list[Commitment] | None = None) -> list:
-    """The home page's to-do rows, in the order of the five steps: the person's own duties (see
-    duties.py), reviews waiting, and 评诺's rectification to answer or verify (overdue ones
-    first) and commitments to assess."""
-    from django.urls import reverse
-
-    from evaluations.selectors import assessment_todo_count, rectification_todo_counts
-    from core.pages import count_label
-    from orgs.selectors import Todo
-
-    counts = todo_counts_for(user, campaign)
-    todos = duties_for(user, campaign, members=members, pledges=pledges)
-    if counts.get("to_review"):
-        todos.append(Todo(f"{count_label(counts['to_review'])} 条待审核", counts["to_review"],
-                          reverse("reviews:queue"),
-                          "下级党组织或本支部党员提交的公开承诺，请审核把关"))
-    if counts.get("to_review_below"):
-        todos.append(Todo(f"下级组织 {count_label(counts['to_review_below'])} 条待审核", counts["to_review_below"],
-                          reverse("reviews:queue") + "?subtree=on", "由下级党组织审核，可督促其及时办理"))
-    if counts.get("exemptions"):
-        todos.append(Todo(f"{count_label(counts['exemptions'])} 条免于承诺待审核认同", counts["exemptions"],
-                          reverse("commitments:exemption_list") + "?status=proposed",
-                          "下级党支部提出的党员免于承诺申请，请根据实际情况审核认同（六（三））"))
-    rect, rc = reverse("evaluations:rectifications"), rectification_todo_counts(user)
-    if rc["to_answer_overdue"]:
-        todos.append(Todo(f"{count_label(rc['to_answer_overdue'])} 条整改逾期", rc["to_answer_overdue"],
-                          rect + "?tab=answer&status=open&overdue=on", "已超过整改期限，请尽快整改并反馈整改情况"))
-    if rc["to_answer"]:
-        todos.append(Todo(f"{count_label(rc['to_answer'])} 条待整改", rc["to_answer"],
-                          rect + "?tab=answer&status=open",
-                          "上级党组织责令限期整改，请按要求整改后反馈"))
-    if rc["to_verify"]:
-        todos.append(Todo(f"{count_label(rc['to_verify'])} 条整改待验收", rc["to_verify"],
-                          rect + "?tab=verify&status=responded",
-                          "承诺单位已反馈整改情况，请验收"))
-    if rc["overdue_issued"]:
-        todos.append(Todo(f"下达的整改 {count_label(rc['overdue_issued'])} 条逾期", rc["overdue_issued"],
-                          rect + "?tab=verify&overdue=on", "已超过整改期限仍未完成，可督促或延长期限"))
-    if to_assess := assessment_todo_count(user, campaign):
-        todos.append(Todo(f"{count_label(to_assess)} 条待考核", to_assess,
-                          reverse("evaluations:list") + "?state=unassessed",
-                          "已公开的承诺，请开展组织考核"))
-    return todos
 
 
 def org_choices_for_commitments(user) -> QuerySet[Organisation]:
@@ -397,9 +329,6 @@ def noticeboard_page(*, campaign: Campaign, q: str = "", page_number=None, summa
     """One page of the noticeboard's organisations (in tree order, with `org_published` and
     `pledges_published`), matching `q` by name or short name. The paginator counts the summary's
     list; only the page's organisations are read (with their parents)."""
-    from django.conf import settings
-    from django.core.paginator import Paginator
-
     summary = summary if summary is not None else noticeboard_summary(campaign)
     order = summary["order"]
     if q:
@@ -619,7 +548,7 @@ def branch_progress_for(user, *, campaign: Campaign | None, page_number=None) ->
                .select_related("recorded_by")
                .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
                .order_by("-happened_on", "-id"))
-    page = _Paginator(entries, _settings.PAGE_SIZE).get_page(page_number)
+    page = Paginator(entries, settings.PAGE_SIZE).get_page(page_number)
     numbers = {pk: {i["id"]: (n, i["content"]) for n, i in enumerate(c.public_version.snapshot.get("items", []), 1)}
                for pk, c in commitments.items()}
     for entry in page.object_list:
@@ -628,3 +557,10 @@ def branch_progress_for(user, *, campaign: Campaign | None, page_number=None) ->
         entry.row = ItemProgressRow(id=entry.item_id, number=number, content=content, measures="",
                                     deadline=_dt.date.min, responsible="")
     return {"member": member, "branch": branch, "page": page, "commitments": len(commitments)}
+
+
+def owner_labels_for(user, ids) -> dict[int, str]:
+    """“Owner's kind” labels of commitments the user may see, for reporting bulk results."""
+    rows = Commitment.objects.filter(pk__in=list(ids)).select_related(
+        "organisation", "member", "member__branch", "reviewer_org")
+    return {c.pk: f"{c.owner_name}的{c.kind_label}" for c in rows if can_view_commitment(user, c)}

@@ -7,8 +7,7 @@ The batch PDF puts every form into the per-form cache of commitments/pdf.py firs
 forms not rendered yet are laid out, pdf.RENDER_CHUNK at a time), with the progress written as
 it goes, then writes the cached forms' PDFs one after the other into the result file
 (pdf.write_forms_pdf): memory is bounded by one chunk of forms, whatever the batch. The
-ledger streams its rows into a write-only workbook, with the progress written every ledger.CHUNK
-commitments.
+ledger's task (which needs every app) is portal/tasks.py, on the same job framework.
 """
 from __future__ import annotations
 
@@ -16,8 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 
-from . import jobs, ledger, pdf
-from .models import Campaign, Commitment, Job
+from . import jobs, pdf
+from .models import Campaign, Commitment, Job, JobKind
 
 PDF_PROGRESS_EVERY = 20  # forms between two progress updates of a batch PDF
 
@@ -82,65 +81,10 @@ def batch_pdf_task(job_id: int) -> str:
     return jobs.run(job_id, _batch_pdf)
 
 
-# --- 承诺台账 ------------------------------------------------------------------------------------
-
-def ledger_title(org, campaign) -> str:
-    return f"{org.name}{campaign.year}年承诺台账"
-
-
-def ledger_count(org, campaign) -> int:
-    """How many commitments (rows) the ledger of `org`'s subtree has."""
-    return ledger._commitments(org, campaign).order_by().count()
-
-
-def _ledger(job: Job, progress: jobs.Progress) -> jobs.Result:
-    import shutil
-
-    from django.utils import timezone
-
-    from core.templatetags.cn import cn_date
-    from core.xlsx import write_xlsx
-
-    org = jobs.job_org(job)
-    campaign = Campaign.objects.filter(pk=job.params.get("campaign")).first()
-    if campaign is None:
-        raise jobs.JobFailed("活动年度已不存在，无法生成。")
-    total = ledger_count(org, campaign)
-    progress(0, total, f"正在导出（共{total}份承诺）")
-    today = timezone.localdate()
-
-    def rows():
-        done = 0
-        for row in ledger.ledger_rows(org, campaign, today=today):
-            yield row
-            done += 1
-            if done % ledger.CHUNK == 0:
-                progress(done, total, f"已导出{done}/{total}份承诺")
-        progress(done, max(total, done), "正在保存文件")
-
-    handle = write_xlsx(title=f"{org.name}{campaign.name}承诺台账", subtitle=f"导出日期：{cn_date(today)}",
-                        columns=ledger.COLUMNS, rows=rows(), sheet_name="承诺台账")
-    return jobs.Result(f"{ledger_title(org, campaign)}.xlsx", lambda f: shutil.copyfileobj(handle, f),
-                       {"campaign": campaign.year, "kind": "commitments", "rows": total})
-
-
-@task
-def ledger_task(job_id: int) -> str:
-    return jobs.run(job_id, _ledger)
-
-
 # --- enqueueing (the views call these above their thresholds) ------------------------------------
 
 def enqueue_batch_pdf(*, user, org, campaign, own_only: bool) -> Job:
-    from .models import JobKind
-
     return jobs.job_create(user=user, kind=JobKind.BATCH_PDF, title=batch_title(org, campaign, own_only),
                            params={"org": org.pk, "campaign": campaign.pk, "own_only": own_only},
                            organisation=org, task=batch_pdf_task)
 
-
-def enqueue_ledger(*, user, org, campaign) -> Job:
-    from .models import JobKind
-
-    return jobs.job_create(user=user, kind=JobKind.LEDGER_XLSX, title=ledger_title(org, campaign),
-                           params={"org": org.pk, "campaign": campaign.pk}, organisation=org, task=ledger_task)

@@ -1,10 +1,6 @@
 from django.urls import path
 
-from .views import coverage
-from .views import campaigns, drafting, ledger, exemptions, forms_pdf, opinions, progress, public
-from .views import coverage_export  # coverage exports
-from .views import jobs  # background jobs
-from .views import stamped  # stamped paper forms scanned back
+from .views import campaigns, drafting, exemptions, forms_pdf, jobs, opinions, progress, stamped
 
 app_name = "commitments"
 
@@ -13,7 +9,6 @@ urlpatterns = [
     path("campaigns/new/", campaigns.campaign_create, name="campaign_create"),
     path("campaigns/<int:pk>/edit/", campaigns.campaign_edit, name="campaign_edit"),
     path("commitments/", drafting.commitment_list, name="list"),
-    path("commitments/ledger.xlsx", ledger.ledger_xlsx, name="ledger_xlsx"),
     path("commitments/<int:pk>/", drafting.commitment_detail, name="detail"),
     path("commitments/<int:pk>/edit/", drafting.commitment_edit, name="edit"),
     path("commitments/<int:pk>/submit/", drafting.commitment_submit, name="submit"),
@@ -29,10 +24,6 @@ urlpatterns = [
     path("commitments/<int:pk>/channels/", drafting.commitment_add_channels, name="add_channels"),
     path("commitments/<int:pk>/revise/", drafting.commitment_revise, name="revise"),
     path("commitments/<int:pk>/discard/", drafting.commitment_discard, name="discard"),
-    # The public noticeboard (no login): commitments/views/public.py.
-    path("public/", public.noticeboard, name="noticeboard"),
-    path("public/orgs/<int:pk>/", public.org_page, name="public_org"),
-    path("public/commitments/<int:pk>/", public.commitment_page, name="public_commitment"),
     # --- printable forms (commitments/views/forms_pdf.py) ---
     path("commitments/<int:pk>/form.pdf", forms_pdf.form_pdf, name="form_pdf"),
     path("orgs/<int:pk>/forms.pdf", forms_pdf.batch_pdf, name="batch_pdf"),
@@ -65,15 +56,6 @@ urlpatterns = [
     path("public/commitments/<int:pk>/progress/", progress.public_progress, name="public_progress"),
     path("public/attachments/<int:pk>/", progress.public_attachment, name="public_attachment"),
     # --- end of progress records ---
-    # --- coverage (commitments/views/coverage.py) ---
-    path("coverage/", coverage.coverage_dashboard, name="coverage"),
-    path("coverage/members/", coverage.coverage_members, name="coverage_members"),
-    path("coverage/orgs/", coverage.coverage_orgs, name="coverage_orgs"),
-    path("coverage/commitments/", coverage.coverage_commitments, name="coverage_commitments"),
-    # --- end of coverage ---
-    # --- coverage exports ---
-    path("coverage/report.xlsx", coverage_export.coverage_xlsx, name="coverage_xlsx"),
-    # --- end of coverage exports ---
     # --- background jobs (commitments/views/jobs.py) ---
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job_detail"),

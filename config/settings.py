@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "commitments",
     "reviews",
     "evaluations",
+    "portal",  # the top layer: pages that gather every app (docs/ARCHITECTURE.md)
     "django_tasks_db",  # background jobs: the ORM task backend and manage.py db_worker
 ]
 

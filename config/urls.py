@@ -3,9 +3,10 @@ from django.urls import include, path
 
 from orgs import views as org_views
 from orgs.forms import LoginForm
+from portal.views.home import home
 
 urlpatterns = [
-    path("", org_views.home, name="home"),
+    path("", home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html",
                                                          authentication_form=LoginForm,
                                                          redirect_authenticated_user=True), name="login"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("", include("commitments.urls")),
     path("reviews/", include("reviews.urls")),
     path("", include("evaluations.urls")),
+    path("", include("portal.urls")),
 ]
 
 handler404 = "config.errors.page_not_found"

@@ -21,6 +21,7 @@ from django.http import FileResponse
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
+from django.utils import timezone
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,8 +55,6 @@ def _cell(ws, value, column: Column):
     elif column.kind == "datetime" and isinstance(value, datetime.datetime):
         # Excel has no time zones: write the local wall-clock time.
         if value.tzinfo is not None:
-            from django.utils import timezone
-
             value = timezone.localtime(value).replace(tzinfo=None)
         cell = WriteOnlyCell(ws, value=value)
     else:

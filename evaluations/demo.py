@@ -1,4 +1,4 @@
-"""Demo 评诺 for `seed_demo`: on the commitments commitments/demo.py published, a leader's
+"""Demo 评诺 for `seed_demo`: on the commitments portal/demo.py published, a leader's
 comment, a few online ballots, a 民主测评 meeting tally and one assessment, all written through
 the services the pages use.
 

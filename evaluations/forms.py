@@ -7,9 +7,9 @@ from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
+from commitments.forms import STALE_PAGE, TargetsField
 from orgs.fields import OrgPickerField
 from orgs.forms import DATE_INPUT_FORMATS, DateInput, form_helper
-from reviews.forms import STALE_PAGE, TargetsField
 
 from .models import Fulfilment, Grade, Rating, RectificationStatus
 from .services import MAX_VOTES, TEXT_MAX

@@ -11,7 +11,7 @@
 * Answering a rectification order — the drafters (officers over the owner, the member on a
   written pledge); closing or extending it — secretaries of the issuing organisation or above.
 """
-from commitments.permissions import _is_own_pledge, can_record_progress, can_view_commitment
+from commitments.permissions import is_own_pledge, can_record_progress, can_view_commitment
 from orgs.models import Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
 
@@ -36,7 +36,7 @@ def acting_org(user, target: Organisation, roles) -> Organisation | None:
 def is_their_own(user, commitment) -> bool:
     """The user's own pledge, or the commitment of an organisation where the user holds a role
     directly or is a member."""
-    if _is_own_pledge(user, commitment):
+    if is_own_pledge(user, commitment):
         return True
     if commitment.member_id is not None:
         return False
@@ -65,7 +65,7 @@ def can_record_tally(user, commitment) -> bool:
 
 def can_assess(user, commitment) -> bool:
     """Also: releasing the results and ordering rectification (督促检查 from any level above)."""
-    return not _is_own_pledge(user, commitment) and scope_for(user).reaches(commitment.reviewer_org.path,
+    return not is_own_pledge(user, commitment) and scope_for(user).reaches(commitment.reviewer_org.path,
                                                                              SECRETARY_ROLES)
 
 
@@ -83,7 +83,7 @@ def can_respond_rectification(user, order) -> bool:
 
 def can_verify_rectification(user, order) -> bool:
     """Close or extend: secretaries of the organisation that issued the order, or above."""
-    return (not _is_own_pledge(user, order.commitment)
+    return (not is_own_pledge(user, order.commitment)
             and scope_for(user).reaches(order.issuer_org.path, SECRETARY_ROLES))
 
 

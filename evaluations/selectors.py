@@ -125,6 +125,12 @@ def summary_for(commitment: Commitment, *, today: datetime.date | None = None) -
     return summaries_for([commitment], today=today)[commitment.pk]
 
 
+def commitment_page_context(commitment: Commitment) -> dict:
+    """The 评诺 summary a commitment's page shows once it is public (registered with
+    commitments.hooks)."""
+    return {"evaluation": summary_for(commitment) if commitment.public_version_id else None}
+
+
 def interim_ground(summary: Summary) -> str:
     """The ground an order on the interim figure gives: the threshold, never the figure itself
     (the owner reads the order while the window is still open)."""

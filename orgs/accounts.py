@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from . import audit
 from .models import SecurityCounter
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 
 User = get_user_model()
 
@@ -148,9 +150,6 @@ def end_sessions_of(user_id: int, limit: int = 20000) -> int:
     read through); the middleware ends any other at its next request. Returns how many."""
     if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
         return 0
-    from django.contrib.auth import SESSION_KEY
-    from django.contrib.sessions.models import Session
-
     live = Session.objects.filter(expire_date__gt=timezone.now())
     if live.count() > limit:
         return 0

@@ -27,6 +27,8 @@ from django.db import connections, models, transaction
 from django.utils import timezone
 
 from .models import AuditChainHead, AuditEvent
+from orgs.permissions import scope_for
+from orgs.models import Member, Organisation, RoleGrant
 
 client_ip_var: ContextVar[str | None] = ContextVar("audit_client_ip", default=None)
 
@@ -154,8 +156,6 @@ def roles_of(user) -> str:
     """The actor's roles now, "secretary@3,staff@7" (cached grants: no query within a request)."""
     if user is None:
         return ""
-    from .permissions import scope_for
-
     return ",".join(sorted({f"{g.role}@{g.organisation_id}" for g in scope_for(user).grants}))
 
 
@@ -288,8 +288,6 @@ def _display_name(user) -> str:
 
 
 def _organisation_of(obj):
-    from .models import Member, Organisation, RoleGrant
-
     if isinstance(obj, Organisation):
         return obj
     if isinstance(obj, Member):

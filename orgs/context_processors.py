@@ -14,7 +14,7 @@ def navigation(request) -> dict:
     if scope.has_any(SECRETARY_ROLES):
         items.append(("reviews:queue", "审核"))
     if scope.has_any(READER_ROLES):
-        items += [("commitments:list", "承诺管理"), ("evaluations:list", "评诺"), ("commitments:coverage", "覆盖情况")]
+        items += [("commitments:list", "承诺管理"), ("evaluations:list", "评诺"), ("portal:coverage", "覆盖情况")]
     if scope.has_any(TREE_ROLES):
         items.append(("orgs:tree", "组织架构"))
     if scope.has_any(READER_ROLES):

@@ -14,6 +14,7 @@ from .models import (SEPARATED_ROLES, DatePrecision, Gender, Member, MemberCateg
                      OrgKind, Role)
 from .selectors import MEMBER_SORTS
 from .validators import PHONE_MESSAGE, is_phone, normalise_phone
+from orgs import accounts
 
 User = get_user_model()
 
@@ -348,8 +349,6 @@ class LoginForm(AuthenticationForm):
     }
 
     def clean(self):
-        from . import accounts
-
         username = self.cleaned_data.get("username") or ""
         password = self.cleaned_data.get("password")
         address = self.request.META.get("REMOTE_ADDR") if self.request is not None else None

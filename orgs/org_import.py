@@ -25,8 +25,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from commitments import public_cache
 
+from .signals import public_data_changed
 from . import audit
 from core.errors import Conflict
 from .models import BRANCH_KINDS, PATH_SEP, Organisation, OrgKind, Role, path_segment
@@ -37,10 +37,10 @@ from .roster_import import (ERROR_CODES, CellError, Column, Layout, Roster, RowE
 from .selectors import organisation_list_for
 from .validators import ORG_CODE_RE
 from core.xlsx import workbook_bytes
+from django.conf import settings
 
 
 def max_rows() -> int:
-    from django.conf import settings
     return int(getattr(settings, "ORG_IMPORT_MAX_ROWS", 5_000))
 
 
@@ -542,7 +542,7 @@ def _apply(*, actor, stored: dict) -> dict:
                          "rows": len(plan.results), "created": counts["create"], "updated": counts["update"],
                          "unchanged": counts["same"], "created_ids": _ranges(o.pk for o in created.values()),
                          "updated_fields": {str(org.pk): sorted(data) for org, data in plan.updates}})
-    public_cache.changed()
+    public_data_changed.send(sender=__name__)
     return {"created": counts["create"], "updated": counts["update"], "unchanged": counts["same"],
             "top_id": top.pk if top else None}
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from orgs.models import AccountSecurity, PasswordHistory
 
 CLASS_NAMES = ("大写字母", "小写字母", "数字", "符号")
 
@@ -67,8 +68,6 @@ class HistoryValidator:
         return self._count if self._count is not None else settings.PASSWORD_HISTORY_COUNT
 
     def _recent_hashes(self, user) -> list[str]:
-        from .models import PasswordHistory
-
         hashes = []
         if user.pk is not None:
             stored = (type(user).objects.filter(pk=user.pk).values_list("password", flat=True).first())
@@ -89,8 +88,6 @@ class HistoryValidator:
                     code="password_reused")
 
     def password_changed(self, password, user=None):
-        from .models import AccountSecurity, PasswordHistory
-
         if user is None or user.pk is None or not user.password:
             return
         PasswordHistory.objects.create(user_id=user.pk, password=user.password)

@@ -44,8 +44,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from commitments import public_cache
 
+from .signals import public_data_changed
 from . import audit
 from core.dates import DateError, PartialDate, cn_partial_date, make_date, parse_partial_date
 from core.errors import Conflict
@@ -1640,7 +1640,7 @@ def _apply(*, actor, stored: dict, choices: dict[int, str]) -> dict:
                          "unchanged": counts["same"], "created_ids": _ranges(m.pk for m in created),
                          "updated_fields": {str(m.pk): c for m, c in plan.updates},
                          "target": target_id, "choices": {str(k): v for k, v in choices.items()}})
-    public_cache.changed()
+    public_data_changed.send(sender=__name__)
     return {"created": counts["create"], "updated": counts["update"], "unchanged": counts["same"],
             "branch_ids": sorted(plan.branch_ids)}
 

@@ -19,6 +19,7 @@ from .models import (BRANCH_KINDS, PATH_SEP, SEPARATED_ROLES, AdminRequestStatus
                      MemberStatus, MemberTransfer, Organisation, PasswordResetToken, Role, RoleGrant)
 from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_browse_org, can_decide_admin_request,
                           can_view_member, can_view_org, scope_for)
+from django.urls import reverse
 
 User = get_user_model()
 
@@ -354,8 +355,6 @@ class Todo:
 
 def todo_for(user) -> list[Todo]:
     """Open tasks for the home page; later steps add theirs. One count query per kind of task."""
-    from django.urls import reverse
-
     scope = scope_for(user)
     todos: list[Todo] = []
     if scope.has_any(OFFICER_ROLES):

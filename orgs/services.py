@@ -14,7 +14,6 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 
-from commitments import public_cache
 
 from . import accounts, audit, signals
 from core.errors import Conflict
@@ -72,7 +71,7 @@ def organisation_create(*, actor, parent: Organisation | None, name: str, kind: 
     org.save(update_fields=["path", "code"])
     audit.record(actor=actor, action="org.create", obj=org,
                  detail={"parent": parent.pk if parent else None, "kind": kind})
-    public_cache.changed()
+    signals.public_data_changed.send(sender=__name__)
     return org
 
 
@@ -105,7 +104,7 @@ def organisation_update(*, actor, org: Organisation, version: int, data: dict) -
     org.version += 1
     org.save()
     audit.record(actor=actor, action="org.update", obj=org, detail={"changes": changes})
-    public_cache.changed()
+    signals.public_data_changed.send(sender=__name__)
     return org
 
 
@@ -139,7 +138,7 @@ def organisation_move(*, actor, org: Organisation, new_parent: Organisation, ver
     # to the new parent (commitments.services.moves).
     signals.organisation_moved.send(sender=Organisation, org=org, old_path=old_path, new_path=new_path,
                                     old_parent_id=old_parent_id, new_parent=new_parent, actor=actor)
-    public_cache.changed()
+    signals.public_data_changed.send(sender=__name__)
     return org
 
 
@@ -196,7 +195,7 @@ def member_update(*, actor, member: Member, version: int, data: dict) -> Member:
     member.version += 1
     member.save()
     audit.record(actor=actor, action="member.update", obj=member, detail={"changes": changes})
-    public_cache.changed()
+    signals.public_data_changed.send(sender=__name__)
     return member
 
 
@@ -237,7 +236,7 @@ def member_transfer(*, actor, member: Member, to_branch: Organisation, version: 
     # (commitments.services.moves).
     signals.member_transferred.send(sender=Member, member=member, from_branch=from_branch, to_branch=to_branch,
                                     actor=actor)
-    public_cache.changed()
+    signals.public_data_changed.send(sender=__name__)
     return member
 
 

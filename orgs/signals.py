@@ -39,3 +39,7 @@ member_transferred = Signal()
 # organisation_moved: org (at its new place), old_path, new_path, old_parent_id, new_parent, actor
 # (services.organisation_move).
 organisation_moved = Signal()
+# public_data_changed: something the public noticeboard shows changed (an organisation's name,
+# phone, order or place; a member's name or branch). No arguments besides sender. The commitments
+# app renews the noticeboard's page cache (commitments/public_cache.py).
+public_data_changed = Signal()

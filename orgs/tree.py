@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 
-from commitments.coverage import counted
+from core.cache import counted
 
 from .models import PATH_SEP, PATH_STEP, Member, MemberStatus, Organisation
 from .permissions import TREE_ROLES, scope_for
@@ -106,7 +106,7 @@ def tree_for(user, *, open_org: Organisation | None = None, fresh: bool = False)
     CHILDREN_SHOWN children are drawn per organisation (and the next one on the chain).
 
     The member counts read every member in scope (a province's million: ~0.4 s); as on the
-    coverage dashboard (commitments.coverage.counted), a count that slow is kept in the cache
+    coverage dashboard (core.cache.counted), a count that slow is kept in the cache
     for COVERAGE_CACHE_SECONDS and the page says when it was counted (`fresh` counts again).
     `open_org` must be one the user may see (the view checks). Four queries.
     """

@@ -16,12 +16,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from commitments import selectors as commitment_selectors
 from core.errors import Conflict
 from core.pages import paginate, run_service
-from commitments.permissions import can_handle_opinions, can_publish_references, can_start_org_commitment
 
-from . import accounts, selectors, services, services_admin, tree
+from . import accounts, hooks, selectors, services, services_admin, tree
 from .fields import SUGGEST_SCOPES, picker_label
 from .middleware import password_change_required
 from .forms import (ChangeOwnPasswordForm, MemberForm, MemberSearchForm, MemberTransferForm,
@@ -36,29 +34,6 @@ from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_add_membe
 
 User = get_user_model()
 
-
-# --- home -----------------------------------------------------------------------------------
-
-@require_GET
-def home(request):
-    """My organisations, my roles and the to-do area."""
-    data = selectors.home_for(request.user)
-    campaign = commitment_selectors.current_campaign()
-    my_pledges = commitment_selectors.my_pledges(request.user, campaign, members=data["members"])
-    return render(request, "orgs/home.html", {
-        **data,
-        # The person's duties, live, with their deadlines (the daily reminder mails say the same
-        # things ahead of the deadlines; they are not repeated here).
-        "todos": (commitment_selectors.todos_for(request.user, campaign, members=data["members"], pledges=my_pledges)
-                  + selectors.todo_for(request.user)),
-        "my_pledges": my_pledges,
-        "campaign": campaign,
-        "today": timezone.localdate(),
-        "is_reader": scope_for(request.user).has_any(TREE_ROLES),
-    })
-
-
-# --- organisations -------------------------------------------------------------------------
 
 @require_GET
 def org_tree(request):
@@ -142,9 +117,8 @@ def org_detail(request, pk):
         "can_move": can_move_org(request.user, org),
         "can_add_member": can_add_member(request.user, org),
         "can_manage_accounts": can_manage_accounts(request.user, org),
-        "can_start_commitment": can_start_org_commitment(request.user, org),
-        "can_handle_opinions": can_handle_opinions(request.user, org),
-        "can_publish_references": can_publish_references(request.user, org),
+        # The apps above orgs add their buttons (commitments: 起草本组织承诺, 群众意见, 参考条目).
+        **hooks.org_page_context(request.user, org),
     })
 
 

@@ -6,14 +6,12 @@ reviews.services; these forms only check that the input has the right shape.
 from django import forms
 from django.core import signing
 
+from commitments.forms import STALE_PAGE, TargetsField
 from commitments.selectors import campaign_list
 from orgs.fields import OrgPickerField
 
 from commitments.models import CRITERIA, Decision
 from .selectors import KIND_CHOICES
-
-STALE_PAGE = "页面已过期，请刷新页面后重试。"
-
 
 class QueueFilterForm(forms.Form):
     # A short select plus a name/code box: a select of every organisation in a city is 1,000+ options.
@@ -67,31 +65,6 @@ class ReviewForm(forms.Form):
 
     def criteria_data(self) -> dict[str, bool]:
         return {key: self.cleaned_data.get(key, False) for key, _ in CRITERIA}
-
-
-class TargetsField(forms.Field):
-    """Checked queue rows, each "<commitment id>:<version>" (the version for compare-and-set)."""
-
-    widget = forms.MultipleHiddenInput
-    default_error_messages = {
-        "required": "请先勾选要审定通过的承诺。",
-        "invalid": STALE_PAGE,
-    }
-
-    def to_python(self, value):
-        if not value:
-            return []
-        if isinstance(value, str):
-            value = [value]
-        targets, seen = [], set()
-        for raw in value:
-            pk, sep, version = str(raw).partition(":")
-            if not sep or not pk.isdigit() or not version.isdigit():
-                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-            if int(pk) not in seen:
-                seen.add(int(pk))
-                targets.append((int(pk), int(version)))
-        return targets
 
 
 SHOWN_SALT = "reviews.bulk-shown"

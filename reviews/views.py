@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from commitments.permissions import can_review
+from commitments import selectors as commitment_selectors
 from commitments.selectors import campaign_from_request
 from core.pages import attach_errors, paginate, run_service
 
@@ -105,7 +106,7 @@ def bulk_approve(request):
     if approved:
         messages.success(request, f"已批量审定通过 {len(approved)} 条承诺。")
     if failed:
-        labels = selectors.owner_labels_for(request.user, failed)
+        labels = commitment_selectors.owner_labels_for(request.user, failed)
         messages.warning(request, f"有 {len(failed)} 条未能审定通过，请逐条查看：")
         for pk, reason in failed.items():
             messages.warning(request, f"{labels.get(pk, f'编号 {pk} 的承诺')}：{reason}")

@@ -1,5 +1,8 @@
 """ReviewDecision moves from the reviews app into the commitment's record. The table stays where it is
-(reviews_reviewdecision): only Django's idea of which app owns the model changes, so no row moves."""
+(reviews_reviewdecision, created by reviews 0001): only Django's idea of which app owns the model
+changes, so no row moves. No dependency on reviews (commitments' migrations do not reach up): this
+step touches no table, and reviews 0002 runs after it. A later migration that changes this model's
+table must depend on ("reviews", "0002_delete_reviewdecision"), which guarantees the table exists."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -10,7 +13,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('commitments', '0015_campaign_hash_salt'),
-        ('reviews', '0001_initial'),
         ('orgs', '0007_admin_role_requests'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -26,6 +26,7 @@ from ..models import (EDITABLE_STATUSES, LIVE_STATUSES, RECORDED_CONSENTS, Campa
                       ReferenceItem, Suggestion)
 from ..permissions import (can_confirm_pledge, can_edit_commitment, can_publish, can_start_org_commitment,
                            can_start_pledge)
+from commitments.tasks import prerender_forms
 
 log = logging.getLogger(__name__)
 S = CommitmentStatus
@@ -69,8 +70,6 @@ def transition(*, commitment: Commitment, expected_version: int, to: str, **fiel
         raise InvalidTransition(current[0], to)
     public_cache.changed()  # the noticeboard shows the status (修订中) and the public version
     if to in (CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED):
-        from ..tasks import prerender_forms
-
         prerender_forms([commitment.pk])  # its printable form changed: lay it out ahead of printing
     commitment.refresh_from_db()
     return commitment

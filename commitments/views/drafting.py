@@ -6,14 +6,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from evaluations.selectors import summary_for as evaluation_summary_for
 from core.errors import Conflict
 from orgs.models import Member
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, can_view_org, scope_for
 from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
 from core.pages import paginate, run_service
 
-from .. import selectors, selectors_stamped, services
+from .. import hooks, selectors, selectors_stamped, services
+from ..diff import version_diff
 from ..forms import AddChannelsForm, DraftForm, ItemFormSet, PublishForm, SendBackForm, StartPledgeForm
 from ..models import LIVE_EXEMPTION_STATUSES, RECORDED_CONSENTS, CommitmentStatus, Consent, PublishChannel
 from ..permissions import (can_confirm_pledge, can_edit_commitment, can_manage_stamped_scans, can_publish,
@@ -174,7 +174,8 @@ def commitment_detail(request, pk):
                   if publications and can_view_stamped_scans(request.user, commitment) else None),
         "can_manage_scans": can_manage_stamped_scans(request.user, commitment),
         "progress": selectors.progress_items_for(commitment) if commitment.public_version_id else None,
-        "evaluation": evaluation_summary_for(commitment) if commitment.public_version_id else None,
+        # The apps above commitments add their part (evaluations: the 评诺 summary).
+        **hooks.detail_context(commitment),
         "can_publish": commitment.status == CommitmentStatus.APPROVED and can_publish(request.user, commitment),
         "can_print": commitment.public_version_id is not None or commitment.status in (
             CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED),
@@ -338,7 +339,6 @@ def version_detail(request, pk, number):
     if version is None:
         raise Http404
     previous = versions.get(number - 1)
-    from reviews.selectors import version_diff
     published = version.publications.exists()
     return render(request, "commitments/version_detail.html", {
         "c": commitment, "version": version, "previous": previous, "published": published,

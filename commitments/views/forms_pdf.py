@@ -16,6 +16,7 @@ from orgs.permissions import OFFICER_ROLES, scope_for
 from orgs.selectors import organisation_get_for
 
 from .. import pdf, selectors
+from commitments.tasks import enqueue_batch_pdf
 
 JOB_MESSAGE = "已转入后台生成，完成后可在此下载。"
 
@@ -64,8 +65,6 @@ def batch_pdf(request, pk):
                       {"org": org, "campaign": campaign, "own_only": own_only})
     if len(forms) > settings.BACKGROUND_PDF_THRESHOLD:
         # Too many to lay out within a request: a background job (commitments/tasks.py).
-        from ..tasks import enqueue_batch_pdf
-
         job = enqueue_batch_pdf(user=request.user, org=org, campaign=campaign, own_only=own_only)
         messages.info(request, JOB_MESSAGE)
         return redirect("commitments:job_detail", job.pk)

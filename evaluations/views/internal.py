@@ -14,13 +14,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from commitments import selectors as commitment_selectors
 from commitments.selectors import campaign_from_request, campaign_list, commitment_get_for
 from orgs.models import Organisation
 from orgs.permissions import READER_ROLES, SECRETARY_ROLES, scope_for
 from orgs.selectors import get_visible_or_404, organisation_list_for
 from core.templatetags.cn import cn_date
 from core.pages import attach_errors, paginate, run_service
-from reviews.selectors import owner_labels_for
+
 
 from .. import selectors, services
 from ..forms import (AssessmentForm, BulkReleaseForm, CloseForm, EvaluationFilterForm, ExtendForm,
@@ -139,7 +140,7 @@ def release_bulk(request):
     if released:
         messages.success(request, f"已公布 {len(released)} 条承诺的评议结果。")
     if failed:
-        labels = owner_labels_for(request.user, failed)
+        labels = commitment_selectors.owner_labels_for(request.user, failed)
         messages.warning(request, f"有 {len(failed)} 条未能公布，请逐条查看：")
         for pk, reason in failed.items():
             messages.warning(request, f"{labels.get(pk, f'编号 {pk} 的承诺')}：{reason}")

@@ -177,7 +177,7 @@ def rate(request, pk):
                 attach_errors(form, exc)
         else:
             messages.success(request, THANKS)
-            response = HttpResponseRedirect(reverse("commitments:public_commitment", args=[commitment.pk]))
+            response = HttpResponseRedirect(reverse("portal:public_commitment", args=[commitment.pk]))
             _keep_token(request, response, token)
             return response
     elif notice is None and any(e.code == "honeypot" for e in form.non_field_errors().as_data()):

@@ -6,8 +6,8 @@ everyone else a 404; the scoping of ?org= to the user's subtree is pinned in tes
 from tests.matrix_common import NO_ARGS, READERS, Spec, allow
 
 MATRIX = {
-    "commitments:coverage": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
-    "commitments:coverage_members": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
-    "commitments:coverage_orgs": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
-    "commitments:coverage_commitments": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
+    "portal:coverage": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
+    "portal:coverage_members": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
+    "portal:coverage_orgs": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
+    "portal:coverage_commitments": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
 }

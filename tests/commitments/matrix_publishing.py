@@ -35,7 +35,7 @@ MATRIX = {
     "commitments:revise": Spec(PUBLISHED, MEMBER_EDIT, methods=("POST",)),
     # Whoever may publish adds a channel (网络) to the current publication (四（三）).
     "commitments:add_channels": Spec(PUBLISHED, MEMBER_EDIT, methods=("POST",)),
-    "commitments:noticeboard": Spec(NO_ARGS, allow(PERSONAS), methods=("GET",), public=True),
-    "commitments:public_org": Spec(ORGS, EVERYONE, methods=("GET",), public=True),
-    "commitments:public_commitment": Spec(PUBLISHED, EVERYONE, methods=("GET",), public=True),
+    "portal:noticeboard": Spec(NO_ARGS, allow(PERSONAS), methods=("GET",), public=True),
+    "portal:public_org": Spec(ORGS, EVERYONE, methods=("GET",), public=True),
+    "portal:public_commitment": Spec(PUBLISHED, EVERYONE, methods=("GET",), public=True),
 }

@@ -58,14 +58,14 @@ def test_publishing_without_internet_records_channels_and_stays_off_the_noticebo
     assert c.status == "published" and c.public_version.number == 1 and c.online_since is None
     assert Publication.objects.get(commitment=c).channels == ["meeting"]
     client = Client()
-    board = client.get(reverse("commitments:noticeboard")).content.decode()
+    board = client.get(reverse("portal:noticeboard")).content.decode()
     assert "第一党支部" in board and "党员承诺" not in board  # only the branch's own, online commitment
-    found = client.get(reverse("commitments:noticeboard"), {"q": "李娜"}).content.decode()
-    assert reverse("commitments:public_commitment", args=[c.pk]) not in found
-    org = client.get(reverse("commitments:public_org", args=[world.branch_a.pk])).content.decode()
+    found = client.get(reverse("portal:noticeboard"), {"q": "李娜"}).content.decode()
+    assert reverse("portal:public_commitment", args=[c.pk]) not in found
+    org = client.get(reverse("portal:public_org", args=[world.branch_a.pk])).content.decode()
     assert "李娜" not in org
-    assert "党员承诺 1" not in client.get(reverse("commitments:public_org", args=[world.committee.pk])).content.decode()
-    for url in (reverse("commitments:public_commitment", args=[c.pk]),
+    assert "党员承诺 1" not in client.get(reverse("portal:public_org", args=[world.committee.pk])).content.decode()
+    for url in (reverse("portal:public_commitment", args=[c.pk]),
                 reverse("commitments:public_progress", args=[c.pk]),
                 reverse("commitments:public_attachment", args=[world.entry.attachments.get().pk]),
                 reverse("commitments:public_stamped", args=[world.scan.pk])):
@@ -82,7 +82,7 @@ def test_online_rating_needs_the_internet_channel(world, meeting_only):
 def test_publishing_with_internet_dates_it_online(world):
     c = publish(world, approved(world, member=world.member_a), ["meeting", "internet"])
     assert c.online_since == ON
-    assert Client().get(reverse("commitments:public_commitment", args=[c.pk])).status_code == 200
+    assert Client().get(reverse("portal:public_commitment", args=[c.pk])).status_code == 200
 
 
 def test_adding_internet_later_is_a_new_record_that_puts_it_online(world, meeting_only):
@@ -96,10 +96,10 @@ def test_adding_internet_later_is_a_new_record_that_puts_it_online(world, meetin
     assert c.online_since == LATER and c.public_version_id == first.version_id
     event = AuditEvent.objects.get(action="commitment.publish_channels")
     assert event.actor == world.staff_a and event.detail["added"] == ["internet"]
-    html = Client().get(reverse("commitments:public_commitment", args=[c.pk])).content.decode()
+    html = Client().get(reverse("portal:public_commitment", args=[c.pk])).content.decode()
     # The public date is the day it went online; one version, so no revision history.
     assert f"{cn_date(LATER)}公开" in html and cn_date(ON) not in html and "修订记录" not in html
-    assert "李娜" in Client().get(reverse("commitments:public_org", args=[world.branch_a.pk])).content.decode()
+    assert "李娜" in Client().get(reverse("portal:public_org", args=[world.branch_a.pk])).content.decode()
     assert Client().get(reverse("commitments:public_stamped", args=[world.scan.pk])).status_code == 200
 
 
@@ -107,7 +107,7 @@ def test_adding_a_channel_other_than_internet_keeps_it_off(world, meeting_only):
     add(world, meeting_only, ["document"])
     meeting_only.refresh_from_db()
     assert meeting_only.online_since is None
-    assert Client().get(reverse("commitments:public_commitment", args=[meeting_only.pk])).status_code == 404
+    assert Client().get(reverse("portal:public_commitment", args=[meeting_only.pk])).status_code == 404
 
 
 def test_add_channels_refusals(world, meeting_only):
@@ -141,10 +141,10 @@ def test_revision_published_without_internet_leaves_the_noticeboard(world):
                   criteria=ALL_TICKED, opinion="同意")
     c = publish(world, Commitment.objects.get(pk=c.pk), ["meeting"], on=datetime.date.today())
     assert c.public_version.number == 2 and c.online_since is None
-    assert Client().get(reverse("commitments:public_commitment", args=[c.pk])).status_code == 404
+    assert Client().get(reverse("portal:public_commitment", args=[c.pk])).status_code == 404
     add(world, c, ["internet"], on=datetime.date.today())
     c.refresh_from_db()
-    html = Client().get(reverse("commitments:public_commitment", args=[c.pk])).content.decode()
+    html = Client().get(reverse("portal:public_commitment", args=[c.pk])).content.decode()
     # Both versions went online; the history lists each once.
     assert "修订记录" in html and html.count("?version=") == 2
 
@@ -155,7 +155,7 @@ def test_detail_page_warns_and_offers_internet(world, meeting_only, as_user):
     html = client.get(reverse("commitments:detail", args=[c.pk])).content.decode()
     assert "不含“网络”，公示栏（网上）不显示该承诺" in html and "增加公开方式" in html
     assert reverse("commitments:add_channels", args=[c.pk]) in html
-    assert reverse("commitments:public_commitment", args=[c.pk]) not in html
+    assert reverse("portal:public_commitment", args=[c.pk]) not in html
     # The member sees the warning but not the form.
     html = as_user(world.member_user_a).get(reverse("commitments:detail", args=[c.pk])).content.decode()
     assert "不含“网络”" in html and reverse("commitments:add_channels", args=[c.pk]) not in html
@@ -173,7 +173,7 @@ def test_add_channels_view(world, meeting_only, as_user):
     assert "已增加公开方式：网络，群众可在公示栏查看" in html
     assert f"{cn_date(LATER)} 第1版增加公开方式：网络" in html and "会议、网络" in html
     assert "增加公开方式</h2>" in html  # 文件 and 公开栏 can still be added
-    assert Client().get(reverse("commitments:public_commitment", args=[c.pk])).status_code == 200
+    assert Client().get(reverse("portal:public_commitment", args=[c.pk])).status_code == 200
 
 
 def _backfill():

@@ -221,7 +221,7 @@ def test_lists_and_coverage_pages_render_a_pledge_awaiting_its_member(world, as_
     sent_to_member(world)
     client = as_user(world.secretary_a)
     for url, params in ((reverse("commitments:list"), {"status": "confirming"}),
-                        (reverse("commitments:coverage"), {}), (reverse("commitments:coverage_members"), {}),
+                        (reverse("portal:coverage"), {}), (reverse("portal:coverage_members"), {}),
                         (reverse("commitments:branch_pledges", args=[world.branch_a.pk]), {})):
         response = client.get(url, params)
         assert response.status_code == 200, url

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from commitments import coverage, services
-from commitments.coverage_export import coverage_export
+from commitments import services
+from portal import coverage
+from portal.coverage_export import coverage_export
 from commitments.models import Campaign, Commitment, Exemption, Item, ProgressEntry, StampedScan
 from evaluations.models import Assessment, Ballot, MeetingTally
 from evaluations.scoring import Tally
@@ -27,10 +28,10 @@ DAY = datetime.date
 # After the 2010 public window (2010-11-01..2010-12-31): the public voice counts, and every
 # item due 2010-12-31 that nobody completed is overdue.
 TODAY = DAY(2011, 1, 15)
-DASHBOARD = reverse("commitments:coverage")
-MEMBERS = reverse("commitments:coverage_members")
-ORGS = reverse("commitments:coverage_orgs")
-COMMITMENTS = reverse("commitments:coverage_commitments")
+DASHBOARD = reverse("portal:coverage")
+MEMBERS = reverse("portal:coverage_members")
+ORGS = reverse("portal:coverage_orgs")
+COMMITMENTS = reverse("portal:coverage_commitments")
 
 
 @pytest.fixture(autouse=True)
@@ -571,7 +572,7 @@ def test_warm_coverage_counts_the_top_levels_into_the_cache(tree, client, settin
 
 
 def test_the_children_table_is_paged_and_the_totals_cover_all(tree, client, monkeypatch):
-    monkeypatch.setattr("commitments.views.coverage.COVERAGE_ROWS_PER_PAGE", 2)
+    monkeypatch.setattr("portal.views.coverage.COVERAGE_ROWS_PER_PAGE", 2)
     first = _get(client, tree.committee_secretary, DASHBOARD)
     rows = list(first.context["rows"])
     assert len(rows) == 2 and first.context["rows"].paginator.count == len(first.context["cov"].rows) == 4

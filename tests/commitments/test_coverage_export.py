@@ -1,4 +1,4 @@
-"""覆盖情况报表 (commitments/coverage_export.py): the dashboard's per-child figures and the
+"""覆盖情况报表 (portal/coverage_export.py): the dashboard's per-child figures and the
 blank-spot members, one workbook with two sheets."""
 import datetime
 import io
@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from commitments import coverage
-from commitments.coverage_export import coverage_export
+from portal import coverage
+from portal.coverage_export import coverage_export
 from orgs.models import AuditEvent, MemberCategory
 from tests.commitments.publishing import published
 from tests.conftest import make_member
@@ -97,7 +97,7 @@ def test_query_count_does_not_grow_with_rows(world):
 
 
 def test_download_view(world, as_user):
-    response = as_user(world.staff_a).get(reverse("commitments:coverage_xlsx"), {"org": world.branch_a.pk})
+    response = as_user(world.staff_a).get(reverse("portal:coverage_xlsx"), {"org": world.branch_a.pk})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert "filename*=UTF-8''" in response["Content-Disposition"]
@@ -109,14 +109,14 @@ def test_download_view(world, as_user):
 
 def test_dashboard_and_blank_list_link_to_the_report(world, as_user):
     client = as_user(world.staff_a)
-    url = reverse("commitments:coverage_xlsx")
-    assert url in client.get(reverse("commitments:coverage"), {"org": world.branch_a.pk}).content.decode()
-    assert url in client.get(reverse("commitments:coverage_members"),
+    url = reverse("portal:coverage_xlsx")
+    assert url in client.get(reverse("portal:coverage"), {"org": world.branch_a.pk}).content.decode()
+    assert url in client.get(reverse("portal:coverage_members"),
                              {"org": world.branch_a.pk, "state": "blank"}).content.decode()
 
 
 @pytest.mark.parametrize("who", ["staff_a", "outsider", "member_user_a", "auditor"])
 def test_an_organisation_out_of_reach_is_404(world, as_user, who):
-    response = as_user(getattr(world, who)).get(reverse("commitments:coverage_xlsx"), {"org": world.branch_b.pk})
+    response = as_user(getattr(world, who)).get(reverse("portal:coverage_xlsx"), {"org": world.branch_b.pk})
     assert response.status_code == 404
     assert not AuditEvent.objects.filter(action="coverage.export").exists()

@@ -11,7 +11,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from commitments import coverage, selectors, services
+from commitments import selectors, services
+from portal import coverage
 from commitments.models import Commitment, Exemption
 from commitments.permissions import can_decide_exemption
 from tests.commitments.test_consent import sent_to_member
@@ -51,7 +52,7 @@ def test_one_click_on_pledge_start_leaves_the_member_a_blank_spot(world, as_user
     assert _state(world, world.member_a) == "draft"
     t = _cov(world, world.branch_a).total
     assert (t.members_pledged, t.members_draft, t.members_blank, t.members_rate) == (0, 1, 2, 0.0)
-    page = as_user(world.secretary_a).get(reverse("commitments:coverage_members"),
+    page = as_user(world.secretary_a).get(reverse("portal:coverage_members"),
                                           {"org": world.branch_a.pk, "campaign": 2010})
     assert world.member_a in list(page.context["page"])
     assert "空白点（草稿未提交）" in page.content.decode()
@@ -83,7 +84,7 @@ def test_a_pending_deferral_is_not_covered_and_an_overdue_one_is_a_blank_spot(wo
 
 
 def test_the_dashboard_states_the_definitions(world, as_user):
-    html = as_user(world.committee_secretary).get(reverse("commitments:coverage")).content.decode()
+    html = as_user(world.committee_secretary).get(reverse("portal:coverage")).content.decode()
     assert "统计口径说明" in html and "已提交审核" in html and "草稿未提交" in html
     assert "已提交后被退回修改的仍计为已承诺" in html and "党组不是基层党组织" in html
 
@@ -147,7 +148,7 @@ def test_make_up_is_refused_on_the_page_without_a_submitted_pledge(world, as_use
     assert ex.made_up_on is None
     c = services.commitment_start(actor=world.member_user_a, campaign=world.campaign, member=world.member_a)
     _submit(world, c, world.member_user_a)
-    page = as_user(world.staff_a).get(reverse("commitments:coverage_members"),
+    page = as_user(world.staff_a).get(reverse("portal:coverage_members"),
                                       {"org": world.branch_a.pk, "campaign": 2010, "state": "pledged"})
     (m,) = page.context["page"]
     assert m.can_make_up and reverse("commitments:exemption_made_up", args=[ex.pk]) in page.content.decode()
@@ -285,13 +286,13 @@ def test_an_organisation_with_a_commitment_is_not_exempted(world):
 
 def test_the_org_exemption_page_and_the_org_list(world, as_user):
     client = as_user(world.committee_secretary)
-    html = client.get(reverse("commitments:coverage_orgs"), {"org": world.committee.pk, "state": "none"}).content
+    html = client.get(reverse("portal:coverage_orgs"), {"org": world.committee.pk, "state": "none"}).content
     assert reverse("commitments:organisation_exemption_create", args=[world.general.pk]) in html.decode()
     url = reverse("commitments:organisation_exemption_create", args=[world.general.pk])
     assert "本年度免于承诺" in client.get(url).content.decode()
     response = client.post(url, {"reason": "正在组建"})
     assert response.status_code == 302
-    html = client.get(reverse("commitments:coverage_orgs"), {"org": world.committee.pk}).content.decode()
+    html = client.get(reverse("portal:coverage_orgs"), {"org": world.committee.pk}).content.decode()
     assert "免于承诺（上级已认同）" in html and "正在组建" in html
     assert as_user(world.secretary_a).get(url).status_code == 404
 

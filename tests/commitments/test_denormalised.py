@@ -6,9 +6,9 @@ import pytest
 from django.db.models import Q
 from django.utils import timezone
 
-from commitments.coverage import commitments_under
+from portal.coverage import commitments_under
 from commitments.models import Commitment, owner_path_of
-from commitments.scale import seed_scale
+from portal.scale import seed_scale
 from commitments.selectors import commitment_list_for
 from evaluations.models import Assessment, Fulfilment, Grade
 from orgs import services

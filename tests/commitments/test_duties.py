@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from commitments import services
-from commitments.duties import duties_for
+from portal.duties import duties_for
 from commitments.models import Commitment, Exemption, ProgressEntry
 from orgs.models import Role
 from tests.commitments.publishing import approved, published
@@ -87,7 +87,7 @@ def test_items_near_their_deadline_ask_for_progress_until_completed(world):
 def test_branch_officers_see_members_not_yet_pledged_with_the_link_to_them(world):
     make_commitment(world.campaign, member=world.member_a, status="draft", actor=world.member_user_a)
     duty = _duties(world.secretary_a, world, OCT_3)["2 名党员尚未提交承诺"]  # a draft is not a pledge
-    assert duty.url == reverse("commitments:coverage_members") + f"?state=blank&org={world.branch_a.pk}&own=1"
+    assert duty.url == reverse("portal:coverage_members") + f"?state=blank&org={world.branch_a.pk}&own=1"
     assert "代为记录口头承诺、申报免于或延期承诺" in duty.hint  # past the deadline
     assert "代为记录" not in _duties(world.secretary_a, world, SEPT_25)["2 名党员尚未提交承诺"].hint
     make_commitment(world.campaign, member=world.member_a2, status="submitted", actor=world.staff_a)
@@ -131,7 +131,7 @@ def test_upper_levels_see_the_organisations_behind_schedule(world):
     make_commitment(world.campaign, organisation=world.branch_b, status="draft", actor=world.secretary_b)
     # Under the committee: branches A (submitted), B (draft), C, and the general branch → 3 behind.
     duty = _duties(world.committee_secretary, world, OCT_3)["下级 3 个党组织逾期未提交承诺"]
-    assert duty.url.startswith(reverse("commitments:coverage_orgs") + f"?org={world.committee.pk}&")
+    assert duty.url.startswith(reverse("portal:coverage_orgs") + f"?org={world.committee.pk}&")
     approved(world, organisation=world.branch_c)
     labels = _labels(world.committee_secretary, world, NOV_3)
     assert "下级 2 个党组织逾期未提交承诺" in labels and "下级 1 个党组织已审定未公开" in labels

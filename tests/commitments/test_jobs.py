@@ -18,7 +18,8 @@ from openpyxl import load_workbook
 
 from commitments import jobs, pdf
 from commitments.models import Job, JobStatus
-from commitments.tasks import enqueue_batch_pdf, enqueue_ledger
+from commitments.tasks import enqueue_batch_pdf
+from portal.tasks import enqueue_ledger
 from orgs.models import AuditEvent
 from tests.conftest import make_commitment, make_member
 
@@ -202,7 +203,7 @@ def test_big_ledger_becomes_a_job_with_a_real_workbook(world, client, settings, 
         make_commitment(world.campaign, member=make_member(world.branch_a, name), status="draft",
                         actor=world.staff_a)
     client.force_login(world.committee_secretary)
-    url = reverse("commitments:ledger_xlsx") + f"?org={world.committee.pk}&campaign=2010"
+    url = reverse("portal:ledger_xlsx") + f"?org={world.committee.pk}&campaign=2010"
     response = client.get(url)
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("commitments:job_detail", args=[job.pk])

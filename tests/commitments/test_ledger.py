@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from commitments.ledger import ledger_export
+from portal.ledger import ledger_export
 from commitments.models import Item
 from orgs.models import AuditEvent
 from core.xlsx import Column, write_xlsx
@@ -81,7 +81,7 @@ def test_ledger_query_count_does_not_grow_with_rows(world):
 
 def test_ledger_download_view(world, as_user):
     published(world, member=world.member_a)
-    response = as_user(world.staff_a).get(reverse("commitments:ledger_xlsx"), {"org": world.branch_a.pk})
+    response = as_user(world.staff_a).get(reverse("portal:ledger_xlsx"), {"org": world.branch_a.pk})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert "filename*=UTF-8''" in response["Content-Disposition"]
@@ -91,6 +91,6 @@ def test_ledger_download_view(world, as_user):
 
 @pytest.mark.parametrize("who", ["staff_a", "outsider", "member_user_a"])
 def test_ledger_of_an_organisation_out_of_reach_is_404(world, as_user, who):
-    response = as_user(getattr(world, who)).get(reverse("commitments:ledger_xlsx"), {"org": world.branch_b.pk})
+    response = as_user(getattr(world, who)).get(reverse("portal:ledger_xlsx"), {"org": world.branch_b.pk})
     assert response.status_code == 404
     assert Item.objects.count() == 0

@@ -136,7 +136,7 @@ def test_member_form_prints_the_annex_with_every_field_in_triplicate(world):
 
 def test_only_the_public_copy_carries_the_qr_code_and_its_address(world):
     pledge = approved_pledge(world, world.member_a)
-    url = "https://gongkai.example.gov.cn" + reverse("commitments:public_commitment", args=[pledge.pk])
+    url = "https://gongkai.example.gov.cn" + reverse("portal:public_commitment", args=[pledge.pk])
     raw = [flat(p) for p in pages(render(pledge))]
     assert [url in p for p in raw] == [False, False, True]
     images = [len(page.images) for page in PdfReader(io.BytesIO(render(pledge))).pages]

@@ -259,7 +259,7 @@ def test_public_timeline_shows_only_public_entries(world, pledge, client):
     assert "公开的记录" in page and "公开照片.png" in page
     assert "内部的记录" not in page and "内部照片.png" not in page and "一支部组织委员" not in page
     assert reverse("commitments:public_progress", args=[pledge.pk]) in client.get(
-        reverse("commitments:public_commitment", args=[pledge.pk])).content.decode()
+        reverse("portal:public_commitment", args=[pledge.pk])).content.decode()
 
 
 def test_public_timeline_of_unpublished_commitment_is_404(world, client):

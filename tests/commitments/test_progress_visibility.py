@@ -46,7 +46,7 @@ def test_service_stores_the_level_and_refuses_an_unknown_one(world, scoped):
 
 def test_the_public_sees_public_records_only(world, scoped):
     client = Client()
-    for url in (reverse("commitments:public_commitment", args=[scoped.fellow.pk]),
+    for url in (reverse("portal:public_commitment", args=[scoped.fellow.pk]),
                 reverse("commitments:public_progress", args=[scoped.fellow.pk])):
         html = client.get(url).content.decode()
         assert "公开的记录" in html and "本支部党员可见的记录" not in html and "仅工作人员的记录" not in html

@@ -38,15 +38,15 @@ def committed(django_capture_on_commit_callbacks):
 
 
 def board():
-    return reverse("commitments:noticeboard")
+    return reverse("portal:noticeboard")
 
 
 def org_url(org):
-    return reverse("commitments:public_org", args=[org.pk])
+    return reverse("portal:public_org", args=[org.pk])
 
 
 def c_url(c):
-    return reverse("commitments:public_commitment", args=[c.pk])
+    return reverse("portal:public_commitment", args=[c.pk])
 
 
 def get(client, url, **kw) -> str:

@@ -70,7 +70,7 @@ def test_revision_keeps_public_version_until_republished(world):
                                                "deadline": datetime.date(2010, 12, 31), "responsible": ""}])
     services.commitment_submit(actor=world.member_user_a, commitment=c, version=c.version)
     client = Client()
-    html = client.get(reverse("commitments:public_commitment", args=[c.pk])).content.decode()
+    html = client.get(reverse("portal:public_commitment", args=[c.pk])).content.decode()
     assert "修订后的事项" not in html and "该承诺正在修订" in html
     c.refresh_from_db()
     from reviews.services import review_decide
@@ -80,16 +80,16 @@ def test_revision_keeps_public_version_until_republished(world):
     c.refresh_from_db()
     services.commitment_publish(actor=world.staff_a, commitment=c, version=c.version,
                                 published_on=datetime.date.today(), channels=["internet"])
-    html = client.get(reverse("commitments:public_commitment", args=[c.pk])).content.decode()
+    html = client.get(reverse("portal:public_commitment", args=[c.pk])).content.decode()
     assert "修订后的事项" in html and "修订记录" in html and "第1版" in html and f"{cn_date(datetime.date.today())}公开（现行）" in html
-    old = client.get(reverse("commitments:public_commitment", args=[c.pk]), {"version": 1}).content.decode()
+    old = client.get(reverse("portal:public_commitment", args=[c.pk]), {"version": 1}).content.decode()
     assert "已被修订" in old and "修订后的事项" not in old
-    assert client.get(reverse("commitments:public_commitment", args=[c.pk]), {"version": 9}).status_code == 404
+    assert client.get(reverse("portal:public_commitment", args=[c.pk]), {"version": 9}).status_code == 404
 
 
 def test_unpublished_commitments_are_not_public(world):
     c = approved(world, member=world.member_a)
-    assert Client().get(reverse("commitments:public_commitment", args=[c.pk])).status_code == 404
+    assert Client().get(reverse("portal:public_commitment", args=[c.pk])).status_code == 404
 
 
 def test_publish_view_and_detail_buttons(world, as_user):
@@ -117,20 +117,20 @@ def test_noticeboard_lists_and_searches(world):
     p = published(world, member=world.member_a)
     published(world, organisation=world.branch_a, drafter=world.staff_a)
     client = Client()
-    html = client.get(reverse("commitments:noticeboard")).content.decode()
+    html = client.get(reverse("portal:noticeboard")).content.decode()
     assert "第一党支部" in html and "本组织承诺已公开" in html and "党员承诺 1 份" in html
-    html = client.get(reverse("commitments:noticeboard"), {"q": "李娜"}).content.decode()
-    assert reverse("commitments:public_commitment", args=[p.pk]) in html and "第一党支部" in html
-    html = client.get(reverse("commitments:public_org", args=[world.branch_a.pk])).content.decode()
+    html = client.get(reverse("portal:noticeboard"), {"q": "李娜"}).content.decode()
+    assert reverse("portal:public_commitment", args=[p.pk]) in html and "第一党支部" in html
+    html = client.get(reverse("portal:public_org", args=[world.branch_a.pk])).content.decode()
     assert "李娜" in html and "创建目标" in html and "0756-2120001" in html
-    html = client.get(reverse("commitments:public_org", args=[world.committee.pk])).content.decode()
+    html = client.get(reverse("portal:public_org", args=[world.committee.pk])).content.decode()
     assert "第一党支部" in html and "承诺已公开" in html
 
 
 def test_public_org_of_revoked_org_is_404(world):
     world.branch_c.is_active = False
     world.branch_c.save()
-    assert Client().get(reverse("commitments:public_org", args=[world.branch_c.pk])).status_code == 404
+    assert Client().get(reverse("portal:public_org", args=[world.branch_c.pk])).status_code == 404
 
 
 def test_no_public_page_shows_personal_data(world):
@@ -140,10 +140,10 @@ def test_no_public_page_shows_personal_data(world):
     published(world, organisation=world.branch_a)
     forbidden = ["13912345678", "1975年3月", "1975-03", "1998年7月1日", "1998-07-01", "1975年03月"]
     client = Client()
-    urls = [reverse("commitments:noticeboard"), reverse("commitments:noticeboard") + "?q=李娜",
-            reverse("commitments:public_commitment", args=[c.pk]),
-            reverse("commitments:public_commitment", args=[c.pk]) + "?version=1"]
-    urls += [reverse("commitments:public_org", args=[o.pk]) for o in (world.root, world.committee, world.branch_a)]
+    urls = [reverse("portal:noticeboard"), reverse("portal:noticeboard") + "?q=李娜",
+            reverse("portal:public_commitment", args=[c.pk]),
+            reverse("portal:public_commitment", args=[c.pk]) + "?version=1"]
+    urls += [reverse("portal:public_org", args=[o.pk]) for o in (world.root, world.committee, world.branch_a)]
     urls += [reverse("commitments:suggest", args=[world.branch_a.pk])]
     for url in urls:
         response = client.get(url)
@@ -160,12 +160,12 @@ def test_public_pages_work_without_login_and_query_count_stays_small(world, djan
         published(world, member=m)
     client = Client()
     with django_assert_max_num_queries(8) as small:
-        client.get(reverse("commitments:public_org", args=[world.branch_a.pk]))
+        client.get(reverse("portal:public_org", args=[world.branch_a.pk]))
     for i in range(3, 30):
         m = Member.objects.create(branch=world.branch_a, name=f"党员{i}", gender="M")
         published(world, member=m)
     with django_assert_max_num_queries(8) as big:
-        assert client.get(reverse("commitments:public_org", args=[world.branch_a.pk])).status_code == 200
+        assert client.get(reverse("portal:public_org", args=[world.branch_a.pk])).status_code == 200
     assert len(big.captured_queries) == len(small.captured_queries)
     with django_assert_max_num_queries(8):
-        assert client.get(reverse("commitments:noticeboard")).status_code == 200
+        assert client.get(reverse("portal:noticeboard")).status_code == 200

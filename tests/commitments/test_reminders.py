@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from commitments.models import Commitment, Exemption, Reminder
-from commitments.reminders import dues_for, remind, remind_all
+from portal.reminders import dues_for, remind, remind_all
 from evaluations import services as ev
 from tests.commitments.publishing import published
 from tests.commitments.test_consent import sent_to_member

@@ -7,7 +7,7 @@ from django.db.models import Count, F
 
 from commitments.models import (LIVE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item,
                                 Publication, StampedScan)
-from commitments.scale import seed_scale, tier_members
+from portal.scale import seed_scale, tier_members
 from orgs.models import BRANCH_KINDS, Member, Organisation, RoleGrant
 from commitments.models import ReviewDecision
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from django.core.management import call_command
 
 from commitments.models import Commitment, CommitmentStatus, StampedScan
-from orgs.management.commands.seed_demo import DEMO_PASSWORD, ROOT_CODE
+from portal.management.commands.seed_demo import DEMO_PASSWORD, ROOT_CODE
 from orgs.models import Organisation
 from tests.e2e.a11y import describe, violations
 from tests.e2e.conftest import log_in, page_width, shot

@@ -102,7 +102,7 @@ def test_owner_and_public_do_not_see_the_interim_figure(world, pledge, as_user):
         assert "阶段性满意率" not in html and FIGURE not in html and "评议结束后计算" in html
     list_html = as_user(world.staff_a).get(reverse("evaluations:list")).content.decode()
     assert "阶段性满意率" not in list_html and FIGURE not in list_html
-    public = Client().get(reverse("commitments:public_commitment", args=[pledge.pk])).content.decode()
+    public = Client().get(reverse("portal:public_commitment", args=[pledge.pk])).content.decode()
     assert "满意率" not in public and FIGURE not in public
 
 

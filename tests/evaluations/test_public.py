@@ -19,7 +19,7 @@ TALLY = re.compile(r"\d+\s*票")
 
 
 def page(client, c):
-    return client.get(reverse("commitments:public_commitment", args=[c.pk]))
+    return client.get(reverse("portal:public_commitment", args=[c.pk]))
 
 
 def rate(client, c, rating="satisfied", **extra):
@@ -72,7 +72,7 @@ def test_anonymous_post_creates_one_ballot_sets_the_cookie_and_thanks(world, c):
     open_window(world)
     client = Client()
     response = rate(client, c, "basic", remark="希望加快进度")
-    assert response.status_code == 302 and response["Location"] == reverse("commitments:public_commitment",
+    assert response.status_code == 302 and response["Location"] == reverse("portal:public_commitment",
                                                                             args=[c.pk])
     ballot = Ballot.objects.get()
     assert (ballot.commitment_id, ballot.rating, ballot.remark) == (c.pk, "basic", "希望加快进度")
@@ -236,7 +236,7 @@ def test_no_tally_while_the_window_is_open(world, c):
         html = page(client, c).content.decode()
         assert "满意率" not in html and "评议结果" not in html.replace("评议结果将在", "").replace("评议结果经", "")
         assert not TALLY.search(html)
-    org_html = Client().get(reverse("commitments:public_org", args=[world.branch_a.pk])).content.decode()
+    org_html = Client().get(reverse("portal:public_org", args=[world.branch_a.pk])).content.decode()
     assert "满意率" not in org_html and not TALLY.search(org_html)
 
 
@@ -277,7 +277,7 @@ def test_results_card_appears_only_after_release_with_the_right_arithmetic(world
     assert "服务群众有成效，进度还需加快。" in html and "第一党支部点评 · 评价：基本满意" in html
     assert "欧阳修远" not in html and "secretary_a" not in html
 
-    org_html = Client().get(reverse("commitments:public_org", args=[world.branch_a.pk])).content.decode()
+    org_html = Client().get(reverse("portal:public_org", args=[world.branch_a.pk])).content.decode()
     assert "评议结果：基本兑现" in org_html and "满意率 75.0%" in org_html
     assert "欧阳修远" not in org_html
 
@@ -285,10 +285,10 @@ def test_results_card_appears_only_after_release_with_the_right_arithmetic(world
 def test_org_commitment_badge_on_the_org_page(world):
     closed_window(world)
     own = published(world, organisation=world.branch_a)
-    html = Client().get(reverse("commitments:public_org", args=[world.branch_a.pk])).content.decode()
+    html = Client().get(reverse("portal:public_org", args=[world.branch_a.pk])).content.decode()
     assert "评议结果：" not in html
     release(world, own, result="unfulfilled", grade="poor")
-    html = Client().get(reverse("commitments:public_org", args=[world.branch_a.pk])).content.decode()
+    html = Client().get(reverse("portal:public_org", args=[world.branch_a.pk])).content.decode()
     assert "评议结果：未兑现" in html
 
 
@@ -298,9 +298,9 @@ def test_public_pages_never_show_leader_names_or_personal_data(world, c):
     services.leader_comment_save(actor=world.committee_secretary, commitment=c, rating="satisfied",
                                  comment="带头作用明显。")
     release(world, c, actor=world.secretary_a)
-    for url in (reverse("commitments:public_commitment", args=[c.pk]),
-                reverse("commitments:public_org", args=[world.branch_a.pk]),
-                reverse("commitments:noticeboard")):
+    for url in (reverse("portal:public_commitment", args=[c.pk]),
+                reverse("portal:public_org", args=[world.branch_a.pk]),
+                reverse("portal:noticeboard")):
         html = Client().get(url).content.decode()
         for name in ("欧阳修远", "机关党委书记", "dw_secretary", "secretary_a", "1975年", "1998年"):
             assert name not in html, (url, name)
@@ -312,7 +312,7 @@ def test_org_page_query_count_with_released_results_does_not_grow(world, django_
     for i in range(2):
         release(world, pledge(world, world.branch_a, f"党员{i}"))
     client = Client()
-    url = reverse("commitments:public_org", args=[world.branch_a.pk])
+    url = reverse("portal:public_org", args=[world.branch_a.pk])
     with django_assert_max_num_queries(20) as small:
         client.get(url)
     for i in range(2, 12):

@@ -21,9 +21,9 @@ def _personal_pages(world, pending):
         reverse("orgs:member_import_template"),
         reverse("commitments:list"),
         reverse("commitments:detail", args=[pending.pk]),
-        reverse("commitments:ledger_xlsx") + f"?org={world.branch_a.pk}",
-        reverse("commitments:coverage_xlsx") + f"?org={world.branch_a.pk}",
-        reverse("commitments:coverage") + f"?org={world.branch_a.pk}",
+        reverse("portal:ledger_xlsx") + f"?org={world.branch_a.pk}",
+        reverse("portal:coverage_xlsx") + f"?org={world.branch_a.pk}",
+        reverse("portal:coverage") + f"?org={world.branch_a.pk}",
         reverse("evaluations:results_xlsx"),
         reverse("evaluations:awards_xlsx", args=[world.committee.pk]),
     ]

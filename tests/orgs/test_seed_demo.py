@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from commitments.models import Campaign, StampedScan
-from orgs.management.commands.seed_demo import (ACCOUNTS, DEMO_PASSWORD, ROOT_CODE, Planner,
+from portal.management.commands.seed_demo import (ACCOUNTS, DEMO_PASSWORD, ROOT_CODE, Planner,
                                                 demo_tree, seed)
 from orgs.models import (BRANCH_KINDS, Member, MemberCategory, MemberStatus, Organisation, OrgKind,
                          Role, RoleGrant)

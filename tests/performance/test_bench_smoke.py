@@ -6,7 +6,7 @@ import pytest
 
 from bench import run
 from commitments.models import Commitment, CommitmentStatus
-from commitments.scale import seed_scale
+from portal.scale import seed_scale
 from orgs.models import Member
 
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from commitments.models import Commitment, CommitmentStatus
-from commitments.scale import seed_scale
+from portal.scale import seed_scale
 from orgs.models import BRANCH_KINDS, Organisation, Role, RoleGrant
 
 User = get_user_model()
@@ -57,16 +57,16 @@ def pages(d):
         ("承诺详情（含版本）", "branch_user", reverse("commitments:detail", args=[d["published"].pk])),
         ("审核队列（工委）", "root_user", reverse("reviews:queue")),
         ("审核队列（支部）", "branch_user", reverse("reviews:queue")),
-        ("覆盖情况（根）", "root_user", reverse("commitments:coverage") + f"?org={root}"),
-        ("覆盖情况（支部）", "branch_user", reverse("commitments:coverage") + f"?org={branch}"),
-        ("空白点名单", "root_user", reverse("commitments:coverage_members") + f"?org={root}&status=blank"),
-        ("已归档盖章件名单", "root_user", reverse("commitments:coverage_commitments") + f"?org={root}&state=stamped"),
-        ("未归档盖章件名单", "root_user", reverse("commitments:coverage_commitments") + f"?org={root}&state=unstamped"),
+        ("覆盖情况（根）", "root_user", reverse("portal:coverage") + f"?org={root}"),
+        ("覆盖情况（支部）", "branch_user", reverse("portal:coverage") + f"?org={branch}"),
+        ("空白点名单", "root_user", reverse("portal:coverage_members") + f"?org={root}&status=blank"),
+        ("已归档盖章件名单", "root_user", reverse("portal:coverage_commitments") + f"?org={root}&state=stamped"),
+        ("未归档盖章件名单", "root_user", reverse("portal:coverage_commitments") + f"?org={root}&state=unstamped"),
         ("评诺列表", "root_user", reverse("evaluations:list")),
         ("整改", "root_user", reverse("evaluations:rectifications")),
-        ("公示首页", None, reverse("commitments:noticeboard")),
-        ("公示：组织页", None, reverse("commitments:public_org", args=[branch])),
-        ("公示：承诺页", None, reverse("commitments:public_commitment", args=[d["org_published"].pk])),
+        ("公示首页", None, reverse("portal:noticeboard")),
+        ("公示：组织页", None, reverse("portal:public_org", args=[branch])),
+        ("公示：承诺页", None, reverse("portal:public_commitment", args=[d["org_published"].pk])),
     ]
 
 

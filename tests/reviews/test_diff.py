@@ -2,7 +2,7 @@
 import pytest
 from django.template.loader import render_to_string
 
-from reviews.selectors import DELETE, EQUAL, INSERT, Segment, text_segments, version_diff
+from commitments.diff import DELETE, EQUAL, INSERT, Segment, text_segments, version_diff
 
 
 def item(id, content, measures="按月检查", deadline="2010-12-31", responsible="支部书记"):
@@ -122,7 +122,7 @@ def test_the_partial_renders_ins_and_del_with_text_labels_and_no_queries():
     before = snap("争当优秀共产党员", item(1, "为群众办实事"), item(2, "整理档案"))
     after = snap("争当优秀党员", item(1, "为基层群众办好事"), item(3, "<b>设立</b>示范岗"))
     # No database in this test: a query while rendering would raise.
-    html = render_to_string("reviews/partials/diff.html", {"diff": version_diff(before, after)})
+    html = render_to_string("commitments/partials/diff.html", {"diff": version_diff(before, after)})
     assert '<ins class="bg-success-subtle text-success-emphasis"><span class="visually-hidden">[新增：</span>基层' in html
     assert '<del class="bg-danger-subtle text-danger-emphasis"><span class="visually-hidden">[删除：</span>共产' in html
     assert "新增事项" in html and "删除事项" in html and "已修改" in html
@@ -131,5 +131,5 @@ def test_the_partial_renders_ins_and_del_with_text_labels_and_no_queries():
 
 def test_the_partial_says_when_there_is_nothing_to_compare():
     s = snap("g", item(1, "甲"))
-    assert "没有修改" in render_to_string("reviews/partials/diff.html", {"diff": version_diff(s, s)})
-    assert "首次提交" in render_to_string("reviews/partials/diff.html", {"diff": version_diff(None, s)})
+    assert "没有修改" in render_to_string("commitments/partials/diff.html", {"diff": version_diff(s, s)})
+    assert "首次提交" in render_to_string("commitments/partials/diff.html", {"diff": version_diff(None, s)})

@@ -2,7 +2,8 @@
 from commitments.models import CommitmentStatus
 from orgs.models import Role, RoleGrant
 from orgs.permissions import forget_scope
-from reviews.selectors import owner_labels_for, queue_count_for, review_queue_for
+from commitments.selectors import owner_labels_for
+from reviews.selectors import queue_count_for, review_queue_for
 from tests.conftest import make_campaign, make_commitment, make_member
 
 from .builders import approve, submitted

@@ -9,7 +9,7 @@ from django.urls import reverse
 from commitments.models import CommitmentStatus
 from orgs.models import AuditEvent, MemberCategory
 from commitments.models import ReviewDecision
-from reviews.selectors import version_diff
+from commitments.diff import version_diff
 from tests.conftest import make_campaign, make_member
 
 from .builders import ALL_MET, approve, resubmit, submitted
@@ -158,7 +158,7 @@ def test_review_page_shows_the_diff_and_previous_decisions(world, as_user):
 
 def test_the_diff_partial_works_included_with_only(world):
     s = {"goal": "甲", "items": [{"id": 1, "content": "事项", "measures": "", "deadline": "2010-12-31"}]}
-    t = Template('{% include "reviews/partials/diff.html" with diff=diff only %}')
+    t = Template('{% include "commitments/partials/diff.html" with diff=diff only %}')
     html = t.render(Context({"diff": version_diff(s, {**s, "goal": "乙"}), "other": "x"}))
     assert "删除：" in html and "新增：" in html
 

@@ -200,7 +200,7 @@ def test_initial_password_must_be_changed_before_anything_else(world, client):
     assert AccountSecurity.objects.get(user=user).must_change_password
     assert attempt(client, "newbie", "Initial-2010").status_code == 302
     change = reverse("password_change")
-    for url in (reverse("home"), reverse("orgs:member_list"), reverse("commitments:noticeboard")):
+    for url in (reverse("home"), reverse("orgs:member_list"), reverse("portal:noticeboard")):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"] == change, url
     # A POST is stopped too, before the view: no member is registered.
@@ -301,7 +301,7 @@ def test_bootstrap_admins_uses_an_existing_root_and_needs_a_name_otherwise(db):
 
 @pytest.mark.django_db
 def test_demo_security_administrator_logs_in_without_a_forced_change(client):
-    from orgs.management.commands.seed_demo import DEMO_PASSWORD, seed
+    from portal.management.commands.seed_demo import DEMO_PASSWORD, seed
 
     seed()
     assert RoleGrant.objects.get(user__username="security").role == Role.SECURITY

@@ -23,7 +23,7 @@ from django.db import connection
 
 from commitments.models import Attachment
 from orgs import audit
-from orgs.backup import MEDIA_SKIP_DIRS, backed_up_models, checksum_path
+from portal.backup import MEDIA_SKIP_DIRS, backed_up_models, checksum_path
 from orgs.models import AuditEvent, Member
 from tests.commitments.matrix_progress import pdf_upload, png_upload, record
 from tests.commitments.publishing import published

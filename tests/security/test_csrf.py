@@ -59,7 +59,7 @@ def test_public_rating_rejects_a_post_without_a_token(world):
     open_window(world)
     c = pledge(world, world.branch_a, "赵敏")
     rate = reverse("evaluations:rate", args=[c.pk])
-    page = reverse("commitments:public_commitment", args=[c.pk])
+    page = reverse("portal:public_commitment", args=[c.pk])
     response = browser().post(rate, {"rating": "satisfied", "remark": "", "website": ""})
     assert response.status_code == 403
     assert "页面已过期" in response.content.decode()
@@ -107,7 +107,7 @@ def test_network_cap_holds_across_two_browsers(world, settings):
     open_window(world)
     c = pledge(world, world.branch_a, "赵敏")
     rate = reverse("evaluations:rate", args=[c.pk])
-    page = reverse("commitments:public_commitment", args=[c.pk])
+    page = reverse("portal:public_commitment", args=[c.pk])
     data = {"rating": "satisfied", "remark": "", "website": ""}
     assert post_form(browser(), rate, data, form_page=page).status_code == 302
     second = post_form(browser(), rate, data, form_page=page)  # new cookie, same address
@@ -127,7 +127,7 @@ def test_hourly_ballot_limit_holds_across_browsers(world, settings):
     statuses = []
     for c in commitments:
         rate = reverse("evaluations:rate", args=[c.pk])
-        page = reverse("commitments:public_commitment", args=[c.pk])
+        page = reverse("portal:public_commitment", args=[c.pk])
         statuses.append(post_form(browser(), rate, data, form_page=page).status_code)
     assert statuses == [302, 302, 429]
     assert Ballot.objects.count() == 2

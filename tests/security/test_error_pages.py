@@ -91,7 +91,7 @@ def test_an_object_out_of_reach_is_the_same_404_as_a_missing_one(world):
 
 
 def test_an_unknown_public_page_is_a_404_for_the_public_too(world):
-    response = Client().get(reverse("commitments:public_org", args=[999999]))
+    response = Client().get(reverse("portal:public_org", args=[999999]))
     assert response.status_code == 404
     assert "页面不存在或您无权查看" in response.content.decode()
 

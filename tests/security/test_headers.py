@@ -100,8 +100,8 @@ def test_no_template_has_inline_script_handlers_or_styles(path):
 def test_public_pages_send_the_security_headers(world):
     c = published(world, member=world.member_a)
     client = Client()
-    for url in (reverse("commitments:noticeboard"), reverse("commitments:public_org", args=[world.branch_a.pk]),
-                reverse("commitments:public_commitment", args=[c.pk]),
+    for url in (reverse("portal:noticeboard"), reverse("portal:public_org", args=[world.branch_a.pk]),
+                reverse("portal:public_commitment", args=[c.pk]),
                 reverse("commitments:suggest", args=[world.branch_a.pk]), reverse("login")):
         response = client.get(url)
         assert response.status_code == 200, url
@@ -111,7 +111,7 @@ def test_public_pages_send_the_security_headers(world):
 def test_internal_pages_send_the_security_headers(world):
     c = published(world, member=world.member_a)
     client = login(Client(), world.secretary_a)
-    for url in (reverse("home"), reverse("commitments:coverage"), reverse("commitments:detail", args=[c.pk]),
+    for url in (reverse("home"), reverse("portal:coverage"), reverse("commitments:detail", args=[c.pk]),
                 reverse("commitments:progress", args=[c.pk]), reverse("commitments:list")):
         response = client.get(url)
         assert response.status_code == 200, url
@@ -121,12 +121,12 @@ def test_internal_pages_send_the_security_headers(world):
 def test_error_pages_and_redirects_send_the_security_headers(world):
     client = Client()
     assert_hardened(client.get("/no-such-page/"))
-    assert_hardened(client.get(reverse("commitments:coverage")))  # redirect to the login page
+    assert_hardened(client.get(reverse("portal:coverage")))  # redirect to the login page
 
 
 def test_downloads_send_nosniff_and_the_policy(world):
     client = login(Client(), world.secretary_a)
-    response = client.get(reverse("commitments:coverage_xlsx"))
+    response = client.get(reverse("portal:coverage_xlsx"))
     assert response.status_code == 200
     assert_hardened(response)
 
@@ -148,12 +148,12 @@ def test_every_response_to_a_logged_in_user_is_private_and_not_stored(world):
     for url in (reverse("home"), reverse("orgs:member_list"), reverse("orgs:member_detail", args=[world.member_a.pk]),
                 reverse("commitments:detail", args=[c.pk]), reverse("commitments:list"),
                 # Public pages too, when the visitor is signed in (the page differs), and a redirect.
-                reverse("commitments:public_commitment", args=[c.pk]), reverse("login")):
+                reverse("portal:public_commitment", args=[c.pk]), reverse("login")):
         response = client.get(url)
         assert response.status_code in (200, 302), url
         assert {"private", "no-store"} <= _directives(response), url
         assert "public" not in _directives(response), url
-    download = client.get(reverse("commitments:coverage_xlsx"))
+    download = client.get(reverse("portal:coverage_xlsx"))
     assert {"private", "no-store"} <= _directives(download)
     assert download["Content-Disposition"].startswith("attachment;")
 
@@ -161,7 +161,7 @@ def test_every_response_to_a_logged_in_user_is_private_and_not_stored(world):
 def test_anonymous_public_pages_keep_their_public_caching(world, settings):
     settings.PUBLIC_PAGE_CACHE = True
     c = published(world, member=world.member_a)
-    response = Client().get(reverse("commitments:public_commitment", args=[c.pk]))
+    response = Client().get(reverse("portal:public_commitment", args=[c.pk]))
     assert response.status_code == 200
     assert "no-store" not in _directives(response)
     assert "public" in _directives(response)

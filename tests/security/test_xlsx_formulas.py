@@ -35,8 +35,8 @@ def test_no_workbook_turns_user_text_into_a_formula(world):
     downloads = [
         (admin, reverse("orgs:org_import_template"), {}),
         (officer, reverse("orgs:member_import_template"), {"branch": world.branch_a.pk}),
-        (officer, reverse("commitments:ledger_xlsx"), {"org": world.branch_a.pk}),
-        (officer, reverse("commitments:coverage_xlsx"), {"org": world.branch_a.pk}),
+        (officer, reverse("portal:ledger_xlsx"), {"org": world.branch_a.pk}),
+        (officer, reverse("portal:coverage_xlsx"), {"org": world.branch_a.pk}),
         (officer, reverse("evaluations:results_xlsx"), {}),
         (officer, reverse("evaluations:awards_xlsx", args=[world.committee.pk]), {}),
         (auditor, reverse("orgs:audit_export"), {}),

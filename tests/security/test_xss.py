@@ -136,10 +136,10 @@ def test_public_pages_escape_user_text(world, story):
     client = Client()
     name, goal, item, _ = texts(s)
     for url, must_show in [
-        (reverse("commitments:noticeboard"), []),
-        (reverse("commitments:noticeboard") + "?" + urlencode({"q": s.p}), [s.p]),
-        (reverse("commitments:public_org", args=[world.branch_a.pk]), [name]),
-        (reverse("commitments:public_commitment", args=[c.pk]), [name, goal, item]),
+        (reverse("portal:noticeboard"), []),
+        (reverse("portal:noticeboard") + "?" + urlencode({"q": s.p}), [s.p]),
+        (reverse("portal:public_org", args=[world.branch_a.pk]), [name]),
+        (reverse("portal:public_commitment", args=[c.pk]), [name, goal, item]),
         (reverse("commitments:public_progress", args=[c.pk]), [f"走访群众{s.p}".strip()]),
         (reverse("commitments:suggest", args=[world.branch_a.pk]), []),
     ]:
@@ -200,14 +200,14 @@ def test_excel_exports_hold_user_text_as_literal_strings(world, story):
     s = story
     client = login(Client(), world.secretary_a)
     name, goal, item, _ = texts(s)
-    ledger = client.get(reverse("commitments:ledger_xlsx"), {"org": world.branch_a.pk})
+    ledger = client.get(reverse("portal:ledger_xlsx"), {"org": world.branch_a.pk})
     assert ledger.status_code == 200
     data = body(ledger)
     for value in (name, goal, item):
         cells = _cells_with(data, value)
         assert cells, value
         assert {cell.data_type for cell in cells} == {"s"}
-    coverage = client.get(reverse("commitments:coverage_xlsx"), {"org": world.branch_a.pk})
+    coverage = client.get(reverse("portal:coverage_xlsx"), {"org": world.branch_a.pk})
     assert coverage.status_code == 200
     cells = _cells_with(body(coverage), s.blank.name)
     assert cells and {cell.data_type for cell in cells} == {"s"}
