@@ -76,7 +76,7 @@ test: deps-test
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache artifacts
 
-# --- Production (README "Production on PostgreSQL"; config/gunicorn.conf.py, config/deploy/) ----
+# --- Production (config/deploy/README.md; config/gunicorn.conf.py) --------------------------------
 # make prod   install what is missing (without the test tools), check the settings, migrate,
 #             collect the static files, then run gunicorn in the foreground (systemd runs the same
 #             steps through config/deploy/commitments.service). Needs DATABASE_URL, SECRET_KEY,
@@ -86,7 +86,7 @@ clean:
 prod:
 	$(call ensure_debs,$(DEBS_RUN),optional)
 	@missing=""; for v in DATABASE_URL SECRET_KEY ALLOWED_HOSTS SITE_URL; do [ -n "$${!v:-}" ] || missing="$$missing $$v"; done; \
-	if [ -n "$$missing" ]; then echo "缺少生产环境设置：$$missing（见 README“生产部署”）"; exit 1; fi
+	if [ -n "$$missing" ]; then echo "缺少生产环境设置：$$missing（见 config/deploy/README.md）"; exit 1; fi
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 	  { echo "==> installing uv"; $(PYTHON) -m pip install --quiet --disable-pip-version-check uv; }
 	@UV="$$(command -v uv || echo $(PYTHON) -m uv)"; $$UV sync --frozen --no-dev --quiet

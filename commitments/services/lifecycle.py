@@ -31,7 +31,7 @@ from commitments.tasks import prerender_forms
 log = logging.getLogger(__name__)
 S = CommitmentStatus
 
-# The arrows of the lifecycle (DOMAIN.md). An arrow not in this table does not exist.
+# The arrows of the lifecycle (docs/DOMAIN.md). An arrow not in this table does not exist.
 ALLOWED: dict[str, set[str]] = {
     # 四（一）自愿: staff drafting for a member with an account send it to the member to confirm.
     # A draft never submitted may be discarded (kept as WITHDRAWN, see commitment_discard).

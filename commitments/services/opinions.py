@@ -83,7 +83,7 @@ def suggestion_submit_public(*, organisation: Organisation, content: str, contac
     suggestion = Suggestion.objects.create(
         organisation=organisation, campaign=campaign, channel=Suggestion.Channel.BOX_ONLINE,
         content=content, contact=contact, client_hash=client_hash)
-    # The box is anonymous (DOMAIN.md: 群众 never log in): the audit row must not tie the
+    # The box is anonymous (docs/DOMAIN.md: 群众 never log in): the audit row must not tie the
     # suggestion to the sender's address, so the request's client address is left out of it.
     token = audit.client_ip_var.set(None)
     try:

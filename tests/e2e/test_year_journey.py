@@ -1,7 +1,7 @@
 """A whole campaign year in the browser, from an empty database, through the UI only.
 
-The README's set-up for a new installation (`migrate`, then `bootstrap_admins`) is the only thing
-done outside the browser. From there every step is a person at a browser: the system
+The set-up for a new installation (config/deploy/README.md: `migrate`, then `bootstrap_admins`)
+is the only thing done outside the browser. From there every step is a person at a browser: the system
 administrator imports the organisation tree and opens accounts, staff import the roster, the
 public writes to the 意见箱 on a phone, the branch drafts, the parent returns and approves, staff
 print the triplicate and publish, progress is recorded with a photo, the public rates, the leader
@@ -188,7 +188,7 @@ def test_a_campaign_year_in_the_browser(live_server, browser, media, capsys):
         people.append(Person(browser, base, name, **kw))
         return people[-1]
 
-    # --- 0. A new installation: the README's bootstrap_admins prints the first passwords. ---------
+    # --- 0. A new installation (config/deploy/README.md): bootstrap_admins prints the passwords. ---
     call_command("bootstrap_admins", root_name=ROOT, root_code="SZJG")
     printed = capsys.readouterr().out
     sysadmin_password = re.search(r"系统管理员\s+用户名 sysadmin\s+初始密码 (\S+)", printed).group(1)
