@@ -86,7 +86,8 @@ def test_the_scale_dataset_is_consistent():
 
 
 def test_the_migration_fills_existing_rows(world):
-    """The data migration's fill() recomputes both columns from the rows (here: after blanking them)."""
+    """The data migrations' fill() recompute both columns from the rows (here: after blanking them):
+    owner_path in commitments 0007, latest_result in evaluations 0005."""
     from importlib import import_module
 
     from django.apps import apps
@@ -97,6 +98,7 @@ def test_the_migration_fills_existing_rows(world):
                               assessor_org=world.branch_d, assessed_by=world.admin,)
     Commitment.objects.update(owner_path="", latest_result=None, updated_at=timezone.now())
     import_module("commitments.migrations.0007_owner_path_latest_result").fill(apps, None)
+    import_module("evaluations.migrations.0005_fill_latest_result").fill(apps, None)
     assert Commitment.objects.get(pk=org_c.pk).owner_path == world.branch_b.path
     assert Commitment.objects.get(pk=pledge.pk).latest_result == Fulfilment.PARTLY
     _consistent()
