@@ -735,31 +735,35 @@ class Importer:
 
     kind: str                    # "members", "orgs": a plan is read back only by its own kind
     url_name: str                # the upload page; its _preview, _confirm and _template pages follow
+    row_template: str            # the importer's own cells of a row of the preview
     list_url: str                # the page the import belongs to, and its name (党员名册, 组织架构)
     list_label: str
-    title: str                   # 导入党员名册
-    crumb: str                   # 导入名册: the upload page in the breadcrumbs
     preview_title: str           # 导入预览
     sheet_noun: str              # 名册, 表格: what the file is called in messages
-    done_label: str              # 名册, 组织架构: “…已导入”
+    done_label: str              # 名册, 组织架构: “…已导入”, and the upload page in the breadcrumbs
+    source: str                  # what else may be uploaded than the template (本单位现有的名册)
     item: str                    # 党员, 党组织
     measure: str                 # 名, 个
     reupload_label: str          # the preview's button back to the upload page when the plan is gone
     file_label: str
     file_help: str
     busy: str                    # said while the upload is checked
-    steps: tuple[str, ...] = ()  # the upload page's three steps
-    rules: tuple[str, ...] = ()  # the upload page's 填写要求 (may hold <strong>)
+    rules: tuple[str, ...] = ()  # the upload page's own 填写要求 (may hold <strong>)
     also_shown: int = 5          # other names shown per column on the upload page
     columns: tuple[Column, ...] = ()
     filters: dict[str, str] = {}
     hide_when_empty: frozenset = frozenset()  # filters shown only when some row has them
-    row_template: str            # one row of the preview list
     name_heading: str            # the preview list's column headings
     where_heading: str
     unchanged_text: str          # the preview when there is nothing to import
-    template_filename: str
     targeted: bool = False       # the upload form asks which organisation the file goes into
+
+    def __init__(self):
+        # Words the pages derive (党员名册 → 导入党员名册, 党员名册导入模板.xlsx; 名册 → 导入名册).
+        self.title = f"导入{self.list_label}"
+        self.crumb = f"导入{self.done_label}"
+        self.template_filename = f"{self.list_label}导入模板.xlsx"
+        self.confirm_url = f"{self.url_name}_confirm"
 
     def max_rows(self) -> int:
         raise NotImplementedError
@@ -794,10 +798,6 @@ class Importer:
         unchanged = counts["unchanged"]
         return (f"{self.done_label}已导入：新增{counts['created']}{self.measure}、更新{counts['updated']}{self.measure}"
                 f"{self.item}{'，' + str(unchanged) + self.measure + '无变化' if unchanged else ''}。")
-
-    @property
-    def confirm_url(self) -> str:
-        return f"{self.url_name}_confirm"
 
     def plan_for(self, *, actor, token: str) -> dict:
         return plan_for(actor=actor, token=token, kind=self.kind)

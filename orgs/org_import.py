@@ -641,32 +641,25 @@ def template_workbook(*, parent_name: str = "") -> bytes:
 class OrgImporter(Importer):
     """组织架构导入 for system administrators."""
 
-    kind = "orgs"
-    url_name = "orgs:org_import"
+    kind, url_name = "orgs", "orgs:org_import"
+    row_template = "orgs/partials/import_row_org.html"
     list_url, list_label = "orgs:tree", "组织架构"
-    title, preview_title = "导入组织架构", "组织架构导入预览"
+    preview_title, reupload_label = "组织架构导入预览", "重新上传"
     sheet_noun, done_label, item, measure = "表格", "组织架构", "党组织", "个"
-    crumb = "导入组织架构"
-    reupload_label = "重新上传"
+    source = "其他系统导出的组织列表"
     file_label, file_help = "组织架构表", "Excel 工作簿（.xlsx），不超过10MB"
     busy = "正在校验表格，请稍候…"
-    steps = ("下载导入模板，或使用其他系统导出的组织列表（列名不必完全一致，见“填写要求”）；",
-             "上传后系统逐行校验，先显示预览：哪些党组织将新增、哪些将更新、哪些行有错误；",
-             "确认无误后再导入。有任何一行出错，整个表格都不会导入。")
     rules = ("每行一个党组织。“上级党组织”可以是系统中已有的党组织，也可以是本表另一行，顺序不限。",
              mark_safe("<strong>组织编码</strong>相同，或<strong>上级和全称</strong>都相同，才视为同一党组织并更新其信息；"
                        "各党委下同名的“第一党支部”互不混淆。"),
-             "已有党组织不会因导入而调整隶属关系；如需调整，请在该组织页面使用“调整隶属关系”。",
-             "表格中留空的项目不会清除系统中已有的信息。")
+             "已有党组织不会因导入而调整隶属关系；如需调整，请在该组织页面使用“调整隶属关系”。")
     also_shown = 4
     columns = COLUMNS
     # No 同名 filter: same names are told apart by parent, never flagged.
     filters = {"": "全部", "create": "新增", "update": "更新", "same": "无变化", "conflict": "待确认",
                "error": "有错误"}
-    row_template = "orgs/partials/import_row_org.html"
     name_heading, where_heading = "党组织名称 · 类型", "上级党组织"
     unchanged_text = "表格中的党组织与系统一致，没有需要导入的内容。"
-    template_filename = "组织架构导入模板.xlsx"
 
     def max_rows(self) -> int:
         return max_rows()

@@ -1116,18 +1116,14 @@ def template_workbook(*, branch_name: str = "") -> bytes:
 class MemberImporter(Importer):
     """党员名册导入 for officers: into one organisation they run, or everything they reach."""
 
-    kind = "members"
-    url_name = "orgs:member_import"
+    kind, url_name = "members", "orgs:member_import"
+    row_template = "orgs/partials/import_row_member.html"
     list_url, list_label = "orgs:member_list", "党员名册"
-    title, preview_title = "导入党员名册", "导入预览"
+    preview_title, reupload_label = "导入预览", "重新上传名册"
     sheet_noun, done_label, item, measure = "名册", "名册", "党员", "名"
-    crumb = "导入名册"
-    reupload_label = "重新上传名册"
+    source = "本单位现有的名册"
     file_label, file_help = "名册文件", "Excel 工作簿（.xlsx），不超过10MB、20000行"
     busy = "正在校验名册，行数多时需要十几秒，请勿关闭页面…"
-    steps = ("下载导入模板，或使用本单位现有的名册（列名不必完全一致，见“填写要求”）；",
-             "上传后系统逐行校验，先显示预览：哪些党员将新增、哪些将更新、哪些行有错误；",
-             "确认无误后再导入。有任何一行出错，整个名册都不会导入。")
     rules = ("其他系统导出的名册可直接上传：表头可在前10行内，上方可以有（合并的）标题行；合并的“所在党支部”单元格对其"
              "覆盖的每一行都有效；“制表人：”“合计：”等说明行自动跳过。",
              "“人员类别”等列按内容识别：四类党员是党员类别，正式党员、预备党员是党员类型。身份证号等证件号码不保存。",
@@ -1135,16 +1131,13 @@ class MemberImporter(Importer):
              "按月保存，不补日期。",
              "电话可写作 138-2345-6789、+86 13823456789、(0756)2234567、0756-2234567转801 等，统一保存。",
              mark_safe("同一党支部中<strong>姓名和出生年月</strong>都相同、性别和入党时间也不矛盾的，视为同一人并更新；"
-                       "性别或入党时间不同的，在预览中由您确认是否同一人。"),
-             "表格中留空的项目不会清除系统中已有的信息。")
+                       "性别或入党时间不同的，在预览中由您确认是否同一人。"))
     columns = COLUMNS
     filters = {"": "全部", "create": "新增", "update": "更新", "same": "无变化", "conflict": "待确认",
                "namesake": "同名提示", "error": "有错误"}
     hide_when_empty = frozenset({"conflict"})
-    row_template = "orgs/partials/import_row_member.html"
     name_heading, where_heading = "姓名 · 性别 · 出生年月", "所在党支部"
     unchanged_text = "名册中的党员信息与系统一致，没有需要导入的内容。"
-    template_filename = "党员名册导入模板.xlsx"
     targeted = True
 
     def max_rows(self) -> int:
