@@ -9,9 +9,9 @@ parent and the full name both match — never by name alone, since every committ
 第一党支部. Existing organisations are updated (a blank cell never clears anything) but never
 moved: a different parent is an error pointing at 调整隶属关系 in the tree.
 
-The file checks, the plan store and the all-or-nothing apply are those of the member roster
-(orgs.roster_import); writes go through organisation_create / organisation_update, so every
-organisation gets its own audit row, plus one row for the import.
+The file checks, the reading of the sheet, the plan store and the all-or-nothing apply are the
+importer framework's (core.importing); the apply writes in bulk and leaves one audit row for the
+import.
 """
 import hashlib
 import json
@@ -21,20 +21,24 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 
 from .signals import public_data_changed
 from . import audit
 from core.errors import Conflict
-from .models import BRANCH_KINDS, PATH_SEP, Organisation, OrgKind, Role, path_segment
+from core.importing import (FULLWIDTH, CellError, Column, Importer, Layout, Roster, RowError, add_notes_sheet,
+                            apply_plan, check_text, check_upload, clean_text, group_errors, header_key, id_ranges,
+                            name_key, read_sheet, save_plan, write_updates)
+from .models import BRANCH_KINDS, Organisation, OrgKind, Role, path_segment
 from .permissions import scope_for
-from .roster_import import (ERROR_CODES, CellError, Column, Layout, Roster, RowError, _FULLWIDTH, _header_key,
-                            _org_key, _ranges, _write_updates, add_notes_sheet, apply_plan, check_upload, clean_text,
-                            group_errors, parse_phone, read_sheet, save_plan)
-from .selectors import organisation_list_for
+from .roster_import import parse_phone
+from .selectors import common_ancestor, organisation_list_for
 from .validators import ORG_CODE_RE
 from core.xlsx import workbook_bytes
 from django.conf import settings
@@ -71,8 +75,8 @@ KIND_WORDS = {
     OrgKind.BRANCH: ("党支部", "支部", "联合党支部", "党支部委员会", "支部委员会", "基层党支部"),
     OrgKind.TEMP_BRANCH: ("临时党支部", "临时支部", "临时党组织"),
 }
-KINDS = {_header_key(w): kind for kind, words in KIND_WORDS.items() for w in words}
-KINDS.update({_header_key(k.label): k.value for k in OrgKind})
+KINDS = {header_key(w): kind for kind, words in KIND_WORDS.items() for w in words}
+KINDS.update({header_key(k.label): k.value for k in OrgKind})
 KINDS.update({k.value: k.value for k in OrgKind})
 # Longest suffix first: 临时党支部 before 党支部, 党总支 before 支部.
 NAME_SUFFIXES = sorted(((w, k) for k, words in KIND_WORDS.items() for w in words if len(w) >= 2
@@ -81,7 +85,7 @@ NAME_SUFFIXES = sorted(((w, k) for k, words in KIND_WORDS.items() for w in words
 
 def parse_kind(value) -> str:
     text = clean_text(value)
-    kind = KINDS.get(_header_key(text))
+    kind = KINDS.get(header_key(text))
     if kind is None:
         raise CellError(f"无法识别组织类型“{text}”，请填写：党委、党组、党总支、党支部或临时党支部")
     return kind
@@ -95,15 +99,7 @@ def kind_from_name(name: str) -> str | None:
 
 
 def _text(value, field_name: str) -> str:
-    text = clean_text(value)
-    if text in ERROR_CODES:
-        raise CellError(f"单元格是错误值{text}")
-    if text.startswith("="):
-        raise CellError(f"“{text[:20]}”以“=”开头，像是公式，请改为文字")
-    limit = TEXT_LIMITS.get(field_name)
-    if limit and len(text) > limit:
-        raise CellError(f"内容过长（{len(text)}字），最多{limit}字")
-    return text
+    return check_text(clean_text(value), limit=TEXT_LIMITS.get(field_name))
 
 
 def _parse_row(number: int, cells: dict, epoch) -> dict:
@@ -119,7 +115,7 @@ def _parse_row(number: int, cells: dict, epoch) -> dict:
             elif field_name == "sort_order":
                 value = _parse_int(raw)
             elif field_name == "code":
-                value = _text(raw, field_name).translate(_FULLWIDTH)
+                value = _text(raw, field_name).translate(FULLWIDTH)
                 if not ORG_CODE_RE.match(value):
                     raise CellError(f"“{value}”不是有效的组织编码：只能包含字母、数字、点、下划线和连字符，最长32位")
             else:
@@ -139,7 +135,7 @@ def _parse_int(raw) -> int:
     if isinstance(raw, (int, float)) and float(raw).is_integer():
         number = int(raw)
     else:
-        text = clean_text(raw).translate(_FULLWIDTH)
+        text = clean_text(raw).translate(FULLWIDTH)
         if not text.lstrip("-").isdigit():
             raise CellError(f"排序应为整数，“{text}”不是整数")
         number = int(text)
@@ -211,12 +207,12 @@ class Index:
             self.by_code[org.code.casefold()] = org
             for key in (org.name, org.short_name, org.code):
                 if key:
-                    self.by_key[_org_key(key)].add(org.pk)
+                    self.by_key[name_key(key)].add(org.pk)
             if org.parent_id:
-                self.children[(org.parent_id, _org_key(org.name))].append(org)
+                self.children[(org.parent_id, name_key(org.name))].append(org)
 
     def lookup(self, text: str) -> list[Organisation]:
-        return [self.orgs[pk] for pk in sorted(self.by_key.get(_org_key(text), ()))]
+        return [self.orgs[pk] for pk in sorted(self.by_key.get(name_key(text), ()))]
 
 
 def build_org_plan(*, actor, rows: list[dict], columns: dict[str, str], lock: bool = False) -> OrgPlan:
@@ -273,7 +269,7 @@ def build_org_plan(*, actor, rows: list[dict], columns: dict[str, str], lock: bo
     for node in nodes:
         for key in (node.row.get("name"), node.row.get("short_name"), node.row.get("code")):
             if key:
-                sheet_keys[_org_key(key)].add(node.row["row"])
+                sheet_keys[name_key(key)].add(node.row["row"])
 
     # Pass 1: parents (also for rows with other errors, so that a row's problems show at once).
     for node in nodes:
@@ -292,7 +288,7 @@ def build_org_plan(*, actor, rows: list[dict], columns: dict[str, str], lock: bo
                     continue
                 fail(node, "parent", "不能为空（顶层党组织由系统管理员在系统中设立）")
             continue
-        in_sheet = sheet_keys.get(_org_key(text), set()) - {number}
+        in_sheet = sheet_keys.get(name_key(text), set()) - {number}
         existing = index.lookup(text)
         if len(in_sheet) > 1:
             rows_text = "、".join(f"第{r}行" for r in sorted(in_sheet))
@@ -363,7 +359,7 @@ def build_org_plan(*, actor, rows: list[dict], columns: dict[str, str], lock: bo
         node.parent_org = parent_org
         name = node.row["name"]
         if node.org is None and parent_org is not None:
-            matches = index.children.get((parent_org.pk, _org_key(name)), [])
+            matches = index.children.get((parent_org.pk, name_key(name)), [])
             if len(matches) > 1:
                 fail(node, "name", f"“{parent_org.name}”下已有{len(matches)}个同名党组织，请填写组织编码以区分")
                 continue
@@ -445,7 +441,7 @@ def _plan_new(plan, node, parent_org, parent_node, new_names, fail) -> None:
     if problem:
         fail(node, "kind" if kind == OrgKind.WORK_COMMITTEE else "parent", problem)
         return
-    key = (parent_org.pk if parent_org else f"r{node.parent_row}", _org_key(name))
+    key = (parent_org.pk if parent_org else f"r{node.parent_row}", name_key(name))
     if key in new_names:
         fail(node, "name", f"与第{new_names[key]}行重复：同一上级下的同名党组织")
         return
@@ -529,18 +525,18 @@ def _apply(*, actor, stored: dict) -> dict:
     if plan.fingerprint != stored["fingerprint"]:
         raise Conflict("预览之后，表格涉及的党组织已被他人修改，表格未导入。请重新上传并核对预览。")
     now = timezone.now()
-    _write_updates([(org, sorted(data)) for org, data in _with_values(plan.updates)], now, model=Organisation)
+    write_updates([(org, sorted(data)) for org, data in _with_values(plan.updates)], now, model=Organisation)
     try:
         with transaction.atomic():
             created = _create_levels(plan.creates)
     except IntegrityError:
         raise Conflict("预览之后，表格中的组织编码已被他人使用，表格未导入。请重新上传并核对预览。") from None
     counts = plan.counts
-    top = _top_of(list(created.values()) + [org for org, _ in plan.updates])
+    top = common_ancestor([o.pk for o in created.values()] + [org.pk for org, _ in plan.updates])
     audit.record(actor=actor, action="org.import", organisation=top,
                  detail={"file": stored["filename"], "sha256": stored["sha256"], "sheet": stored["sheet"],
                          "rows": len(plan.results), "created": counts["create"], "updated": counts["update"],
-                         "unchanged": counts["same"], "created_ids": _ranges(o.pk for o in created.values()),
+                         "unchanged": counts["same"], "created_ids": id_ranges(o.pk for o in created.values()),
                          "updated_fields": {str(org.pk): sorted(data) for org, data in plan.updates}})
     public_data_changed.send(sender=__name__)
     return {"created": counts["create"], "updated": counts["update"], "unchanged": counts["same"],
@@ -584,19 +580,6 @@ def _create_levels(nodes: list[Node]) -> dict[int, Organisation]:
             cursor.executemany(f"UPDATE {table} SET {quote('path')} = %s, {quote('code')} = %s "
                                f"WHERE {quote('id')} = %s", [(o.path, o.code, o.pk) for o in objs])
     return created
-
-
-def _top_of(orgs: list[Organisation]) -> Organisation | None:
-    """The nearest common ancestor (or self) of the organisations touched: the import's audit organisation."""
-    paths = list(Organisation.objects.filter(pk__in=[o.pk for o in orgs]).values_list("path", flat=True))
-    if not paths:
-        return None
-    common = []
-    for segment in zip(*(p.split(PATH_SEP)[:-1] for p in paths)):
-        if len(set(segment)) != 1:
-            break
-        common.append(segment[0])
-    return Organisation.objects.filter(pk=int(common[-1])).first() if common else None
 
 
 # --- the template -------------------------------------------------------------------------
@@ -652,3 +635,51 @@ def template_workbook(*, parent_name: str = "") -> bytes:
         "已有党组织不会因导入而调整隶属关系。",
         "有任何一行出错，整个表格都不会导入；预览页会列出出错的行和列。"), widths=(24, 24, 30, 70))
     return workbook_bytes(wb)
+
+
+# --- the pages' view of this importer -------------------------------------------------------
+
+class OrgImporter(Importer):
+    """组织架构导入 for system administrators."""
+
+    kind, url_name = "orgs", "orgs:org_import"
+    row_template = "orgs/partials/import_row_org.html"
+    list_url, list_label = "orgs:tree", "组织架构"
+    preview_title, reupload_label = "组织架构导入预览", "重新上传"
+    sheet_noun, done_label, item, measure = "表格", "组织架构", "党组织", "个"
+    source = "其他系统导出的组织列表"
+    file_label, file_help = "组织架构表", "Excel 工作簿（.xlsx），不超过10MB"
+    busy = "正在校验表格，请稍候…"
+    rules = ("每行一个党组织。“上级党组织”可以是系统中已有的党组织，也可以是本表另一行，顺序不限。",
+             mark_safe("<strong>组织编码</strong>相同，或<strong>上级和全称</strong>都相同，才视为同一党组织并更新其信息；"
+                       "各党委下同名的“第一党支部”互不混淆。"),
+             "已有党组织不会因导入而调整隶属关系；如需调整，请在该组织页面使用“调整隶属关系”。")
+    also_shown = 4
+    columns = COLUMNS
+    # No 同名 filter: same names are told apart by parent, never flagged.
+    filters = {"": "全部", "create": "新增", "update": "更新", "same": "无变化", "conflict": "待确认",
+               "error": "有错误"}
+    name_heading, where_heading = "党组织名称 · 类型", "上级党组织"
+    unchanged_text = "表格中的党组织与系统一致，没有需要导入的内容。"
+
+    def max_rows(self) -> int:
+        return max_rows()
+
+    def allowed(self, user) -> bool:
+        return scope_for(user).has_any({Role.ADMIN})
+
+    def prepare(self, *, actor, upload, target=None) -> str:
+        return org_import_prepare(actor=actor, upload=upload)
+
+    def apply(self, *, actor, token: str, choices: dict[int, str], for_all: str) -> dict:
+        return org_import_apply(actor=actor, token=token)
+
+    def template_workbook(self, *, actor, wanted: str) -> bytes:
+        top = organisation_list_for(actor, roles={Role.ADMIN}).first()
+        return template_workbook(parent_name=top.name if top else "")
+
+    def success_url(self, counts: dict) -> str:
+        return reverse("orgs:detail", args=[counts["top_id"]]) if counts["top_id"] else reverse(self.list_url)
+
+
+ORG_IMPORTER = OrgImporter()

@@ -78,6 +78,20 @@ def ancestors_of(org: Organisation) -> list[Organisation]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+def common_ancestor(org_ids) -> Organisation | None:
+    """The nearest organisation above all of `org_ids` (an import's audit organisation): the
+    longest path prefix they share, ending at a parent's segment; None if they share none."""
+    paths = list(Organisation.objects.filter(pk__in=list(org_ids)).values_list("path", flat=True))
+    if not paths:
+        return None
+    common = []
+    for segment in zip(*(p.split(PATH_SEP)[:-1] for p in paths)):
+        if len(set(segment)) != 1:
+            break
+        common.append(segment[0])
+    return Organisation.objects.filter(pk=int(common[-1])).first() if common else None
+
+
 def member_counts_by_org(paths: list[str]) -> dict[int, int]:
     """Active members per organisation id, counted over each organisation's whole subtree.
 

@@ -1,16 +1,21 @@
 from django.urls import path
 
 from . import views, views_audit, views_import
+from .org_import import ORG_IMPORTER
+from .roster_import import MEMBER_IMPORTER
+
+ORGS = {"importer": ORG_IMPORTER}
+MEMBERS = {"importer": MEMBER_IMPORTER}
 
 app_name = "orgs"
 
 urlpatterns = [
     path("orgs/", views.org_tree, name="tree"),
     path("orgs/suggest/", views.org_suggest, name="org_suggest"),
-    path("orgs/import/", views_import.org_import, name="org_import"),
-    path("orgs/import/template.xlsx", views_import.org_import_template, name="org_import_template"),
-    path("orgs/import/<str:token>/", views_import.org_import_preview, name="org_import_preview"),
-    path("orgs/import/<str:token>/confirm/", views_import.org_import_confirm, name="org_import_confirm"),
+    path("orgs/import/", views_import.import_upload, ORGS, name="org_import"),
+    path("orgs/import/template.xlsx", views_import.import_template, ORGS, name="org_import_template"),
+    path("orgs/import/<str:token>/", views_import.import_preview, ORGS, name="org_import_preview"),
+    path("orgs/import/<str:token>/confirm/", views_import.import_confirm, ORGS, name="org_import_confirm"),
     path("orgs/<int:pk>/", views.org_detail, name="detail"),
     path("orgs/<int:pk>/edit/", views.org_edit, name="edit"),
     path("orgs/<int:pk>/children/", views.org_tree_children, name="tree_children"),
@@ -18,11 +23,10 @@ urlpatterns = [
     path("orgs/<int:pk>/move/", views.org_move, name="move"),
     path("members/", views.member_list, name="member_list"),
     path("members/new/", views.member_create, name="member_create"),
-    path("members/import/", views_import.member_import, name="member_import"),
-    path("members/import/template.xlsx", views_import.member_import_template, name="member_import_template"),
-    path("members/import/<str:token>/", views_import.member_import_preview, name="member_import_preview"),
-    path("members/import/<str:token>/confirm/", views_import.member_import_confirm,
-         name="member_import_confirm"),
+    path("members/import/", views_import.import_upload, MEMBERS, name="member_import"),
+    path("members/import/template.xlsx", views_import.import_template, MEMBERS, name="member_import_template"),
+    path("members/import/<str:token>/", views_import.import_preview, MEMBERS, name="member_import_preview"),
+    path("members/import/<str:token>/confirm/", views_import.import_confirm, MEMBERS, name="member_import_confirm"),
     path("members/<int:pk>/", views.member_detail, name="member_detail"),
     path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
     path("members/<int:pk>/transfer/", views.member_transfer, name="member_transfer"),

@@ -17,10 +17,12 @@ from django.urls import reverse
 from openpyxl.utils import get_column_letter
 
 from orgs import roster_import
+from core import importing
 from core.errors import Conflict
 from core.dates import PartialDate
 from orgs.models import AuditEvent, DatePrecision, Member, MemberCategory, OrgKind
-from orgs.roster_import import CellError, parse_date
+from core.importing import CellError
+from orgs.roster_import import parse_date
 from core.sheet_reader import MonthDate
 from orgs.views_import import XLSX
 from tests.conftest import make_member, make_org
@@ -499,7 +501,7 @@ def test_plan_is_applied_once_and_only_by_its_owner(world):
 
 def test_expired_plan_is_refused(world, monkeypatch):
     token, _ = prepare(world.staff_a, [HEADERS, row()])
-    monkeypatch.setattr(roster_import, "PLAN_MAX_AGE", -1)
+    monkeypatch.setattr(importing, "PLAN_MAX_AGE", -1)
     with pytest.raises(roster_import.PlanGone) as exc:
         roster_import.member_import_apply(actor=world.staff_a, token=token)
     assert "已过期" in exc.value.message

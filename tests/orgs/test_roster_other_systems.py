@@ -20,7 +20,8 @@ from django.urls import reverse
 
 from orgs import roster_import
 from orgs.models import AuditEvent, DatePrecision, Member, MemberCategory, MembershipType
-from orgs.roster_import import CellError, group_errors, parse_member_type, parse_phones, RowError, row_ranges
+from core.importing import CellError, group_errors, RowError, row_ranges
+from orgs.roster_import import parse_member_type, parse_phones
 from core.sheet_reader import month_only_format
 from orgs.views_import import XLSX
 from tests.conftest import make_member, make_org
