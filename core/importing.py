@@ -42,6 +42,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.sheet_reader import Sheet, read_rows
+from openpyxl.styles import Alignment, Font
 
 # --- limits (settings may override; config/settings.py need not name them) -------------------
 
@@ -706,8 +707,6 @@ def id_ranges(ids) -> list[list[int]]:
 def add_notes_sheet(wb, columns, *, rules, widths, examples=()) -> None:
     """The 填写说明 sheet of an import template: every column with its synonyms and hint, any
     example rows, then the rules of matching (after the common one about headers)."""
-    from openpyxl.styles import Alignment, Font
-
     notes = wb.create_sheet("填写说明")
     notes.append(["列名", "必填", "也可以写作", "填写要求"])
     for c in columns:

@@ -41,7 +41,10 @@ from .roster_import import parse_phone
 from .selectors import common_ancestor, organisation_list_for
 from .validators import ORG_CODE_RE
 from core.xlsx import workbook_bytes
-from django.conf import settings
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 
 def max_rows() -> int:
@@ -591,11 +594,6 @@ TEMPLATE_NOTES = ("填写说明：带 * 的列必填。每行一个党组织；�
 
 def template_workbook(*, parent_name: str = "") -> bytes:
     """The import template: notes, headers, and an example on the second sheet (never imported)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
     order = ["name", "parent", "kind", "code", "short_name", "sort_order", "supervision_phone"]
     by_field = {c.field: c for c in COLUMNS}
     wb = Workbook()

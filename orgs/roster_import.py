@@ -55,6 +55,8 @@ from .selectors import branch_choices_for, common_ancestor, organisation_list_fo
 from core.sheet_reader import MonthDate
 from .validators import PHONE_MESSAGE, is_phone, normalise_phone, split_phones
 from core.xlsx import workbook_bytes
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
 
 def max_rows() -> int:
     return int(getattr(settings, "ROSTER_IMPORT_MAX_ROWS", 20_000))
@@ -1072,9 +1074,6 @@ TEMPLATE_RULES = (
 
 def template_workbook(*, branch_name: str = "") -> bytes:
     """The import template: notes, headers, one example row (skipped on import), drop-downs."""
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.worksheet.datavalidation import DataValidation
-
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "党员名册"
