@@ -37,6 +37,13 @@ ACTION_LABELS = {S.CONFIRMING: "提交本人确认", S.SUBMITTED: "提交", S.AP
                  S.PUBLISHED: "公开", S.DRAFT: "修订", S.WITHDRAWN: "作废"}
 
 
+# How each state is shown (templates/commitments/partials/status_badge.html); a withdrawn draft
+# and coverage's own states fall back to a plain badge with their label.
+STATUS_BADGES = {state: (css, S(state).label) for state, css in (
+    (S.DRAFT, "text-bg-secondary"), (S.CONFIRMING, "text-bg-info"), (S.SUBMITTED, "text-bg-warning"),
+    (S.RETURNED, "text-bg-danger"), (S.APPROVED, "text-bg-success"), (S.PUBLISHED, "text-bg-primary"))}
+
+
 def sources_of(to: str) -> list[str]:
     """The states from which a move to `to` is allowed."""
     return [state for state, targets in ALLOWED.items() if to in targets]
@@ -82,7 +89,7 @@ def stage_of(commitment, *, today: datetime.date | None = None) -> Stage | None:
     status = commitment.status
     if status == S.WITHDRAWN:
         return None
-    if commitment.public_version_id is not None or status == S.PUBLISHED:
+    if is_in_force(commitment):
         opens = commitment.campaign.rating_opens
         today = today or timezone.localdate()
         return Stage.EVALUATE if opens is not None and today >= opens else Stage.FULFIL
@@ -96,16 +103,21 @@ def stage_of(commitment, *, today: datetime.date | None = None) -> Stage | None:
 def is_in_force(commitment) -> bool:
     """A version of the commitment is public (践诺 or 评诺): progress and appraisal apply.
 
-    Never reads the campaign: in force is the same in 践诺 and 评诺 (see stage_of).
+    Never reads the campaign: in force is the same in 践诺 and 评诺 (see stage_of). Publishing sets
+    the public version, and a discarded draft never had one.
     """
-    return commitment.status != S.WITHDRAWN and (commitment.public_version_id is not None
-                                                 or commitment.status == S.PUBLISHED)
+    return commitment.public_version_id is not None
+
+
+def in_force_q(prefix: str = "") -> Q:
+    """is_in_force as a filter on commitments reached through `prefix`."""
+    return Q(**{f"{prefix}public_version__isnull": False})
 
 
 def stage_q(stage: str, today: datetime.date, prefix: str = "") -> Q:
     """Commitments (reached through `prefix`) at `stage` on `today`: stage_of as a filter."""
     p = prefix
-    public = Q(**{f"{p}public_version__isnull": False}) | Q(**{f"{p}status": S.PUBLISHED})
+    public = in_force_q(p)
     # Campaign.rating_opens: evaluation_opens, else the day after the 亮诺 deadline.
     rating_open = (Q(**{f"{p}campaign__evaluation_opens__lte": today})
                    | Q(**{f"{p}campaign__evaluation_opens__isnull": True,
@@ -127,15 +139,18 @@ def stage_q(stage: str, today: datetime.date, prefix: str = "") -> Q:
 
 # --- what the forms print ---------------------------------------------------------------------
 
+PRINTABLE_STATUSES = (S.APPROVED, S.PUBLISHED)
+
+
 def is_printable(commitment) -> bool:
     """The annex form can be printed: approved (about to be published), published, or reopened
     while a public version stands (that version is printed, see pdf.printable_version)."""
-    return commitment.public_version_id is not None or commitment.status in (S.APPROVED, S.PUBLISHED)
+    return commitment.public_version_id is not None or commitment.status in PRINTABLE_STATUSES
 
 
 def printable_q() -> Q:
     """is_printable as a filter."""
-    return Q(status__in=(S.APPROVED, S.PUBLISHED)) | Q(public_version__isnull=False)
+    return Q(status__in=PRINTABLE_STATUSES) | Q(public_version__isnull=False)
 
 
 # --- what a user can do now -------------------------------------------------------------------

@@ -17,8 +17,9 @@ from .. import selectors, selectors_stamped, services
 from ..forms import AddChannelsForm, DraftForm, ItemFormSet, PublishForm, SendBackForm, StartPledgeForm
 from ..models import LIVE_EXEMPTION_STATUSES, RECORDED_CONSENTS, CommitmentStatus, Consent, PublishChannel
 from ..permissions import (can_confirm_pledge, can_edit_commitment, can_manage_stamped_scans, can_publish,
-                           can_review, can_revoke_exemption, can_start_org_commitment, can_start_pledge,
+                           can_revoke_exemption, can_start_org_commitment, can_start_pledge,
                            can_view_stamped_scans)
+from ..lifecycle import available_actions, is_in_force
 from ..services.lifecycle import ROUTE_CONFIRM, ROUTE_RECORD
 
 
@@ -160,35 +161,31 @@ def commitment_detail(request, pk):
     publications = selectors.publications_of(commitment)
     # The current publication: the latest record of the public version (publications are newest first).
     current = next((p for p in publications if p.version_id == commitment.public_version_id), None)
-    may_add_channels = (current is not None and len(current.channels) < len(PublishChannel.values)
-                        and can_publish(request.user, commitment))
+    submit = _submit_context(request.user, commitment)
+    actions = {a.key: a for a in available_actions(request.user, commitment,
+                                                    submit_to_member=submit["submit_route"] == ROUTE_CONFIRM,
+                                                    current_publication=current)}
+    in_force = is_in_force(commitment)
     return render(request, "commitments/commitment_detail.html", {
         "current_publication": current,
         "channels_form": AddChannelsForm(used=current.channels, initial={
             "version": commitment.version, "published_on": timezone.localdate(),
-            "channels": [PublishChannel.INTERNET] if not current.is_online else []}) if may_add_channels else None,
+            "channels": [PublishChannel.INTERNET] if not current.is_online else []})
+        if "add_channels" in actions else None,
         "c": commitment, "items": selectors.live_items(commitment), "versions": versions,
         "publications": publications,
         # 亮诺's archive: the stamped paper forms scanned back, for those who may see them.
         "scans": (selectors_stamped.stamped_scans_of(commitment)
                   if publications and can_view_stamped_scans(request.user, commitment) else None),
         "can_manage_scans": can_manage_stamped_scans(request.user, commitment),
-        "progress": selectors.progress_items_for(commitment) if commitment.public_version_id else None,
-        "evaluation": evaluation_summary_for(commitment) if commitment.public_version_id else None,
-        "can_publish": commitment.status == CommitmentStatus.APPROVED and can_publish(request.user, commitment),
-        "can_print": commitment.public_version_id is not None or commitment.status in (
-            CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED),
-        "can_revise": commitment.status == CommitmentStatus.PUBLISHED and can_edit_commitment(request.user, commitment),
+        "progress": selectors.progress_items_for(commitment) if in_force else None,
+        "evaluation": evaluation_summary_for(commitment) if in_force else None,
+        "actions": actions,
         "publish_form": PublishForm(initial={"version": commitment.version, "published_on": timezone.localdate(),
-                                             "channels": ["noticeboard", "internet"]}),
+                                             "channels": ["noticeboard", "internet"]}) if "publish" in actions else None,
         "decisions": decisions, "latest_decision": decisions[0] if decisions else None,
-        "can_edit": commitment.is_editable and can_edit_commitment(request.user, commitment),
-        "can_discard": commitment.is_discardable and can_edit_commitment(request.user, commitment),
-        "can_review": commitment.status == CommitmentStatus.SUBMITTED and can_review(request.user, commitment),
-        "can_confirm": (commitment.status == CommitmentStatus.CONFIRMING
-                        and can_confirm_pledge(request.user, commitment)),
         "ancestors": _owner_crumbs(request.user, commitment),
-        **_submit_context(request.user, commitment),
+        **submit,
     })
 
 
