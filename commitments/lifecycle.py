@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.errors import Conflict
 
 from .models import EDITABLE_STATUSES, CommitmentStatus, PublishChannel
-from .permissions import can_confirm_pledge, can_edit_commitment, can_publish, can_review
+from .permissions import can_confirm_pledge, can_edit_commitment, can_publish, can_review, can_view_commitment
 
 S = CommitmentStatus
 
@@ -203,9 +203,10 @@ def available_actions(user, commitment, *, submit_to_member: bool = False,
         actions.append(Action("review", "审核", "reviews:review", to=S.APPROVED))
     if status == S.CONFIRMING and may_move(commitment, S.SUBMITTED) and can_confirm_pledge(user, commitment):
         actions.append(Action("confirm", "确认我的承诺", "commitments:confirm", to=S.SUBMITTED))
-    if is_printable(commitment):
+    reader = can_view_commitment(user, commitment)
+    if reader and is_printable(commitment):
         actions.append(Action("print", "打印承诺书（一式三份）", "commitments:form_pdf"))
-    if commitment.public_version_id is not None and commitment.online_since is not None:
+    if reader and is_in_force(commitment) and commitment.online_since is not None:
         actions.append(Action("public_page", "公示页面", "commitments:public_commitment"))
     if status == S.PUBLISHED and may_move(commitment, S.DRAFT) and drafter:
         actions.append(Action("revise", "修订承诺", "commitments:revise", "post", to=S.DRAFT, confirm=(
