@@ -90,9 +90,8 @@ def stage_of(commitment, *, today: datetime.date | None = None) -> Stage | None:
     if status == S.WITHDRAWN:
         return None
     if is_in_force(commitment):
-        opens = commitment.campaign.rating_opens
-        today = today or timezone.localdate()
-        return Stage.EVALUATE if opens is not None and today >= opens else Stage.FULFIL
+        window = commitment.campaign.rating_state(today or timezone.localdate())
+        return Stage.FULFIL if window == "before" else Stage.EVALUATE
     if status == S.APPROVED:
         return Stage.PUBLISH
     if status == S.SUBMITTED:

@@ -14,6 +14,7 @@ from core.pages import capped_count
 from orgs.selectors import ancestors_of, get_visible_or_404, under_any
 
 from .duties import duties_for
+from .lifecycle import in_force_q
 from .models import (EDITABLE_STATUSES, LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Attachment, Campaign, Commitment,
                      CommitmentStatus, CommitmentVersion, Exemption, ExemptionStatus, Item, ItemProgress, ProgressEntry,
                      ProgressVisibility, Publication, ReferenceItem, Suggestion)
@@ -613,7 +614,7 @@ def branch_progress_for(user, *, campaign: Campaign | None, page_number=None) ->
     if campaign is not None:
         commitments = {c.pk: c for c in Commitment.objects.filter(
             Q(member__branch=branch) | Q(organisation_id__in=[branch.pk, *branch.ancestor_ids]),
-            campaign=campaign, public_version__isnull=False)
+            in_force_q(), campaign=campaign)
             .select_related("organisation", "member", "public_version")}
     entries = (ProgressEntry.objects.filter(commitment_id__in=list(commitments), visibility__in=SEEN_BY_MEMBERS)
                .select_related("recorded_by")

@@ -31,11 +31,18 @@ def _owner_crumbs(user, commitment) -> list:
 
 
 def _submit_context(user, commitment) -> dict:
-    """How the submit button reads and whether it asks how the member agreed (四（一）自愿)."""
+    """Which way submitting goes and whether it asks how the member agreed (四（一）自愿); the
+    button itself is the lifecycle's (available_actions)."""
     route = services.submit_route(user, commitment)
     return {"submit_route": route, "consent_choices": [(c, Consent(c).label) for c in RECORDED_CONSENTS]
-            if route == ROUTE_RECORD else [],
-            "submit_label": "提交本人确认" if route == ROUTE_CONFIRM else "提交审核"}
+            if route == ROUTE_RECORD else []}
+
+
+def _actions(user, commitment, submit: dict, *, current_publication=None) -> dict:
+    """The lifecycle's buttons for this user, by key, for the templates."""
+    return {a.key: a for a in available_actions(user, commitment,
+                                                submit_to_member=submit["submit_route"] == ROUTE_CONFIRM,
+                                                current_publication=current_publication)}
 
 
 def _message_errors(request, exc) -> None:
@@ -162,9 +169,7 @@ def commitment_detail(request, pk):
     # The current publication: the latest record of the public version (publications are newest first).
     current = next((p for p in publications if p.version_id == commitment.public_version_id), None)
     submit = _submit_context(request.user, commitment)
-    actions = {a.key: a for a in available_actions(request.user, commitment,
-                                                    submit_to_member=submit["submit_route"] == ROUTE_CONFIRM,
-                                                    current_publication=current)}
+    actions = _actions(request.user, commitment, submit, current_publication=current)
     in_force = is_in_force(commitment)
     return render(request, "commitments/commitment_detail.html", {
         "current_publication": current,
@@ -197,6 +202,7 @@ def commitment_edit(request, pk):
         messages.info(request, f"该承诺当前为“{commitment.get_status_display()}”，不能修改。")
         return redirect("commitments:detail", pk=commitment.pk)
     items = selectors.live_items(commitment)
+    submit = _submit_context(request.user, commitment)
     formset_kwargs = {"member_pledge": commitment.is_member_pledge, "measures_label": commitment.measures_label,
                       "prefix": "items"}
     if request.method == "POST":
@@ -222,11 +228,11 @@ def commitment_edit(request, pk):
     return render(request, "commitments/commitment_edit.html", {
         "c": commitment, "form": form, "formset": formset,
         "references": selectors.references_for(commitment),
-        "can_discard": commitment.is_discardable,  # the drafters are on this page
+        "actions": _actions(request.user, commitment, submit),
         "ancestors": _owner_crumbs(request.user, commitment),
         "latest_decision": commitment.decisions.select_related("reviewer").order_by("-decided_at").first()
         if commitment.status == CommitmentStatus.RETURNED else None,
-        **_submit_context(request.user, commitment),
+        **submit,
     })
 
 
