@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from core.templatetags.cn import cn_date, cn_month
 
+from .lifecycle import is_printable, printable_q
 from .models import Commitment, CommitmentStatus, CommitmentVersion
 from commitments.models import Decision, ReviewDecision
 
@@ -60,7 +61,6 @@ KINDS = {
     ANNEX2: ("附件2", "党员公开承诺书", ("本人存", "党组织存", "公示")),
 }
 PUBLIC_COPY = "公示"
-PRINTABLE_STATUSES = (CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED)
 
 
 # --- the locked-down fetcher ---------------------------------------------------------------------
@@ -191,15 +191,13 @@ def printable_version(commitment: Commitment, latest: CommitmentVersion | None) 
     """
     if commitment.status == CommitmentStatus.APPROVED:
         return latest
-    if commitment.public_version_id is not None:
-        return commitment.public_version
-    if commitment.status == CommitmentStatus.PUBLISHED:
-        return latest
-    return None
+    if not is_printable(commitment):
+        return None
+    return commitment.public_version if commitment.public_version_id is not None else latest
 
 
 def _may_print_q() -> Q:
-    return Q(status__in=PRINTABLE_STATUSES) | Q(public_version__isnull=False)
+    return printable_q()
 
 
 def _copies(kind: str) -> list[dict]:

@@ -12,6 +12,7 @@ from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
 from orgs.selectors import ancestors_of, get_visible_or_404, under_any
 
+from .lifecycle import in_force_q
 from .models import (EDITABLE_STATUSES, LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Attachment, Campaign, Commitment,
                      CommitmentStatus, CommitmentVersion, Exemption, ExemptionStatus, Item, ItemProgress, ProgressEntry,
                      ProgressVisibility, Publication, ReferenceItem, Suggestion)
@@ -542,7 +543,7 @@ def branch_progress_for(user, *, campaign: Campaign | None, page_number=None) ->
     if campaign is not None:
         commitments = {c.pk: c for c in Commitment.objects.filter(
             Q(member__branch=branch) | Q(organisation_id__in=[branch.pk, *branch.ancestor_ids]),
-            campaign=campaign, public_version__isnull=False)
+            in_force_q(), campaign=campaign)
             .select_related("organisation", "member", "public_version")}
     entries = (ProgressEntry.objects.filter(commitment_id__in=list(commitments), visibility__in=SEEN_BY_MEMBERS)
                .select_related("recorded_by")

@@ -7,6 +7,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, 
 from django.utils import timezone
 
 from commitments.anonymity import keyed_hash
+from commitments.lifecycle import in_force_q
 from commitments.models import Campaign, Commitment
 from commitments.selectors import COMMITMENT_RELATED, progress_items_for
 from orgs.models import Member, MemberStatus, Organisation
@@ -209,7 +210,7 @@ STATES = {
 
 
 def _published_under(paths: list[str], campaign) -> QuerySet[Commitment]:
-    return Commitment.objects.filter(under_any(paths, "owner_path"), campaign=campaign, public_version__isnull=False)
+    return Commitment.objects.filter(under_any(paths, "owner_path"), in_force_q(), campaign=campaign)
 
 
 def evaluation_list_for(user, *, campaign, org: Organisation | None = None, kind: str = "", state: str = "",
@@ -317,8 +318,8 @@ def assessment_todo_count(user, campaign, today: datetime.date | None = None) ->
     paths = scope_for(user).paths(SECRETARY_ROLES)
     if not paths:
         return 0
-    return capped_count(Commitment.objects.filter(reviewer_org__path__in=paths, campaign=campaign,
-                                                  public_version__isnull=False, latest_result__isnull=True)
+    return capped_count(Commitment.objects.filter(in_force_q(), reviewer_org__path__in=paths, campaign=campaign,
+                                                  latest_result__isnull=True)
                         .exclude(member_id__in=Member.objects.filter(user=user).values("id")))
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from commitments import public_cache
 from commitments.anonymity import client_hash_of, salt_for
+from commitments.lifecycle import is_in_force
 from commitments.models import Campaign, Commitment
 from commitments.permissions import NOT_FOUND_OR_FORBIDDEN, can_manage_campaigns
 from commitments.services.opinions import SUGGESTION_BOX_WINDOW, suggestion_hashes_erase
@@ -75,7 +76,7 @@ def _published(commitment: Commitment) -> Commitment:
     qs = Commitment.objects.select_related("campaign", "organisation", "member__branch", "reviewer_org",
                                            "public_version")
     commitment = qs.get(pk=commitment.pk)
-    if commitment.public_version_id is None:
+    if not is_in_force(commitment):
         raise Conflict("该承诺尚未公开，公开后才能开展评议。")
     return commitment
 

@@ -28,6 +28,7 @@ from orgs.permissions import OFFICER_ROLES, SECRETARY_ROLES, scope_for
 from core.pages import capped_count, count_label
 from orgs.selectors import Todo
 from core.templatetags.cn import cn_date
+from commitments.lifecycle import is_in_force
 
 from evaluations.selectors import assessment_todo_count, rectification_todo_counts
 from reviews.selectors import direct_paths, queue_base
@@ -95,10 +96,10 @@ def member_duties(user, campaign: Campaign, *, today: datetime.date, members: li
         elif pledge.status == CommitmentStatus.CONFIRMING:
             todos.append(Todo("确认我的公开承诺", 1, reverse("commitments:confirm", args=[pledge.pk]),
                               "党支部代为填写了您的公开承诺，请阅读后确认，或写明意见退回修改（四（一）自愿）"))
-        elif pledge.status == CommitmentStatus.DRAFT and pledge.public_version_id is None and not pledge.confirmation_note:
+        elif pledge.status == CommitmentStatus.DRAFT and not is_in_force(pledge) and not pledge.confirmation_note:
             todos.append(Todo("提交我的公开承诺", 1, reverse("commitments:edit", args=[pledge.pk]),
                               f"草稿尚未提交审核；定诺截止{deadline}"))
-        elif pledge.status == CommitmentStatus.DRAFT and pledge.public_version_id is not None:
+        elif pledge.status == CommitmentStatus.DRAFT and is_in_force(pledge):
             todos.append(Todo("提交我的承诺修订", 1, reverse("commitments:edit", args=[pledge.pk]),
                               "已公开的承诺正在修订，修订稿须重新提交审核"))
         elif pledge.status == CommitmentStatus.RETURNED:

@@ -3,14 +3,13 @@ from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from commitments import public_cache
 from commitments.models import Commitment, CommitmentStatus, CommitmentVersion
 from commitments.permissions import NOT_FOUND_OR_FORBIDDEN, can_review
-from commitments.services.lifecycle import ALLOWED, InvalidTransition, notify, transition
-from commitments.tasks import prerender_forms
+from commitments.lifecycle import InvalidTransition, sources_of
+from commitments.services.lifecycle import notify, transition, transition_many
 from orgs import audit
 from core.errors import Conflict
 
@@ -88,7 +87,7 @@ def review_bulk_approve(*, actor, targets: list[tuple[int, int]], shown: set[tup
         raise ValidationError({"opinion": "请填写审定意见。"})
     approved, failed = [], {}
     everything = {key: True for key, _ in CRITERIA}
-    sources = [state for state, moves in ALLOWED.items() if S.APPROVED in moves]
+    sources = sources_of(S.APPROVED)
     latest = CommitmentVersion.objects.filter(commitment=OuterRef("pk")).order_by("-number")
     with transaction.atomic():
         # Locked in id order (two bulk approvals cannot deadlock), so the versions checked here
@@ -121,14 +120,8 @@ def review_bulk_approve(*, actor, targets: list[tuple[int, int]], shown: set[tup
         if not chosen:
             return approved, failed
         now = timezone.now()
-        # Compare-and-set per row, in one statement.
-        expected = Q.create([Q(pk=c.pk, version=v) for c, v in chosen], connector=Q.OR)
-        updated = (Commitment.objects.filter(expected, pk__in=[c.pk for c, _ in chosen], status__in=sources)
-                   .update(status=S.APPROVED, version=F("version") + 1, updated_at=now, decided_at=now))
-        if updated != len(chosen):
-            # Cannot happen while the rows are locked; never record decisions that did not apply.
-            raise Conflict(STALE)
-        public_cache.changed()  # as transition() does: the noticeboard shows the status
+        # Compare-and-set per row, in one statement; all or none (the rows are locked).
+        transition_many(targets=[(c.pk, v) for c, v in chosen], to=S.APPROVED, updated_at=now, decided_at=now)
         ReviewDecision.objects.bulk_create([
             ReviewDecision(commitment=c, version_id=c.latest_version_id, reviewer=actor,
                            reviewer_org=c.reviewer_org, decision=Decision.APPROVE, opinion=opinion,
@@ -140,5 +133,4 @@ def review_bulk_approve(*, actor, targets: list[tuple[int, int]], shown: set[tup
             for c, _ in chosen])
         for c, _ in chosen:
             transaction.on_commit(partial(notify, c.pk, "approved"))
-        prerender_forms([c.pk for c, _ in chosen])  # one task lays out all their printable forms
     return approved, failed

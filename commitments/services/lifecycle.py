@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from orgs.models import MemberCategory, MemberStatus, Role, RoleGrant
 from core.templatetags.cn import cn_date
 
 from .. import public_cache
+from ..lifecycle import ACTION_LABELS, ALLOWED, InvalidTransition, sources_of  # noqa: F401 (re-exported)
 from ..models import (EDITABLE_STATUSES, LIVE_STATUSES, RECORDED_CONSENTS, Campaign, Commitment, CommitmentStatus,
                       CommitmentVersion, Consent, Exemption, ExemptionStatus, Item, Publication, PublishChannel,
                       ReferenceItem, Suggestion)
@@ -31,48 +32,43 @@ from commitments.tasks import prerender_forms
 log = logging.getLogger(__name__)
 S = CommitmentStatus
 
-# The arrows of the lifecycle (docs/DOMAIN.md). An arrow not in this table does not exist.
-ALLOWED: dict[str, set[str]] = {
-    # 四（一）自愿: staff drafting for a member with an account send it to the member to confirm.
-    # A draft never submitted may be discarded (kept as WITHDRAWN, see commitment_discard).
-    S.DRAFT: {S.SUBMITTED, S.CONFIRMING, S.WITHDRAWN},
-    S.RETURNED: {S.SUBMITTED, S.CONFIRMING},
-    # The member confirms (on to review) or sends it back to the drafters with a note.
-    S.CONFIRMING: {S.SUBMITTED, S.DRAFT},
-    S.SUBMITTED: {S.APPROVED, S.RETURNED},
-    S.APPROVED: {S.PUBLISHED},
-    # Once public the text is frozen; a change starts a revision that is reviewed again (四（三）).
-    S.PUBLISHED: {S.DRAFT},
-    S.WITHDRAWN: set(),
-}
-ACTION_LABELS = {S.CONFIRMING: "提交本人确认", S.SUBMITTED: "提交", S.APPROVED: "审定", S.RETURNED: "退回",
-                 S.PUBLISHED: "公开", S.DRAFT: "修订", S.WITHDRAWN: "作废"}
-
-
-class InvalidTransition(Conflict):
-    """The commitment's state does not allow the move (answers "when", not "who")."""
-
-    def __init__(self, current: str, to: str):
-        super().__init__(f"该承诺当前为“{S(current).label}”，不能{ACTION_LABELS.get(to, '进行此操作')}。")
-        self.current, self.to = current, to
-
-
 def transition(*, commitment: Commitment, expected_version: int, to: str, **fields) -> Commitment:
     """Move the state by compare-and-set; the loser of a race gets Conflict. Call inside a transaction."""
-    sources = [state for state, targets in ALLOWED.items() if to in targets]
-    updated = (Commitment.objects
-               .filter(pk=commitment.pk, version=expected_version, status__in=sources)
-               .update(status=to, version=F("version") + 1, updated_at=timezone.now(), **fields))
+    updated = _compare_and_set([(commitment.pk, expected_version)], to=to, **fields)
     if updated != 1:
         current = Commitment.objects.filter(pk=commitment.pk).values_list("status", "version").first()
         if current is None or current[1] != expected_version:
             raise Conflict("该承诺已被他人处理，请刷新页面查看最新状态。")
         raise InvalidTransition(current[0], to)
-    public_cache.changed()  # the noticeboard shows the status (修订中) and the public version
-    if to in (CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED):
-        prerender_forms([commitment.pk])  # its printable form changed: lay it out ahead of printing
+    _moved([commitment.pk], to)
     commitment.refresh_from_db()
     return commitment
+
+
+def transition_many(*, targets: list[tuple[int, int]], to: str, **fields) -> None:
+    """Move several commitments, given as (pk, expected version), in one compare-and-set UPDATE:
+    all or none (Conflict). Call inside a transaction, with the rows locked and checked."""
+    if not targets:
+        return
+    if _compare_and_set(targets, to=to, **fields) != len(targets):
+        # Never report moves that did not all apply; the caller's transaction rolls back.
+        raise Conflict("该承诺已被他人处理，请刷新页面查看最新状态。")
+    _moved([pk for pk, _ in targets], to)
+
+
+def _compare_and_set(targets: list[tuple[int, int]], *, to: str, **fields) -> int:
+    """The one UPDATE that moves a state: only rows at their expected version and in a state the
+    move is allowed from (ALLOWED); returns how many moved."""
+    expected = Q.create([Q(pk=pk, version=version) for pk, version in targets], connector=Q.OR)
+    fields.setdefault("updated_at", timezone.now())
+    return (Commitment.objects.filter(expected, pk__in=[pk for pk, _ in targets], status__in=sources_of(to))
+            .update(status=to, version=F("version") + 1, **fields))
+
+
+def _moved(pks: list[int], to: str) -> None:
+    public_cache.changed()  # the noticeboard shows the status (修订中) and the public version
+    if to in (CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED):
+        prerender_forms(pks)  # their printable forms changed: lay them out ahead of printing
 
 
 def _check_version(commitment: Commitment, version: int) -> None:

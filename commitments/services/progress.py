@@ -22,6 +22,7 @@ from orgs import audit
 from core.errors import Conflict
 
 from .. import public_cache, uploads
+from ..lifecycle import is_in_force
 from ..models import Attachment, Commitment, Item, ProgressEntry, ProgressVisibility
 from ..permissions import can_download_attachment, can_record_progress
 
@@ -63,7 +64,7 @@ def progress_record(*, actor, commitment: Commitment, item_id, happened_on: date
                   .get(pk=commitment.pk))
     if not can_record_progress(actor, commitment):
         raise PermissionDenied
-    if commitment.public_version_id is None:
+    if not is_in_force(commitment):
         raise Conflict("该承诺尚未公开，公开后才能登记践诺情况。")
     errors: dict[str, list[str]] = {}
     try:

@@ -17,8 +17,9 @@ from ..diff import version_diff
 from ..forms import AddChannelsForm, DraftForm, ItemFormSet, PublishForm, SendBackForm, StartPledgeForm
 from ..models import LIVE_EXEMPTION_STATUSES, RECORDED_CONSENTS, CommitmentStatus, Consent, PublishChannel
 from ..permissions import (can_confirm_pledge, can_edit_commitment, can_manage_stamped_scans, can_publish,
-                           can_review, can_revoke_exemption, can_start_org_commitment, can_start_pledge,
+                           can_revoke_exemption, can_start_org_commitment, can_start_pledge,
                            can_view_stamped_scans)
+from ..lifecycle import available_actions, is_in_force
 from ..services.lifecycle import ROUTE_CONFIRM, ROUTE_RECORD
 
 
@@ -30,11 +31,18 @@ def _owner_crumbs(user, commitment) -> list:
 
 
 def _submit_context(user, commitment) -> dict:
-    """How the submit button reads and whether it asks how the member agreed (四（一）自愿)."""
+    """Which way submitting goes and whether it asks how the member agreed (四（一）自愿); the
+    button itself is the lifecycle's (available_actions)."""
     route = services.submit_route(user, commitment)
     return {"submit_route": route, "consent_choices": [(c, Consent(c).label) for c in RECORDED_CONSENTS]
-            if route == ROUTE_RECORD else [],
-            "submit_label": "提交本人确认" if route == ROUTE_CONFIRM else "提交审核"}
+            if route == ROUTE_RECORD else []}
+
+
+def _actions(user, commitment, submit: dict, *, current_publication=None) -> dict:
+    """The lifecycle's buttons for this user, by key, for the templates."""
+    return {a.key: a for a in available_actions(user, commitment,
+                                                submit_to_member=submit["submit_route"] == ROUTE_CONFIRM,
+                                                current_publication=current_publication)}
 
 
 def _message_errors(request, exc) -> None:
@@ -160,36 +168,30 @@ def commitment_detail(request, pk):
     publications = selectors.publications_of(commitment)
     # The current publication: the latest record of the public version (publications are newest first).
     current = next((p for p in publications if p.version_id == commitment.public_version_id), None)
-    may_add_channels = (current is not None and len(current.channels) < len(PublishChannel.values)
-                        and can_publish(request.user, commitment))
+    submit = _submit_context(request.user, commitment)
+    actions = _actions(request.user, commitment, submit, current_publication=current)
+    in_force = is_in_force(commitment)
     return render(request, "commitments/commitment_detail.html", {
         "current_publication": current,
         "channels_form": AddChannelsForm(used=current.channels, initial={
             "version": commitment.version, "published_on": timezone.localdate(),
-            "channels": [PublishChannel.INTERNET] if not current.is_online else []}) if may_add_channels else None,
+            "channels": [PublishChannel.INTERNET] if not current.is_online else []})
+        if "add_channels" in actions else None,
         "c": commitment, "items": selectors.live_items(commitment), "versions": versions,
         "publications": publications,
         # 亮诺's archive: the stamped paper forms scanned back, for those who may see them.
         "scans": (selectors_stamped.stamped_scans_of(commitment)
                   if publications and can_view_stamped_scans(request.user, commitment) else None),
         "can_manage_scans": can_manage_stamped_scans(request.user, commitment),
-        "progress": selectors.progress_items_for(commitment) if commitment.public_version_id else None,
+        "progress": selectors.progress_items_for(commitment) if in_force else None,
         # The apps above commitments add their part (evaluations: the 评诺 summary).
         **hooks.detail_context(commitment),
-        "can_publish": commitment.status == CommitmentStatus.APPROVED and can_publish(request.user, commitment),
-        "can_print": commitment.public_version_id is not None or commitment.status in (
-            CommitmentStatus.APPROVED, CommitmentStatus.PUBLISHED),
-        "can_revise": commitment.status == CommitmentStatus.PUBLISHED and can_edit_commitment(request.user, commitment),
+        "actions": actions,
         "publish_form": PublishForm(initial={"version": commitment.version, "published_on": timezone.localdate(),
-                                             "channels": ["noticeboard", "internet"]}),
+                                             "channels": ["noticeboard", "internet"]}) if "publish" in actions else None,
         "decisions": decisions, "latest_decision": decisions[0] if decisions else None,
-        "can_edit": commitment.is_editable and can_edit_commitment(request.user, commitment),
-        "can_discard": commitment.is_discardable and can_edit_commitment(request.user, commitment),
-        "can_review": commitment.status == CommitmentStatus.SUBMITTED and can_review(request.user, commitment),
-        "can_confirm": (commitment.status == CommitmentStatus.CONFIRMING
-                        and can_confirm_pledge(request.user, commitment)),
         "ancestors": _owner_crumbs(request.user, commitment),
-        **_submit_context(request.user, commitment),
+        **submit,
     })
 
 
@@ -201,6 +203,7 @@ def commitment_edit(request, pk):
         messages.info(request, f"该承诺当前为“{commitment.get_status_display()}”，不能修改。")
         return redirect("commitments:detail", pk=commitment.pk)
     items = selectors.live_items(commitment)
+    submit = _submit_context(request.user, commitment)
     formset_kwargs = {"member_pledge": commitment.is_member_pledge, "measures_label": commitment.measures_label,
                       "prefix": "items"}
     if request.method == "POST":
@@ -226,11 +229,11 @@ def commitment_edit(request, pk):
     return render(request, "commitments/commitment_edit.html", {
         "c": commitment, "form": form, "formset": formset,
         "references": selectors.references_for(commitment),
-        "can_discard": commitment.is_discardable,  # the drafters are on this page
+        "actions": _actions(request.user, commitment, submit),
         "ancestors": _owner_crumbs(request.user, commitment),
         "latest_decision": commitment.decisions.select_related("reviewer").order_by("-decided_at").first()
         if commitment.status == CommitmentStatus.RETURNED else None,
-        **_submit_context(request.user, commitment),
+        **submit,
     })
 
 

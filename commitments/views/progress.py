@@ -12,6 +12,7 @@ from core.pages import run_service
 
 from .. import selectors, services
 from ..forms_progress import ProgressEntryForm
+from ..lifecycle import is_in_force
 from ..permissions import can_record_progress
 from .files import file_response
 
@@ -20,7 +21,7 @@ from .files import file_response
 def progress_page(request, pk):
     """The commitment's items with their statuses and every progress entry, for its readers."""
     commitment = selectors.commitment_get_for(request.user, pk)
-    if commitment.public_version_id is None:
+    if not is_in_force(commitment):
         raise Http404
     return render(request, "commitments/progress/progress_page.html", {
         "c": commitment, **selectors.progress_page_for(commitment),
@@ -41,7 +42,7 @@ def branch_progress(request):
 def progress_record(request, pk):
     """Record one dated entry (what was done, its effect, evidence, scope) on a published item."""
     commitment = selectors.commitment_get_for(request.user, pk, predicate=can_record_progress)
-    if commitment.public_version_id is None:
+    if not is_in_force(commitment):
         raise Http404
     rows = selectors.progress_items_for(commitment)
     if request.method == "POST":

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from commitments import selectors as commitment_selectors
+from commitments.lifecycle import is_in_force
 from commitments.selectors import campaign_from_request, campaign_list, commitment_get_for
 from orgs.models import Organisation
 from orgs.permissions import READER_ROLES, SECRETARY_ROLES, scope_for
@@ -40,7 +41,7 @@ WINDOW_LABELS = {"before": "群众评议未开始", "open": "群众评议进行�
 
 def _published_commitment(request, pk, predicate=can_view_evaluation):
     commitment = commitment_get_for(request.user, pk, predicate=predicate)
-    if commitment.public_version_id is None:
+    if not is_in_force(commitment):
         raise Http404
     return commitment
 
@@ -280,7 +281,7 @@ def tally_void(request, pk):
         "commitment__last_submitted_by")
     obj = get_visible_or_404(queryset, pk, lambda t: can_record_tally(request.user, t.commitment))
     commitment = obj.commitment
-    if commitment.public_version_id is None:
+    if not is_in_force(commitment):
         raise Http404
     form = TallyVoidForm(request.POST)
     if form.is_valid() and run_service(form, lambda: services.tally_void(
