@@ -1,10 +1,10 @@
 """Every URL of the project × every persona × objects in own, sibling, parent, child and other
-organisations, GET and POST. Allowed combinations are listed explicitly per app in
+organisations, GET and POST. Allowed combinations are listed explicitly in one module per app,
 tests/<app>/matrix.py (not computed from the predicates under test); everything else must be a
 404 that changes nothing. A URL pattern with no entry fails the test, so new pages cannot skip it.
 
 Each matrix module exports MATRIX and may export prepare(world) to add the objects its targets
-need (commitments in a given state, say).
+need (commitments in a given state, say); they run in the order of the modules' paths.
 """
 import importlib
 import pathlib
@@ -18,7 +18,7 @@ from tests.matrix_common import PERSONAS
 
 TESTS_DIR = pathlib.Path(__file__).parent
 MODULES = [importlib.import_module(f"tests.{path.parent.name}.{path.stem}")
-           for path in sorted(TESTS_DIR.glob("*/matrix*.py"))]
+           for path in sorted(TESTS_DIR.glob("*/matrix.py"))]
 MATRIX = {}
 for _module in MODULES:
     overlap = set(MATRIX) & set(_module.MATRIX)
