@@ -96,6 +96,11 @@ class World:
 
 @pytest.fixture
 def world(db):
+    return make_world()
+
+
+def make_world():
+    """The persona tree: organisations, members, accounts and the 2010 campaign."""
     w = World()
     w.root = make_org(None, "中共珠海市直属机关工作委员会", OrgKind.WORK_COMMITTEE, code="ROOT",
                       supervision_phone="0756-2121234")

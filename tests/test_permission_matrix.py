@@ -1,24 +1,33 @@
 """Every URL of the project × every persona × objects in own, sibling, parent, child and other
-organisations, GET and POST. Allowed combinations are listed explicitly per app in
+organisations, GET and POST. Allowed combinations are listed explicitly in one module per app,
 tests/<app>/matrix.py (not computed from the predicates under test); everything else must be a
 404 that changes nothing. A URL pattern with no entry fails the test, so new pages cannot skip it.
 
 Each matrix module exports MATRIX and may export prepare(world) to add the objects its targets
-need (commitments in a given state, say).
+need (commitments in a given state, say); they run in the order of the modules' paths.
+
+The world is built once for the whole module, in a transaction rolled back at its end; every case
+runs in a savepoint of its own (pytest-django's `db`) rolled back after it, with a fresh copy of
+the world's files, so each case starts from the same database and media as if it had built them.
 """
 import importlib
 import pathlib
+import shutil
 
 import pytest
 from django.apps import apps
+from django.db import transaction
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from commitments.models import Commitment, Suggestion
 from orgs.models import AuditEvent, Member, Organisation
+from tests.conftest import make_world
 from tests.matrix_common import PERSONAS
 
 TESTS_DIR = pathlib.Path(__file__).parent
 MODULES = [importlib.import_module(f"tests.{path.parent.name}.{path.stem}")
-           for path in sorted(TESTS_DIR.glob("*/matrix*.py"))]
+           for path in sorted(TESTS_DIR.glob("*/matrix.py"))]
 MATRIX = {}
 for _module in MODULES:
     overlap = set(MATRIX) & set(_module.MATRIX)
@@ -61,7 +70,6 @@ def _snapshot():
 
 
 def _versions():
-    from commitments.models import Commitment, Suggestion
     return (list(Commitment.objects.order_by("pk").values_list("version", "status")),
             list(Suggestion.objects.order_by("pk").values_list("version", "outcome")))
 
@@ -69,11 +77,28 @@ def _versions():
 CASES = [(name, persona) for name in sorted(MATRIX) for persona in PERSONAS]
 
 
+@pytest.fixture(scope="module")
+def _built_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The persona tree and every module's prepare(), once: (world, its media folder). The same
+    settings as conftest's autouse fixtures give each test (a media folder, the fast hasher)."""
+    media = tmp_path_factory.mktemp("matrix") / "media"
+    with (django_db_blocker.unblock(),
+          override_settings(MEDIA_ROOT=media,
+                            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+          transaction.atomic()):
+        world = make_world()
+        for module in MODULES:
+            if hasattr(module, "prepare"):
+                module.prepare(world)
+        yield world, media
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def matrix_world(world):
-    for module in MODULES:
-        if hasattr(module, "prepare"):
-            module.prepare(world)
+def matrix_world(_built_world, db, settings):
+    world, media = _built_world
+    if media.exists():
+        shutil.copytree(media, settings.MEDIA_ROOT, dirs_exist_ok=True)
     return world
 
 

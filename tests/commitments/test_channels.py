@@ -19,10 +19,9 @@ from core.errors import Conflict
 from orgs.models import AuditEvent
 from core.templatetags.cn import cn_date
 from reviews.services import review_decide
-from tests.commitments.matrix_progress import png_upload, record
-from tests.commitments.matrix_stamped import upload
+from tests.commitments.evidence import png_upload, record, upload
 from tests.commitments.publishing import ALL_TICKED, approved, published
-from tests.evaluations.matrix_public import open_window
+from tests.evaluations.builders import open_window
 
 ON = datetime.date(2010, 10, 20)
 LATER = datetime.date(2010, 10, 25)

@@ -19,7 +19,7 @@ from evaluations.models import Assessment, Ballot, MeetingTally
 from evaluations.scoring import Tally
 from orgs.models import MemberCategory, MemberStatus, OrgKind
 from reviews.services import review_decide
-from tests.commitments.matrix_stamped import upload
+from tests.commitments.evidence import upload
 from tests.commitments.publishing import ALL_TICKED, backdate, published
 from tests.conftest import make_commitment, make_member, make_org
 

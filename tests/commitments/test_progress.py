@@ -12,7 +12,7 @@ from commitments import selectors, services
 from commitments.models import Attachment, ItemProgress, ProgressEntry
 from core.errors import Conflict
 from orgs.models import AuditEvent
-from tests.commitments.matrix_progress import PDF_BYTES, image_bytes, pdf_bytes, pdf_upload, png_upload, record
+from tests.commitments.evidence import PDF_BYTES, image_bytes, pdf_bytes, pdf_upload, png_upload, record
 from tests.commitments.publishing import approved, published
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from commitments import selectors
 from commitments.forms_progress import ProgressEntryForm
 from commitments.models import ProgressEntry, ProgressVisibility
 from orgs.models import Member, MemberStatus, Role
-from tests.commitments.matrix_progress import png_upload, record
+from tests.commitments.evidence import png_upload, record
 from tests.commitments.publishing import published
 from tests.conftest import make_user
 

@@ -19,7 +19,7 @@ from orgs.models import Member, Organisation
 from core.templatetags.cn import cn_date
 from tests.commitments.publishing import approved, published
 from tests.conftest import PASSWORD
-from tests.evaluations.matrix_public import closed_window, open_window, pledge, release
+from tests.evaluations.builders import closed_window, open_window, pledge, release
 
 
 @pytest.fixture(autouse=True)

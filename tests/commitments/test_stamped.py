@@ -15,8 +15,7 @@ from commitments.models import ScanDisplay, StampedScan
 from core.errors import Conflict
 from orgs.models import AuditEvent
 from reviews.services import review_decide
-from tests.commitments.matrix_progress import image_bytes
-from tests.commitments.matrix_stamped import published_earlier, scan_pdf, scan_png, upload
+from tests.commitments.evidence import image_bytes, published_earlier, scan_pdf, scan_png, upload
 from tests.commitments.publishing import ALL_TICKED, approved, backdate, published
 from tests.conftest import make_commitment
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from commitments import services
 from commitments.models import StampedScan
 from orgs.models import AuditEvent
-from tests.commitments.matrix_stamped import scan_pdf, scan_png, upload
+from tests.commitments.evidence import scan_pdf, scan_png, upload
 from tests.commitments.publishing import approved, published
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from commitments import uploads
-from tests.commitments.matrix_progress import image_bytes, pdf_bytes
+from tests.commitments.evidence import image_bytes, pdf_bytes
 
 LIMIT = 1024 * 1024
 

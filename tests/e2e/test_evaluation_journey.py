@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from commitments.models import ProgressEntry
 from evaluations.models import Assessment, Ballot, RectificationOrder, RectificationStatus
-from tests.commitments.matrix_progress import image_bytes
+from tests.commitments.evidence import image_bytes
 from tests.commitments.publishing import published
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import log_in, page_width, shot

@@ -26,7 +26,7 @@ from django.utils import timezone
 from commitments.models import Commitment, CommitmentStatus
 from evaluations.models import RectificationOrder, RectificationStatus
 from orgs.models import Member
-from tests.commitments.matrix_progress import image_bytes
+from tests.commitments.evidence import image_bytes
 from tests.commitments.test_pdf import flat, pages
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.conftest import page_width, shot

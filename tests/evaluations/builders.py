@@ -2,15 +2,20 @@
 made through the real services.
 
 The 2010 campaign's public window runs 2010-11-01..2010-12-31: OPEN is a day inside it, CLOSED a
-day after it (when results may be released and the public voice counts).
+day after it (when results may be released and the public voice counts). The builders at the end
+move the window around today instead, for pages that read the real date (the public rating, the
+awards basis, the permission matrix).
 """
 import datetime
 import itertools
 import math
 
+from django.utils import timezone
+
 from evaluations import services
 from evaluations.models import Fulfilment, Grade
 from evaluations.selectors import summary_for, tally_member_count
+from orgs.models import Member
 from tests.commitments.publishing import published
 
 DAY = datetime.date
@@ -122,3 +127,56 @@ def complete_items(world, c, on=DAY(2010, 12, 20)):
     for item in c.public_version.snapshot["items"]:
         progress_record(actor=world.staff_a, commitment=c, item_id=item["id"], happened_on=on,
                         done="全部完成并登记台账", completes_item=True)
+
+
+# Windows around today: the campaign's 群众评议 window moved relative to the real date, and
+# assessments and releases by the secretary above the reviewing organisation.
+
+def window(world, *, opens: int, closes: int) -> None:
+    """Set the campaign's 群众评议 window to today+opens .. today+closes (days)."""
+    today = timezone.localdate()
+    world.campaign.evaluation_opens = today + datetime.timedelta(days=opens)
+    world.campaign.evaluation_deadline = today + datetime.timedelta(days=closes)
+    world.campaign.save(update_fields=["evaluation_opens", "evaluation_deadline"])
+
+
+def open_window(world) -> None:
+    window(world, opens=-5, closes=5)
+
+
+def closed_window(world) -> None:
+    window(world, opens=-30, closes=-1)
+
+
+def in_window(world) -> datetime.date:
+    """A day inside the (closed) window, for casting ballots through the service."""
+    return world.campaign.evaluation_deadline - datetime.timedelta(days=2)
+
+
+def assess(world, c, *, result="fulfilled", grade="excellent", actor=None):
+    actor = actor or _assessor(world, c)
+    return services.assess(actor=actor, commitment=c, version=summary_for(c).version, result=result, grade=grade,
+                           reason="承诺事项全部按期完成。")
+
+
+def release(world, c, *, actor=None, **kw):
+    """Assess (unless already assessed) and release the results; the window must have closed."""
+    actor = actor or _assessor(world, c)
+    if not c.assessments.exists():
+        assess(world, c, actor=actor, **kw)
+    return services.results_release(actor=actor, commitment=c, version=summary_for(c).version)
+
+
+def _assessor(world, c):
+    org = c.reviewer_org
+    if org.path.startswith(world.committee.path):
+        return world.committee_secretary
+    return world.city_secretary
+
+
+def pledge(world, branch, name, **kw):
+    """A published pledge of a new member of `branch`, reviewed by a secretary above it."""
+    member = Member.objects.create(branch=branch, name=name, gender="M")
+    reviewer = {world.branch_a.pk: world.secretary_a, world.branch_b.pk: world.secretary_b}.get(
+        branch.pk, world.city_secretary)
+    return published(world, member=member, reviewer=reviewer, drafter=world.reviewer, publisher=world.reviewer, **kw)

@@ -13,7 +13,7 @@ from evaluations.awards_export import awards_filename, awards_title
 from orgs.models import AuditEvent
 from core.templatetags.cn import cn_date
 from tests.commitments.publishing import published
-from tests.evaluations.matrix_public import assess, closed_window, in_window, pledge, release
+from tests.evaluations.builders import assess, closed_window, in_window, pledge, release
 
 
 def awards_url(org, kind="", fmt=""):

@@ -11,7 +11,7 @@ from evaluations.permissions import can_see_interim_satisfaction
 from evaluations.results_export import _rectification
 from evaluations.selectors import summary_for
 from orgs.models import AuditEvent
-from tests.evaluations.matrix_public import closed_window, open_window
+from tests.evaluations.builders import closed_window, open_window
 
 from .builders import CLOSED, OPEN, DAY, complete_items, ordered, published_org, published_pledge, tally
 

@@ -16,7 +16,7 @@ from evaluations.models import (Assessment, Evaluation, LeaderComment, MeetingTa
                                 RectificationStep)
 from evaluations.selectors import summary_for
 from orgs.models import AuditEvent
-from tests.commitments.matrix_progress import record
+from tests.commitments.evidence import record
 from tests.commitments.publishing import approved, published
 from tests.conftest import make_member
 from tests.evaluations.builders import tally as record_tally

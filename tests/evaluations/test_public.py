@@ -12,8 +12,7 @@ from evaluations.views.public import RATER_COOKIE, rater_token_of
 from orgs.models import AuditEvent, Member
 from tests.commitments.publishing import approved, published
 from core.templatetags.cn import cn_date
-from tests.evaluations.matrix_public import (assess, closed_window, in_window, open_window, pledge, release,
-                                             window)
+from tests.evaluations.builders import assess, closed_window, in_window, open_window, pledge, release, window
 
 TALLY = re.compile(r"\d+\s*票")
 

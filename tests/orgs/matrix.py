@@ -1,4 +1,17 @@
-"""Permission-matrix entries for the orgs app (URLs, targets, who may do what)."""
+"""Permission-matrix entries for the orgs app: sign-in, the organisation tree, members, accounts and
+role grants, and the roster and organisation imports.
+
+Officers read and edit what lies in their subtree; the system administrator browses the tree and
+manages organisations and accounts but reads no member data (三员分立). A stored import plan
+belongs to whoever uploaded it: even an officer over the same branch gets a 404 for someone
+else's token.
+"""
+import functools
+import io
+
+import openpyxl
+
+from orgs import org_import, roster_import
 from orgs.models import RoleGrant
 from tests.matrix_common import LOGGED_IN, NO_ARGS, OFFICERS, PERSONAS, READERS, TREE_READERS, Spec, allow, attr
 
@@ -28,12 +41,50 @@ def _grant_of(name):
 
 
 GRANT_TARGETS = {"own": _grant_of("staff_a"), "sibling": _grant_of("secretary_b")}
+ROSTER_PLAN = {"own": lambda world: {"token": world.import_token}}
+ORG_PLAN = {"own": lambda world: {"token": world.org_import_token}}
+
+
+@functools.cache
+def _roster():
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "性别", "出生年月", "所在党支部"])
+    wb.active.append(["矩阵测试", "男", "1980-01", "第一党支部"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), roster_import.read_roster(buf.getvalue())
+
+
+@functools.cache
+def _sheet():
+    wb = openpyxl.Workbook()
+    wb.active.append(["党组织名称", "上级党组织"])
+    wb.active.append(["矩阵测试党支部", "C1"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), org_import.read_org_sheet(buf.getvalue())
+
+
+def prepare(world):
+    """A previewed, not yet applied roster of staff A's (one new member for branch A), and a
+    previewed, not yet applied organisation sheet of the administrator's (one new branch under C1).
+    The files are built and read once per test session, then planned for each world."""
+    data, roster = _roster()
+    world.import_token = roster_import.store_plan(actor=world.staff_a, roster=roster, data=data,
+                                                  filename="名册.xlsx")
+    data, sheet = _sheet()
+    world.org_import_token = org_import.store_org_plan(actor=world.admin, roster=sheet, data=data,
+                                                       filename="组织.xlsx")
+
 
 MATRIX = {
+    # Sign-in and the home page.
     "home": Spec(NO_ARGS, allow(LOGGED_IN), methods=("GET",)),
     "login": Spec(NO_ARGS, allow(["anonymous"])),
     "logout": Spec(NO_ARGS, allow(PERSONAS), methods=("POST",)),
     "password_change": Spec(NO_ARGS, allow(LOGGED_IN)),
+
+    # The organisation tree.
     "orgs:tree": Spec(NO_ARGS, allow(TREE_READERS), methods=("GET",)),
     "orgs:detail": Spec(ORG_TARGETS, ORG_BROWSE, methods=("GET",)),
     "orgs:tree_children": Spec(ORG_TARGETS, ORG_BROWSE, methods=("GET",)),
@@ -42,18 +93,34 @@ MATRIX = {
     # Branches take no children; the root has no parent to move from.
     "orgs:create_child": Spec(ORG_TARGETS, {"admin": {"parent", "child", "root"}}),
     "orgs:move": Spec(ORG_TARGETS, {"admin": set(ORG_TARGETS) - {"root"}}),
+
+    # Members.
     "orgs:member_list": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
     "orgs:member_create": Spec(NO_ARGS, allow(OFFICERS)),
     "orgs:member_detail": Spec(MEMBER_TARGETS, MEMBER_READ, methods=("GET",)),
     "orgs:member_edit": Spec(MEMBER_TARGETS, MEMBER_EDIT),
     "orgs:member_transfer": Spec(MEMBER_TARGETS, MEMBER_EDIT),
+
+    # Accounts and role grants (the system administrator's).
     "orgs:user_list": Spec(NO_ARGS, allow(["admin"]), methods=("GET",)),
     "orgs:user_create": Spec(NO_ARGS, allow(["admin"])),
     "orgs:user_detail": Spec(USER_TARGETS, {"admin": set(USER_TARGETS)}, methods=("GET",)),
     "orgs:user_grant": Spec(USER_TARGETS, {"admin": set(USER_TARGETS)}, methods=("POST",)),
     # The security administrator (安全管理员) also disables accounts (passwords are theirs alone:
-    # orgs:account_reset in tests/security/matrix_accounts.py).
+    # orgs:account_reset in tests/security/matrix.py).
     "orgs:user_set_active": Spec(USER_TARGETS, {"admin": set(USER_TARGETS), "security": set(USER_TARGETS)},
                                  methods=("POST",)),
     "orgs:grant_revoke": Spec(GRANT_TARGETS, {"admin": set(GRANT_TARGETS)}, methods=("POST",)),
+
+    # The roster import: any officer uploads; the plan is its uploader's.
+    "orgs:member_import": Spec(NO_ARGS, allow(OFFICERS)),
+    "orgs:member_import_template": Spec(NO_ARGS, allow(OFFICERS), methods=("GET",)),
+    "orgs:member_import_preview": Spec(ROSTER_PLAN, {"staff_a": {"own"}}, methods=("GET",)),
+    "orgs:member_import_confirm": Spec(ROSTER_PLAN, {"staff_a": {"own"}}, methods=("POST",)),
+
+    # The organisation import: system administrators only; the plan is its uploader's.
+    "orgs:org_import": Spec(NO_ARGS, allow({"admin"})),
+    "orgs:org_import_template": Spec(NO_ARGS, allow({"admin"}), methods=("GET",)),
+    "orgs:org_import_preview": Spec(ORG_PLAN, {"admin": {"own"}}, methods=("GET",)),
+    "orgs:org_import_confirm": Spec(ORG_PLAN, {"admin": {"own"}}, methods=("POST",)),
 }

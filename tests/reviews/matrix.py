@@ -10,6 +10,7 @@ import datetime
 from django.utils import timezone
 
 from orgs.models import MemberCategory
+from commitments.models import Decision, ReviewDecision
 from tests.conftest import make_commitment, make_member, make_org
 from tests.matrix_common import NO_ARGS, Spec, allow, attr
 
@@ -17,8 +18,6 @@ SECRETARIES = ["committee_secretary", "secretary_a", "secretary_b"]
 
 
 def prepare(world):
-    from commitments.models import Decision, ReviewDecision
-
     campaign = world.campaign
     when = timezone.now() - datetime.timedelta(days=1)
 

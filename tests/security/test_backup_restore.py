@@ -25,7 +25,7 @@ from commitments.models import Attachment
 from orgs import audit
 from portal.backup import MEDIA_SKIP_DIRS, backed_up_models, checksum_path
 from orgs.models import AuditEvent, Member
-from tests.commitments.matrix_progress import pdf_upload, png_upload, record
+from tests.commitments.evidence import pdf_upload, png_upload, record
 from tests.commitments.publishing import published
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import PASSWORD, make_member
 from tests.e2e.conftest import ARGS, CHROMIUM, log_in
-from tests.evaluations.matrix_public import open_window, pledge
+from tests.evaluations.builders import open_window, pledge
 
 pytestmark = pytest.mark.e2e
 

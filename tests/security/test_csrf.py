@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from commitments.models import Suggestion
 from evaluations.models import Ballot
-from tests.evaluations.matrix_public import open_window, pledge
+from tests.evaluations.builders import open_window, pledge
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ADDRESS = "198.51.100.77"

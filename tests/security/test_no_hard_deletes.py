@@ -18,8 +18,7 @@ from evaluations.models import (Assessment, Ballot, Evaluation, Fulfilment, Lead
                                 RectificationOrder, RectificationStep)
 from orgs import audit
 from orgs.models import AuditEvent
-from tests.commitments.matrix_progress import png_upload, record
-from tests.commitments.matrix_stamped import upload
+from tests.commitments.evidence import png_upload, record, upload
 from tests.conftest import make_commitment
 from tests.evaluations.builders import OPEN, assessed, cast, ordered, published_pledge, tally
 

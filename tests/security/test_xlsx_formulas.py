@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from orgs.models import Organisation
 from tests.conftest import login, make_member
-from tests.evaluations.matrix_public import closed_window, pledge, release
+from tests.evaluations.builders import closed_window, pledge, release
 
 HOSTILE = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", '=HYPERLINK("http://evil.example","点此")']
 

@@ -1,11 +1,13 @@
-"""Permission-matrix entries for 评诺's internal pages: the list, the evaluation page and its POSTs,
-and the rectification lists.
+"""Permission-matrix entries for the evaluations app (评诺): the internal list, the evaluation page
+and its POSTs, the rectification lists, the results download, 群众评议 on the noticeboard and the
+awards basis.
 
 Readers of a commitment read its evaluation. Secretaries over the reviewing organisation comment
 as leaders and its officers record meeting tallies, never on their own organisation's commitment;
 officers over the owner answer rectification orders (not the ones they issued); secretaries over
 the reviewing organisation assess, release and order rectification; secretaries over the issuing
-organisation extend and close an order. Everything unpublished is a 404 for everyone.
+organisation extend and close an order. Anyone rates a published commitment. Everything
+unpublished is a 404 for everyone.
 """
 import datetime
 
@@ -15,8 +17,9 @@ from evaluations import services
 from evaluations.selectors import summary_for
 from orgs.models import Member
 from tests.commitments.publishing import approved, published
-from tests.matrix_common import LOGGED_IN, NO_ARGS, READERS, Spec, allow, attr
-from tests.orgs.matrix import MEMBER_EDIT
+from tests.evaluations.builders import pledge
+from tests.matrix_common import LOGGED_IN, NO_ARGS, PERSONAS, READERS, Spec, allow, attr
+from tests.orgs.matrix import MEMBER_EDIT, ORG_READ, ORG_TARGETS
 
 RELATIONS = (("own", "a"), ("sibling", "b"), ("cousin", "c"), ("other", "d"))
 
@@ -24,7 +27,8 @@ RELATIONS = (("own", "a"), ("sibling", "b"), ("cousin", "c"), ("other", "d"))
 def prepare(world):
     """In branches A, B, C, D: a published pledge of a new member with a meeting tally, assessed
     "partly" and ordered to rectify by a secretary over it; branch A's own commitment (reviewed by
-    the committee); an approved, unpublished pledge in branch A."""
+    the committee); an approved, unpublished pledge in branch A. Then, to rate: a published and an
+    approved (unpublished) pledge in branch A."""
     deadline = timezone.localdate() + datetime.timedelta(days=30)
     for key, branch in (("a", world.branch_a), ("b", world.branch_b), ("c", world.branch_c), ("d", world.branch_d)):
         reviewer = {"a": world.secretary_a, "b": world.secretary_b}.get(key, world.city_secretary)
@@ -47,7 +51,12 @@ def prepare(world):
     member = Member.objects.create(branch=world.branch_a, name="评诺未公开", gender="F")
     world.ev_unpublished = approved(world, member=member, reviewer=world.secretary_a, drafter=world.reviewer)
 
+    world.rate_published = pledge(world, world.branch_a, "评议甲")
+    member = Member.objects.create(branch=world.branch_a, name="评议乙", gender="F")
+    world.rate_unpublished = approved(world, member=member, reviewer=world.secretary_a, drafter=world.reviewer)
 
+
+# The internal pages.
 COMMITMENTS = {**{rel: attr(f"ev_{k}") for rel, k in RELATIONS}, "org_a": attr("ev_org_a"),
                "unpublished": attr("ev_unpublished")}
 TALLIES = {rel: attr(f"ev_tally_{k}") for rel, k in RELATIONS}
@@ -76,7 +85,12 @@ RESPONDERS = {"reviewer": {"own", "sibling", "cousin", "other"}, "committee_secr
               "staff_a": {"own"}}
 SECRETARIES = ["committee_secretary", "secretary_a", "secretary_b"]
 
+# 群众评议 on the noticeboard.
+RATE_TARGETS = {"published": attr("rate_published"), "unpublished": attr("rate_unpublished")}
+RATERS = {p: {"published"} for p in PERSONAS}
+
 MATRIX = {
+    # The internal pages.
     "evaluations:list": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
     "evaluations:release_bulk": Spec(NO_ARGS, allow(SECRETARIES), methods=("POST",)),
     # Everyone logged in has the page; it lists only the orders that are theirs to answer or verify.
@@ -91,4 +105,15 @@ MATRIX = {
     "evaluations:order_respond": Spec(ORDERS, RESPONDERS, methods=("POST",)),
     "evaluations:order_extend": Spec(ORDERS, VERIFIERS, methods=("POST",)),
     "evaluations:order_close": Spec(ORDERS, VERIFIERS, methods=("POST",)),
+
+    # The 评诺结果 download: readers get the results of their scope; members and the auditor a 404.
+    # (An org outside the scope is a 404: tests/evaluations/test_results_export.py.)
+    "evaluations:results_xlsx": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
+
+    # 群众评议 and the awards basis.
+    # Anyone rates a published commitment (an empty POST re-shows the form); nothing unpublished.
+    "evaluations:rate": Spec(RATE_TARGETS, RATERS, methods=("POST",), public=True),
+    # The awards basis: readers of the organisation's subtree (officers, not the admin).
+    "evaluations:awards": Spec(ORG_TARGETS, ORG_READ, methods=("GET",)),
+    "evaluations:awards_xlsx": Spec(ORG_TARGETS, ORG_READ, methods=("GET",)),
 }
