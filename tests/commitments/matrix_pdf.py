@@ -2,7 +2,7 @@
 
 A commitment's form is printed by whoever may read the commitment (officers over the owner, the reviewing secretaries, the member for their own pledge) once it is approved;
 an organisation's batch by officers reaching the organisation; blank forms by anyone signed in.
-All are GET only. prepare() makes its own members and organisation, so the one-commitment-per-owner
+All are GET only, but for the POST that queues a large batch as a job. prepare() makes its own members and organisation, so the one-commitment-per-owner
 rule cannot clash with other modules' prepare().
 """
 from tests.conftest import make_commitment, make_member, make_org
@@ -51,5 +51,7 @@ BLANK_TARGETS = {"annex1": lambda world: {"kind": "annex1"}, "annex2": lambda wo
 MATRIX = {
     "commitments:form_pdf": Spec(FORM_TARGETS, FORM_READ, methods=("GET",)),
     "commitments:batch_pdf": Spec(ORG_TARGETS, BATCH, methods=("GET",)),
+    # A batch over BACKGROUND_PDF_THRESHOLD becomes a job on this POST (smaller ones: back to batch_pdf).
+    "commitments:batch_pdf_job": Spec(ORG_TARGETS, {}, BATCH, methods=("POST",)),
     "commitments:blank_pdf": Spec(BLANK_TARGETS, allow(LOGGED_IN, BLANK_TARGETS), methods=("GET",)),
 }

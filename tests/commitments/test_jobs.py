@@ -57,7 +57,7 @@ def _download(client, job):
 
 def test_batch_pdf_over_the_threshold_becomes_a_job_the_worker_makes(world, pledges, client, run_worker):
     client.force_login(world.secretary_a)
-    response = client.get(reverse("commitments:batch_pdf", args=[world.branch_a.pk]))
+    response = client.post(reverse("commitments:batch_pdf_job", args=[world.branch_a.pk]))
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("commitments:job_detail", args=[job.pk])
     assert (job.user, job.kind, job.status) == (world.secretary_a, "batch_pdf", JobStatus.QUEUED)
@@ -102,6 +102,48 @@ def test_batch_pdf_over_the_threshold_becomes_a_job_the_worker_makes(world, pled
     assert event.actor == world.secretary_a and event.organisation == world.branch_a
     assert event.detail["job"] == job.pk and event.detail["background"] is True
     assert sorted(event.detail["commitments"]) == sorted(c.pk for c in pledges)
+
+
+def test_a_get_never_creates_the_job_only_the_post_does(world, pledges, client, run_worker):
+    client.force_login(world.secretary_a)
+    batch_url = reverse("commitments:batch_pdf", args=[world.branch_a.pk])
+    job_url = reverse("commitments:batch_pdf_job", args=[world.branch_a.pk])
+    # GET: a page whose button POSTs the job; nothing is written.
+    audited = AuditEvent.objects.count()
+    response = client.get(batch_url)
+    html = response.content.decode()
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    assert f'action="{job_url}"' in html and "csrfmiddlewaretoken" in html and "共有3份" in html
+    assert not Job.objects.exists() and AuditEvent.objects.count() == audited
+    assert client.get(job_url).status_code == 405
+    assert not Job.objects.exists()
+
+    response = client.post(job_url)
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("commitments:job_detail", args=[job.pk])
+    # While it is being made, the GET shows that job; a second POST queues no other.
+    assert client.get(batch_url)["Location"] == response["Location"]
+    assert client.post(job_url)["Location"] == response["Location"] and Job.objects.count() == 1
+
+    run_worker()
+    # Made: the GET offers its download and a button to make it again, still writing nothing.
+    html = client.get(batch_url).content.decode()
+    assert reverse("commitments:job_detail", args=[job.pk]) in html and "重新生成" in html
+    assert Job.objects.count() == 1
+    # ?scope=own is another batch, with its own job.
+    assert client.get(batch_url + "?scope=own").status_code == 200
+    client.post(job_url, {"scope": "own"})
+    assert Job.objects.count() == 2 and Job.objects.latest("id").params["own_only"] is True
+
+
+def test_a_small_batch_posted_is_sent_back_to_the_pdf(world, pledges, client, settings):
+    settings.BACKGROUND_PDF_THRESHOLD = 3
+    client.force_login(world.secretary_a)
+    response = client.post(reverse("commitments:batch_pdf_job", args=[world.branch_a.pk]), {"scope": "own"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("commitments:batch_pdf", args=[world.branch_a.pk]) + "?scope=own"
+    assert not Job.objects.exists()
+    assert client.post(reverse("commitments:batch_pdf_job", args=[world.branch_b.pk])).status_code == 404
 
 
 def test_under_the_threshold_the_batch_is_answered_at_once(world, pledges, client, settings):
