@@ -2,10 +2,10 @@
 
 The PDFs themselves are made, and cached, in commitments/pdf.py; the views only read. Printing is
 an audited event (the forms carry personal data, and who printed which copy is asked after), and
-a batch too large for a request becomes a job that only a POST creates.
+a batch too large for a request becomes a job that only a POST creates. One audit row each, in
+one transaction (orgs.audit.record's own).
 """
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 
 from orgs import audit
 from orgs.permissions import OFFICER_ROLES, scope_for
@@ -25,7 +25,6 @@ def _owner_org(commitment: Commitment):
     return commitment.member.branch if commitment.member_id else commitment.organisation
 
 
-@transaction.atomic
 def form_printed(*, actor, commitment: Commitment, form: dict, cached: bool) -> None:
     """Whoever may read the commitment: record the download of its form."""
     if not can_view_commitment(actor, commitment):
@@ -35,7 +34,6 @@ def form_printed(*, actor, commitment: Commitment, form: dict, cached: bool) -> 
                          "cached": cached})
 
 
-@transaction.atomic
 def batch_printed(*, actor, org, campaign: Campaign, own_only: bool, forms: list[dict]) -> None:
     """Officers reaching the organisation: record the download of its batch."""
     if not can_print_batch(actor, org):
@@ -45,7 +43,6 @@ def batch_printed(*, actor, org, campaign: Campaign, own_only: bool, forms: list
                          "forms": len(forms), "commitments": [f["commitment_id"] for f in forms]})
 
 
-@transaction.atomic
 def blank_form_printed(*, actor, kind: str, cached: bool) -> None:
     """Anyone signed in: record the download of a blank form."""
     audit.record(actor=actor, action="commitment.print", detail={"form": kind, "blank": True, "cached": cached})
