@@ -98,6 +98,14 @@ def jobs_for(user) -> list[Job]:
     return list(Job.objects.filter(user=user)[:RECENT])
 
 
+def job_pending_for(user, *, kind: str, params: dict) -> Job | None:
+    """The user's latest job of this kind with these very parameters that is still queued,
+    running or downloadable (a failed or swept one is not)."""
+    jobs = Job.objects.filter(user_id=user.pk, kind=kind, **{f"params__{k}": v for k, v in params.items()})
+    job = jobs.exclude(status=JobStatus.FAILED).order_by("-created_at", "-id").first()
+    return job if job is not None and (not job.finished or job.downloadable) else None
+
+
 def job_get_for(user, pk) -> Job:
     """The user's own job; anybody else's (or none) is a 404."""
     job = Job.objects.filter(user_id=user.pk, pk=pk).first()

@@ -213,7 +213,7 @@ class Commitment(KeptRecord):
     # path (the organisation's, or the member's branch's), so "commitments under X" is one indexed
     # prefix match instead of two joins, kept by save() on creation, organisation_move and
     # member_transfer; and the result of the latest 组织考核 (Assessment is append-only), kept by
-    # Assessment.save(), so the fulfilment figures need no subquery per commitment.
+    # evaluations.services (assess, commitment_result_refresh), so the fulfilment figures need no subquery per commitment.
     owner_path = models.CharField("所属组织路径", max_length=PATH_MAX_LENGTH, editable=False, default="")
     # 四（三）: the public noticeboard is the 网络 channel. The day the public version went online:
     # set when it is published with 网络 or 网络 is added to its publication later, cleared when a

@@ -27,6 +27,7 @@ urlpatterns = [
     # --- printable forms (commitments/views/forms_pdf.py) ---
     path("commitments/<int:pk>/form.pdf", forms_pdf.form_pdf, name="form_pdf"),
     path("orgs/<int:pk>/forms.pdf", forms_pdf.batch_pdf, name="batch_pdf"),
+    path("orgs/<int:pk>/forms-job", forms_pdf.batch_pdf_job, name="batch_pdf_job"),
     path("forms/blank/<str:kind>.pdf", forms_pdf.blank_pdf, name="blank_pdf"),
     # --- end of printable forms ---
     path("members/<int:pk>/exemption/", exemptions.exemption_create, name="exemption_create"),

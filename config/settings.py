@@ -5,7 +5,6 @@ unless asked; production sets DATABASE_URL (PostgreSQL), SECRET_KEY and ALLOWED_
 """
 import hashlib
 import os
-import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -67,14 +66,13 @@ def database_from_url(url: str) -> dict:
 
 
 DEBUG = env_bool("DEBUG", False)
-# Under pytest or `manage.py test`: the tests run with DEBUG off on the fixed development key.
-TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
 DEV_SECRET_KEY = "insecure-dev-key-change-me-in-production-0123456789abcdef"
 SECRET_KEY = env_str("SECRET_KEY") or DEV_SECRET_KEY
-# The fixed key is only acceptable on a developer's laptop (DEBUG=1, as `make run` sets) and under
-# the tests: anyone could forge sessions and password-reset links signed with it. Anything else
-# with DEBUG off (production, a test server, a forgotten HTTPS=1) refuses to start without a key.
-if SECRET_KEY == DEV_SECRET_KEY and not DEBUG and not TESTING:
+# The fixed key is only acceptable on a developer's laptop (DEBUG=1, as `make run` sets): anyone
+# could forge sessions and password-reset links signed with it. Anything else with DEBUG off
+# (production, a test server, a forgotten HTTPS=1) refuses to start without a key. The tests set
+# their own key (tests/settings.py).
+if SECRET_KEY == DEV_SECRET_KEY and not DEBUG:
     raise ImproperlyConfigured(
         "未设置 SECRET_KEY：关闭 DEBUG 运行时必须在环境中设置 SECRET_KEY（至少50个字符的随机字符串，如 "
         "python3 -c \"import secrets; print(secrets.token_urlsafe(50))\"）；本机试用请设置 DEBUG=1（make run 已设置）。 "
@@ -211,15 +209,15 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # --- Production serving (gunicorn -c config/gunicorn.conf.py config.wsgi; config/deploy/) ---
 # In production `manage.py collectstatic` writes content-hashed, compressed copies to STATIC_ROOT
 # and WhiteNoise serves them with a far-future cache header ({% static %} names the hashed file).
-# With DEBUG or under the tests the plain storage and the source folders serve them instead, so
-# nothing has to be collected first. PDFs read static files from the source folders either way
+# With DEBUG (and under the tests: tests/settings.py) the plain storage and the source folders serve
+# them instead, so nothing has to be collected first. PDFs read static files from the source folders either way
 # (commitments/pdf.py: static_file).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG or TESTING
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
                     else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 # The CJK fonts (28 MB, read only by the PDF renderer) and source maps are copied, not compressed:
 # brotli on them would make collectstatic take minutes.
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp", "ico", "zip", "gz", "tgz", "bz2", "xz",
@@ -233,8 +231,8 @@ WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp", "ico
 #   db://public_cache                    the database (run `manage.py createcachetable` once)
 #   redis://127.0.0.1:6379/1             Redis (several app servers)
 #   locmem://  dummy://                  one process only / no caching
-# `?max_entries=N&timeout=S` set OPTIONS.MAX_ENTRIES and TIMEOUT. Under the tests: per-process locmem,
-# and the public page cache is off unless a test turns it on (PUBLIC_PAGE_CACHE).
+# `?max_entries=N&timeout=S` set OPTIONS.MAX_ENTRIES and TIMEOUT. The tests (tests/settings.py) use
+# per-process locmem, with the public page cache off unless a test turns it on (PUBLIC_PAGE_CACHE).
 def cache_from_url(url: str) -> dict:
     parts = urlsplit(url)
     scheme, options = parts.scheme.lower(), dict(parse_qsl(parts.query))
@@ -271,11 +269,10 @@ def cache_from_url(url: str) -> dict:
 
 
 _default_cache_dir = Path(env_str("XDG_CACHE_HOME", str(BASE_DIR / "var" / "cache"))) / "pages"
-CACHES = {"default": cache_from_url(env_str("CACHE_URL", "locmem://tests" if TESTING
-                                            else f"file://{_default_cache_dir}"))}
-# The public pages are cached (off under the tests unless a test turns it on); browsers and nginx
+CACHES = {"default": cache_from_url(env_str("CACHE_URL", f"file://{_default_cache_dir}"))}
+# The public pages are cached; browsers and nginx
 # may keep them PUBLIC_PAGE_MAX_AGE seconds without asking (0: they revalidate with the ETag).
-PUBLIC_PAGE_CACHE = env_bool("PUBLIC_PAGE_CACHE", not TESTING)
+PUBLIC_PAGE_CACHE = env_bool("PUBLIC_PAGE_CACHE", True)
 PUBLIC_PAGE_MAX_AGE = int(env_str("PUBLIC_PAGE_MAX_AGE", "0"))
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -365,13 +362,13 @@ AUDIT_RETENTION_DAYS = int(env_str("AUDIT_RETENTION_DAYS", "180"))
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 BACKGROUND_PDF_THRESHOLD = int(env_str("BACKGROUND_PDF_THRESHOLD", "100"))
 # Approving or publishing a commitment queues the layout of its printable form (db_worker), so
-# printing finds it rendered; off under the tests unless a test turns it on.
-PDF_PRERENDER = env_bool("PDF_PRERENDER", not TESTING)
+# printing finds it rendered.
+PDF_PRERENDER = env_bool("PDF_PRERENDER", True)
 LEDGER_BACKGROUND_THRESHOLD = int(env_str("LEDGER_BACKGROUND_THRESHOLD", "5000"))
 # Coverage dashboards whose figures took at least COVERAGE_CACHE_MIN_SECONDS to count (a city's or
 # a province's subtree) are kept this long in the cache and show when they were counted; 0 turns
-# it off (the tests count every time unless a test turns it on).
-COVERAGE_CACHE_SECONDS = int(env_str("COVERAGE_CACHE_SECONDS", "0" if TESTING else "300"))
+# it off.
+COVERAGE_CACHE_SECONDS = int(env_str("COVERAGE_CACHE_SECONDS", "300"))
 COVERAGE_CACHE_MIN_SECONDS = float(env_str("COVERAGE_CACHE_MIN_SECONDS", "0.05"))
 # Lists count at most this many rows (core.pages.CappedPaginator); 0 counts everything.
 LIST_COUNT_CAP = int(env_str("LIST_COUNT_CAP", "20000"))

@@ -168,7 +168,8 @@ class MeetingTally(_AppendOnly):
 
 class Assessment(_AppendOnly):
     """组织考核: the reviewing organisation's finding, grade and reason. The latest one counts;
-    earlier ones (before a rectification, say) stay on record."""
+    earlier ones (before a rectification, say) stay on record. Its result is copied to
+    Commitment.latest_result by the service that writes it (evaluations.services.assess)."""
 
     commitment = models.ForeignKey(Commitment, on_delete=models.PROTECT, related_name="assessments")
     result = models.CharField("考核结果", max_length=20, choices=Fulfilment.choices)
@@ -188,14 +189,6 @@ class Assessment(_AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.get_result_display()}（{self.get_grade_display()}）"
-
-    def save(self, *args, **kwargs):
-        adding = self._state.adding
-        super().save(*args, **kwargs)
-        if adding:
-            # A new assessment is the latest (append-only, assessed_at set now): the dashboards
-            # count by Commitment.latest_result, denormalised, in the same transaction.
-            Commitment.objects.filter(pk=self.commitment_id).update(latest_result=self.result)
 
 
 class RectificationStatus(models.TextChoices):

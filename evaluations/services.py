@@ -358,12 +358,24 @@ def assess(*, actor, commitment: Commitment, version: int, result: str, grade: s
     assessor_org = acting_org(actor, commitment.reviewer_org, SECRETARY_ROLES)
     assessment = Assessment.objects.create(commitment=commitment, result=result, grade=grade, reason=reason,
                                            assessor_org=assessor_org, assessed_by=actor)
-    commitment.latest_result = result  # Assessment.save() stored it
+    # The new assessment is the latest (append-only): the dashboards count by the denormalised column.
+    Commitment.objects.filter(pk=commitment.pk).update(latest_result=result)
+    commitment.latest_result = result
     _bump(evaluation)
     audit.record(actor=actor, action="evaluation.assess", obj=commitment, organisation=assessor_org,
                  detail={"result": result, "grade": grade, "released": bool(evaluation.released_at)})
     public_cache.changed()
     return assessment
+
+
+@transaction.atomic
+def commitment_result_refresh(*, commitment: Commitment) -> str | None:
+    """Seeding code and tests that write Assessment rows themselves: copy the latest assessment's
+    result to Commitment.latest_result (assess() keeps it itself)."""
+    latest = commitment.assessments.order_by("-assessed_at", "-id").values_list("result", flat=True).first()
+    Commitment.objects.filter(pk=commitment.pk).update(latest_result=latest)
+    commitment.latest_result = latest
+    return latest
 
 
 @transaction.atomic

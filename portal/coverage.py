@@ -469,7 +469,7 @@ LIST_STATES = {"unstamped": _PUBLIC & Q(has_stamped=False)}
 def commitments_under(org: Organisation, campaign: Campaign) -> QuerySet[Commitment]:
     """The campaign's commitments of must-commit organisations and registered members under org,
     annotated with `has_progress` and `has_stamped` (`latest_result` is a column, kept by
-    Assessment.save())."""
+    evaluations.services.assess())."""
     return (Commitment.objects.filter(owners_under(org, campaign), campaign=campaign)
             .annotate(has_progress=_HAS_PROGRESS, has_stamped=_HAS_STAMPED))
 

@@ -19,4 +19,5 @@ urlpatterns = [
     path("coverage/report.xlsx", coverage_export.coverage_xlsx, name="coverage_xlsx"),
     # The ledger of every commitment in a subtree (承诺台账).
     path("commitments/ledger.xlsx", ledger.ledger_xlsx, name="ledger_xlsx"),
+    path("commitments/ledger-job/", ledger.ledger_job, name="ledger_job"),
 ]

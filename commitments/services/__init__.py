@@ -9,6 +9,7 @@ from .lifecycle import (ALLOWED, InvalidTransition, commitment_add_item, commitm
 from .opinions import (commitment_add_item_from_reference, opinion_record, reference_create,  # noqa: F401
                        reference_set_active, reference_update, references_import_guidance, suggestion_adopt,
                        suggestion_decline, suggestion_submit_public)
+from .printing import (batch_pdf_job_create, batch_printed, blank_form_printed, form_printed)  # noqa: F401
 from .progress import attachment_download, progress_record  # noqa: F401
 from .stamped import (stamped_scan_download, stamped_scan_set_display, stamped_scan_upload,  # noqa: F401
                       stamped_scan_withdraw)

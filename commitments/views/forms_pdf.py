@@ -1,22 +1,23 @@
 """The printable forms (亮诺): one commitment's form, an organisation's batch, blank forms.
 
-Printing is an audited event: each download writes one audit row, the only write these GETs
-make (the forms carry personal data, and who printed which copy is asked after). The PDFs
-themselves are made, and cached, in commitments/pdf.py.
+Printing is an audited event: each download is recorded by a service (commitments/services/
+printing.py), the only write these GETs make (the forms carry personal data, and who printed which
+copy is asked after). A batch too large for a request becomes a background job, which only the
+POST of batch_pdf_job creates. The PDFs themselves are made, and cached, in commitments/pdf.py.
 """
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from orgs import audit
-from orgs.permissions import OFFICER_ROLES, scope_for
 from orgs.selectors import organisation_get_for
 
 from .. import pdf, selectors
-from commitments.tasks import enqueue_batch_pdf
+from ..services.printing import (batch_pdf_job_create, batch_pdf_job_for, batch_printed, blank_form_printed,
+                                 can_print_batch, form_printed)
 
 JOB_MESSAGE = "已转入后台生成，完成后可在此下载。"
 
@@ -29,10 +30,6 @@ def _pdf_response(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def _owner_org(commitment):
-    return commitment.member.branch if commitment.member_id else commitment.organisation
-
-
 @require_GET
 def form_pdf(request, pk):
     """One approved or published commitment filled into its annex form, in triplicate."""
@@ -41,39 +38,56 @@ def form_pdf(request, pk):
     if form is None:
         raise Http404
     data, cached = pdf.form_pdf(form)
-    audit.record(actor=request.user, action="commitment.print", obj=commitment,
-                 organisation=_owner_org(commitment),
-                 detail={"form": form["kind"], "version": form["version_number"], "copies": len(form["copies"]),
-                         "cached": cached})
+    form_printed(actor=request.user, commitment=commitment, form=form, cached=cached)
     return _pdf_response(data, pdf.filename_for(form))
 
 
-def _can_print_batch(user, org) -> bool:
-    return scope_for(user).reaches(org.path, OFFICER_ROLES)
+def _batch_forms(org, own_only: bool):
+    campaign = selectors.current_campaign()
+    forms = pdf.forms_for(pdf.batch_commitments(org, campaign, own_only=own_only)) if campaign else []
+    return campaign, forms
+
+
+def _batch_url(org, own_only: bool) -> str:
+    return reverse("commitments:batch_pdf", args=[org.pk]) + ("?scope=own" if own_only else "")
 
 
 @require_GET
 def batch_pdf(request, pk):
     """All printable forms of an organisation's subtree in the current campaign (officers);
-    ?scope=own for the organisation itself and its own members only."""
-    org = organisation_get_for(request.user, pk, predicate=_can_print_batch)
+    ?scope=own for the organisation itself and its own members only. Above the threshold: the
+    job of this batch still being made, else a page whose button POSTs to batch_pdf_job."""
+    org = organisation_get_for(request.user, pk, predicate=can_print_batch)
     own_only = request.GET.get("scope") == "own"
-    campaign = selectors.current_campaign()
-    forms = pdf.forms_for(pdf.batch_commitments(org, campaign, own_only=own_only)) if campaign else []
+    campaign, forms = _batch_forms(org, own_only)
     if not forms:
         return render(request, "commitments/pdf/batch_empty.html",
                       {"org": org, "campaign": campaign, "own_only": own_only})
     if len(forms) > settings.BACKGROUND_PDF_THRESHOLD:
-        # Too many to lay out within a request: a background job (commitments/tasks.py).
-        job = enqueue_batch_pdf(user=request.user, org=org, campaign=campaign, own_only=own_only)
-        messages.info(request, JOB_MESSAGE)
-        return redirect("commitments:job_detail", job.pk)
+        job = batch_pdf_job_for(request.user, org, campaign, own_only)
+        if job is not None and not job.finished:
+            return redirect("commitments:job_detail", job.pk)
+        return render(request, "commitments/pdf/batch_job.html", {
+            "org": org, "campaign": campaign, "own_only": own_only, "count": len(forms), "job": job,
+            "threshold": settings.BACKGROUND_PDF_THRESHOLD})
     title = f"公开承诺书-{org.name}{'（本级）' if own_only else ''}-{campaign.year}"
     data = pdf.forms_pdf(forms, title=title)
-    audit.record(actor=request.user, action="commitment.print", obj=org, organisation=org,
-                 detail={"batch": True, "scope": "own" if own_only else "subtree", "campaign": campaign.year,
-                         "forms": len(forms), "commitments": [f["commitment_id"] for f in forms]})
+    batch_printed(actor=request.user, org=org, campaign=campaign, own_only=own_only, forms=forms)
     return _pdf_response(data, f"{title}.pdf")
+
+
+@require_POST
+def batch_pdf_job(request, pk):
+    """Queue a batch too large for a request as a background job (commitments/tasks.py); a batch
+    small enough (or empty) is sent back to batch_pdf, which answers it at once."""
+    org = organisation_get_for(request.user, pk, predicate=can_print_batch)
+    own_only = request.POST.get("scope") == "own"
+    campaign, forms = _batch_forms(org, own_only)
+    if len(forms) <= settings.BACKGROUND_PDF_THRESHOLD:
+        return redirect(_batch_url(org, own_only))
+    job = batch_pdf_job_create(actor=request.user, org=org, campaign=campaign, own_only=own_only)
+    messages.info(request, JOB_MESSAGE)
+    return redirect("commitments:job_detail", job.pk)
 
 
 @require_GET
@@ -83,5 +97,5 @@ def blank_pdf(request, kind):
         raise Http404
     form = pdf.blank_form(kind)
     data, cached = pdf.form_pdf(form)
-    audit.record(actor=request.user, action="commitment.print", detail={"form": kind, "blank": True, "cached": cached})
+    blank_form_printed(actor=request.user, kind=kind, cached=cached)
     return _pdf_response(data, pdf.filename_for(form))

@@ -312,9 +312,11 @@ MATRIX = {
     "commitments:reference_edit": Spec(REFERENCE_TARGETS, REFERENCE_MANAGERS),
     "commitments:reference_set_active": Spec(REFERENCE_TARGETS, REFERENCE_MANAGERS, methods=("POST",)),
 
-    # Printable forms (GET only).
+    # Printable forms (GET only, but for the POST that queues a large batch as a job).
     "commitments:form_pdf": Spec(FORM_TARGETS, FORM_READ, methods=("GET",)),
     "commitments:batch_pdf": Spec(ORG_TARGETS, BATCH, methods=("GET",)),
+    # A batch over BACKGROUND_PDF_THRESHOLD becomes a job on this POST (smaller ones: back to batch_pdf).
+    "commitments:batch_pdf_job": Spec(ORG_TARGETS, {}, BATCH, methods=("POST",)),
     "commitments:blank_pdf": Spec(BLANK_TARGETS, allow(LOGGED_IN, BLANK_TARGETS), methods=("GET",)),
 
     # Publishing (亮诺).

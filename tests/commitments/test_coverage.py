@@ -16,6 +16,7 @@ from portal import coverage
 from portal.coverage_export import coverage_export
 from commitments.models import Campaign, Commitment, Exemption, Item, ProgressEntry, StampedScan
 from evaluations.models import Assessment, Ballot, MeetingTally
+from evaluations.services import commitment_result_refresh
 from evaluations.scoring import Tally
 from orgs.models import MemberCategory, MemberStatus, OrgKind
 from reviews.services import review_decide
@@ -45,8 +46,10 @@ def _progress(c, item, actor, *, completes=False):
 
 
 def _assess(c, result, actor, org):
-    return Assessment.objects.create(commitment=c, result=result, grade="good", reason="考核", assessor_org=org,
-                                     assessed_by=actor)
+    assessment = Assessment.objects.create(commitment=c, result=result, grade="good", reason="考核",
+                                           assessor_org=org, assessed_by=actor)
+    commitment_result_refresh(commitment=c)
+    return assessment
 
 
 def _ballots(c, rating, n):

@@ -11,6 +11,7 @@ from commitments.models import Commitment, owner_path_of
 from portal.scale import seed_scale
 from commitments.selectors import commitment_list_for
 from evaluations.models import Assessment, Fulfilment, Grade
+from evaluations.services import commitment_result_refresh
 from orgs import services
 from tests.conftest import make_commitment
 
@@ -71,6 +72,7 @@ def test_latest_result_follows_the_latest_assessment(world):
     def assess(result, grade):
         Assessment.objects.create(commitment=c, result=result, grade=grade, reason="考核",
                                   assessor_org=world.branch_a, assessed_by=world.secretary_a)
+        commitment_result_refresh(commitment=c)
 
     assess(Fulfilment.UNFULFILLED, Grade.POOR)
     assert Commitment.objects.get(pk=c.pk).latest_result == Fulfilment.UNFULFILLED

@@ -58,7 +58,7 @@ def _download(client, job):
 
 def test_batch_pdf_over_the_threshold_becomes_a_job_the_worker_makes(world, pledges, client, run_worker):
     client.force_login(world.secretary_a)
-    response = client.get(reverse("commitments:batch_pdf", args=[world.branch_a.pk]))
+    response = client.post(reverse("commitments:batch_pdf_job", args=[world.branch_a.pk]))
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("commitments:job_detail", args=[job.pk])
     assert (job.user, job.kind, job.status) == (world.secretary_a, "batch_pdf", JobStatus.QUEUED)
@@ -103,6 +103,48 @@ def test_batch_pdf_over_the_threshold_becomes_a_job_the_worker_makes(world, pled
     assert event.actor == world.secretary_a and event.organisation == world.branch_a
     assert event.detail["job"] == job.pk and event.detail["background"] is True
     assert sorted(event.detail["commitments"]) == sorted(c.pk for c in pledges)
+
+
+def test_a_get_never_creates_the_job_only_the_post_does(world, pledges, client, run_worker):
+    client.force_login(world.secretary_a)
+    batch_url = reverse("commitments:batch_pdf", args=[world.branch_a.pk])
+    job_url = reverse("commitments:batch_pdf_job", args=[world.branch_a.pk])
+    # GET: a page whose button POSTs the job; nothing is written.
+    audited = AuditEvent.objects.count()
+    response = client.get(batch_url)
+    html = response.content.decode()
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    assert f'action="{job_url}"' in html and "csrfmiddlewaretoken" in html and "共有3份" in html
+    assert not Job.objects.exists() and AuditEvent.objects.count() == audited
+    assert client.get(job_url).status_code == 405
+    assert not Job.objects.exists()
+
+    response = client.post(job_url)
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("commitments:job_detail", args=[job.pk])
+    # While it is being made, the GET shows that job; a second POST queues no other.
+    assert client.get(batch_url)["Location"] == response["Location"]
+    assert client.post(job_url)["Location"] == response["Location"] and Job.objects.count() == 1
+
+    run_worker()
+    # Made: the GET offers its download and a button to make it again, still writing nothing.
+    html = client.get(batch_url).content.decode()
+    assert reverse("commitments:job_detail", args=[job.pk]) in html and "重新生成" in html
+    assert Job.objects.count() == 1
+    # ?scope=own is another batch, with its own job.
+    assert client.get(batch_url + "?scope=own").status_code == 200
+    client.post(job_url, {"scope": "own"})
+    assert Job.objects.count() == 2 and Job.objects.latest("id").params["own_only"] is True
+
+
+def test_a_small_batch_posted_is_sent_back_to_the_pdf(world, pledges, client, settings):
+    settings.BACKGROUND_PDF_THRESHOLD = 3
+    client.force_login(world.secretary_a)
+    response = client.post(reverse("commitments:batch_pdf_job", args=[world.branch_a.pk]), {"scope": "own"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("commitments:batch_pdf", args=[world.branch_a.pk]) + "?scope=own"
+    assert not Job.objects.exists()
+    assert client.post(reverse("commitments:batch_pdf_job", args=[world.branch_b.pk])).status_code == 404
 
 
 def test_under_the_threshold_the_batch_is_answered_at_once(world, pledges, client, settings):
@@ -204,7 +246,10 @@ def test_big_ledger_becomes_a_job_with_a_real_workbook(world, client, settings, 
                         actor=world.staff_a)
     client.force_login(world.committee_secretary)
     url = reverse("portal:ledger_xlsx") + f"?org={world.committee.pk}&campaign=2010"
-    response = client.get(url)
+    # A GET never queues anything: it shows the count and the button that POSTs.
+    page = client.get(url)
+    assert page.status_code == 200 and "转入后台生成" in page.content.decode() and not Job.objects.exists()
+    response = client.post(reverse("portal:ledger_job") + f"?org={world.committee.pk}&campaign=2010")
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("commitments:job_detail", args=[job.pk])
     assert job.kind == "ledger_xlsx" and job.user == world.committee_secretary
@@ -229,7 +274,7 @@ def test_big_ledger_becomes_a_job_with_a_real_workbook(world, client, settings, 
 
 
 def test_ledger_job_progress_is_written_per_chunk(world, settings, monkeypatch, run_worker):
-    from commitments import ledger
+    from portal import ledger
 
     monkeypatch.setattr(ledger, "CHUNK", 2)
     seen = []
@@ -248,3 +293,25 @@ def test_ledger_job_progress_is_written_per_chunk(world, settings, monkeypatch, 
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and (job.progress_done, job.progress_total) == (5, 5)
     assert seen == [0, 2, 4, 5]
+
+
+def test_ledger_get_goes_to_the_running_job_and_a_small_post_goes_back(world, client, settings):
+    """A GET of a big ledger whose job is still queued leads to that job (no second one); a POST for
+    a ledger small enough is sent back to the download."""
+    settings.LEDGER_BACKGROUND_THRESHOLD = 2
+    for name in NAMES:
+        make_commitment(world.campaign, member=make_member(world.branch_a, name), status="draft",
+                        actor=world.staff_a)
+    client.force_login(world.committee_secretary)
+    query = f"?org={world.committee.pk}&campaign=2010"
+    client.post(reverse("portal:ledger_job") + query)
+    job = Job.objects.get()
+    again = client.get(reverse("portal:ledger_xlsx") + query)
+    assert again.status_code == 302 and again["Location"] == reverse("commitments:job_detail", args=[job.pk])
+    client.post(reverse("portal:ledger_job") + query)
+    assert Job.objects.count() == 1  # the queued job is reused
+    settings.LEDGER_BACKGROUND_THRESHOLD = 3
+    back = client.post(reverse("portal:ledger_job") + query)
+    assert back.status_code == 302 and back["Location"] == reverse("portal:ledger_xlsx") + query
+    assert Job.objects.count() == 1
+

@@ -14,6 +14,9 @@ MATRIX = {
     "portal:coverage_commitments": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
     "portal:coverage_xlsx": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
     "portal:ledger_xlsx": Spec(NO_ARGS, allow(READERS), methods=("GET",)),
+    # A ledger over LEDGER_BACKGROUND_THRESHOLD becomes a job on this POST (smaller ones: back to the
+    # download).
+    "portal:ledger_job": Spec(NO_ARGS, {}, allow(READERS), methods=("POST",)),
 
     # The public noticeboard.
     "portal:noticeboard": Spec(NO_ARGS, allow(PERSONAS), methods=("GET",), public=True),
