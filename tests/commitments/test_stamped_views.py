@@ -211,7 +211,7 @@ def test_a_stale_form_gets_a_clear_message(world, pledge, as_user):
 # --- the public page and file ---------------------------------------------------------------------------
 
 def public(c):
-    return url("public_commitment", c.pk)
+    return reverse("portal:public_commitment", args=[c.pk])
 
 
 def test_only_a_chosen_scan_appears_on_the_public_page(world, pledge):
