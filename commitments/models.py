@@ -285,6 +285,12 @@ class Commitment(KeptRecord):
         return self.member.name if self.is_member_pledge else self.organisation.name
 
     @property
+    def owner_org(self) -> Organisation:
+        """The organisation the commitment belongs to: the member's branch for a pledge, else its
+        own organisation. Needs member__branch or organisation selected with the row."""
+        return self.member.branch if self.member_id else self.organisation
+
+    @property
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATUSES
 

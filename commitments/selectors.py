@@ -182,7 +182,7 @@ def org_commitment_of(org: Organisation, campaign: Campaign) -> Commitment | Non
 
 def references_for(commitment: Commitment) -> list[ReferenceItem]:
     """Reference items published by the owner's ancestors for this kind of commitment."""
-    owner = commitment.member.branch if commitment.member_id else commitment.organisation
+    owner = commitment.owner_org
     ancestor_ids = owner.ancestor_ids + ([owner.pk] if commitment.member_id else [])
     audience = ReferenceItem.Audience.MEMBER if commitment.member_id else ReferenceItem.Audience.ORGANISATION
     return list(ReferenceItem.objects.filter(organisation_id__in=ancestor_ids, audience=audience, is_active=True)

@@ -18,7 +18,7 @@ from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope
 
 def owner_org(commitment) -> Organisation:
     """The organisation a commitment belongs to: the branch for a member's pledge."""
-    return commitment.member.branch if commitment.member_id is not None else commitment.organisation
+    return commitment.owner_org
 
 
 def acting_org(user, target: Organisation, roles) -> Organisation | None:

@@ -328,5 +328,5 @@ def tally_member_count(commitment) -> int:
     """Active party members who could attend the 民主测评 meeting: the owner organisation's whole
     subtree, or the member's branch for a personal pledge (the bound a tally's 应到人数 is checked
     against, together with the 群众代表 the recorder declares)."""
-    owner = commitment.member.branch if commitment.member_id is not None else commitment.organisation
+    owner = commitment.owner_org
     return Member.objects.filter(branch__path__startswith=owner.path, status=MemberStatus.ACTIVE).count()

@@ -20,7 +20,7 @@ from core.templatetags.cn import cn_date
 from .. import public_cache
 from ..models import Commitment, Publication, PublishChannel
 from ..permissions import can_publish
-from .lifecycle import _check_version, _locked, _owner_org
+from .lifecycle import _check_version, _locked
 
 
 def current_publication(commitment: Commitment) -> Publication | None:
@@ -62,7 +62,7 @@ def publication_add_channels(*, actor, commitment: Commitment, version: int, cha
                                              published_on=published_on, channels=merged, supplements=current,
                                              published_by=actor)
     audit.record(actor=actor, action="commitment.publish_channels", obj=commitment,
-                 organisation=_owner_org(commitment),
+                 organisation=commitment.owner_org,
                  detail={"version": commitment.public_version.number, "on": published_on.isoformat(),
                          "added": added, "channels": merged})
     public_cache.changed()  # 网络 puts it on the noticeboard

@@ -171,7 +171,7 @@ def commitment_save_draft(*, actor, commitment: Commitment, version: int, goal: 
     commitment.goal = goal.strip()
     commitment.version += 1
     commitment.save(update_fields=["goal", "version", "updated_at"])
-    audit.record(actor=actor, action="commitment.edit", obj=commitment, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="commitment.edit", obj=commitment, organisation=commitment.owner_org,
                  detail={"goal_changed": goal_changed, "items_added": created, "items_changed": changed,
                          "items_removed": len(removed)})
     return commitment
@@ -195,7 +195,7 @@ def commitment_add_item(*, actor, commitment: Commitment, content: str, measures
         responsible="" if commitment.is_member_pledge else responsible.strip(),
         source_suggestion=source_suggestion, source_reference=source_reference)
     Commitment.objects.filter(pk=commitment.pk).update(version=F("version") + 1, updated_at=timezone.now())
-    audit.record(actor=actor, action="commitment.add_item", obj=commitment, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="commitment.add_item", obj=commitment, organisation=commitment.owner_org,
                  detail={"item": item.pk, "suggestion": source_suggestion.pk if source_suggestion else None,
                          "reference": source_reference.pk if source_reference else None})
     return item
@@ -312,13 +312,13 @@ def commitment_submit(*, actor, commitment: Commitment, version: int, consent: s
         commitment = transition(commitment=commitment, expected_version=version, to=S.CONFIRMING,
                                 last_submitted_by=actor, confirmation_note="")
         audit.record(actor=actor, action="commitment.send_to_confirm", obj=commitment,
-                     organisation=_owner_org(commitment), detail={"items": len(items)})
+                     organisation=commitment.owner_org, detail={"items": len(items)})
         transaction.on_commit(lambda: notify(pk, "confirming"))
         return None
     consent_kind = {ROUTE_SELF: Consent.SELF, ROUTE_RECORD: consent}.get(route, "")
     frozen = _freeze(commitment=commitment, expected_version=version, items=items, submitted_by=actor,
                      consent=consent_kind, consent_by=actor if consent_kind else None, now=now)
-    audit.record(actor=actor, action="commitment.submit", obj=commitment, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="commitment.submit", obj=commitment, organisation=commitment.owner_org,
                  detail={"version": frozen.number, "items": len(items), "consent": consent_kind})
     transaction.on_commit(lambda: notify(pk, "submitted"))
     return frozen
@@ -339,7 +339,7 @@ def commitment_confirm(*, actor, commitment: Commitment, version: int) -> Commit
     drafter = commitment.last_submitted_by or actor
     frozen = _freeze(commitment=commitment, expected_version=version, items=items, submitted_by=drafter,
                      consent=Consent.CONFIRMED, consent_by=actor, now=timezone.now())
-    audit.record(actor=actor, action="commitment.confirm", obj=commitment, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="commitment.confirm", obj=commitment, organisation=commitment.owner_org,
                  detail={"version": frozen.number, "items": len(items)})
     pk = commitment.pk
     transaction.on_commit(lambda: notify(pk, "submitted"))
@@ -359,7 +359,7 @@ def commitment_send_back(*, actor, commitment: Commitment, version: int, note: s
     if commitment.status != S.CONFIRMING:
         raise InvalidTransition(commitment.status, S.DRAFT)
     commitment = transition(commitment=commitment, expected_version=version, to=S.DRAFT, confirmation_note=note)
-    audit.record(actor=actor, action="commitment.send_back", obj=commitment, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="commitment.send_back", obj=commitment, organisation=commitment.owner_org,
                  detail={"note": note})
     pk = commitment.pk
     transaction.on_commit(lambda: notify(pk, "sent_back"))
@@ -395,7 +395,7 @@ def commitment_publish(*, actor, commitment: Commitment, version: int, published
                             public_version=approved, online_since=online_since)
     publication = Publication.objects.create(commitment=commitment, version=approved, published_on=published_on,
                                              channels=channels, published_by=actor)
-    audit.record(actor=actor, action="commitment.publish", obj=commitment, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="commitment.publish", obj=commitment, organisation=commitment.owner_org,
                  detail={"version": approved.number, "on": published_on.isoformat(), "channels": channels})
     return publication
 
@@ -412,7 +412,7 @@ def commitment_revise(*, actor, commitment: Commitment, version: int) -> Commitm
         # Only a published commitment is revised (a pledge awaiting its member also moves to draft).
         raise InvalidTransition(commitment.status, S.DRAFT)
     commitment = transition(commitment=commitment, expected_version=version, to=S.DRAFT)
-    audit.record(actor=actor, action="commitment.revise", obj=commitment, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="commitment.revise", obj=commitment, organisation=commitment.owner_org,
                  detail={"public_version": commitment.public_version.number if commitment.public_version else None})
     return commitment
 
@@ -431,13 +431,9 @@ def commitment_discard(*, actor, commitment: Commitment, version: int) -> Commit
     items = commitment.items.filter(removed_at__isnull=True).count()
     commitment = transition(commitment=commitment, expected_version=version, to=S.WITHDRAWN,
                             withdrawn_at=timezone.now(), withdrawn_by=actor)
-    audit.record(actor=actor, action="commitment.discard", obj=commitment, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="commitment.discard", obj=commitment, organisation=commitment.owner_org,
                  detail={"items": items, "goal": bool(commitment.goal.strip())})
     return commitment
-
-
-def _owner_org(commitment: Commitment):
-    return commitment.member.branch if commitment.member_id else commitment.organisation
 
 
 # --- notices ---------------------------------------------------------------------------------

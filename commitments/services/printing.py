@@ -21,15 +21,11 @@ def can_print_batch(user, org) -> bool:
     return scope_for(user).reaches(org.path, OFFICER_ROLES)
 
 
-def _owner_org(commitment: Commitment):
-    return commitment.member.branch if commitment.member_id else commitment.organisation
-
-
 def form_printed(*, actor, commitment: Commitment, form: dict, cached: bool) -> None:
     """Whoever may read the commitment: record the download of its form."""
     if not can_view_commitment(actor, commitment):
         raise PermissionDenied
-    audit.record(actor=actor, action="commitment.print", obj=commitment, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="commitment.print", obj=commitment, organisation=commitment.owner_org,
                  detail={"form": form["kind"], "version": form["version_number"], "copies": len(form["copies"]),
                          "cached": cached})
 

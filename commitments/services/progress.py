@@ -51,10 +51,6 @@ def evidence_path(relative: str) -> Path:
 
 # --- services ---------------------------------------------------------------------------------
 
-def _owner_org(commitment: Commitment):
-    return commitment.member.branch if commitment.member_id else commitment.organisation
-
-
 def progress_record(*, actor, commitment: Commitment, item_id, happened_on: datetime.date | None, done: str,
                     effect: str = "", completes_item: bool = False,
                     visibility: str = ProgressVisibility.OFFICERS, files=()) -> ProgressEntry:
@@ -108,7 +104,7 @@ def progress_record(*, actor, commitment: Commitment, item_id, happened_on: date
                 Attachment.objects.create(entry=entry, path=relative, original_name=facts["original_name"],
                                           content_type=facts["content_type"], size=facts["size"],
                                           sha256=facts["sha256"])
-            audit.record(actor=actor, action="progress.record", obj=entry, organisation=_owner_org(commitment),
+            audit.record(actor=actor, action="progress.record", obj=entry, organisation=commitment.owner_org,
                          detail={"commitment": commitment.pk, "item": item_id, "on": happened_on.isoformat(),
                                  "completes_item": completes_item, "visibility": visibility,
                                  "attachments": [f["sha256"] for f in checked]})
@@ -129,6 +125,6 @@ def attachment_download(*, actor, attachment: Attachment, public: bool = False):
         raise PermissionDenied
     handle = open(evidence_path(attachment.path), "rb")  # noqa: SIM115 - FileResponse closes it
     audit.record(actor=actor, action="attachment.download", obj=attachment,
-                 organisation=_owner_org(attachment.entry.commitment),
+                 organisation=attachment.entry.commitment.owner_org,
                  detail={"entry": attachment.entry_id, "public": public, "sha256": attachment.sha256})
     return handle

@@ -33,10 +33,6 @@ ONLY_PUBLIC_VERSION = "只有现行公开版本的公示联可以在公示栏显
 REASON_MAX = 200
 
 
-def _owner_org(commitment: Commitment):
-    return commitment.member.branch if commitment.member_id else commitment.organisation
-
-
 def _display_errors(display: str, *, copy: str, version_id, public_version_id) -> list[str]:
     if display not in ScanDisplay.values:
         return ["请选择是否在公示栏显示。"]
@@ -113,7 +109,7 @@ def stamped_scan_upload(*, actor, commitment: Commitment, version_id, copy: str,
                 pages=checked["pages"], width=shown["width"] if shown else None,
                 height=shown["height"] if shown else None, public_display=public_display, uploaded_by=actor)
             aligned = _align_display(scan, public_display)
-            audit.record(actor=actor, action="stamped_scan.upload", obj=scan, organisation=_owner_org(commitment),
+            audit.record(actor=actor, action="stamped_scan.upload", obj=scan, organisation=commitment.owner_org,
                          detail={"commitment": commitment.pk, "version": version.number, "copy": copy,
                                  "sha256": checked["sha256"], "size": checked["size"], "pages": checked["pages"],
                                  "display": public_display, "aligned": aligned})
@@ -161,7 +157,7 @@ def stamped_scan_set_display(*, actor, scan: StampedScan, revision: int, display
     before = scan.public_display
     scan.refresh_from_db()
     aligned = _align_display(scan, display)
-    audit.record(actor=actor, action="stamped_scan.display", obj=scan, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="stamped_scan.display", obj=scan, organisation=commitment.owner_org,
                  detail={"commitment": commitment.pk, "version": scan.version.number, "from": before, "to": display,
                          "aligned": aligned})
     public_cache.changed()
@@ -191,7 +187,7 @@ def stamped_scan_withdraw(*, actor, scan: StampedScan, revision: int, reason: st
     if updated != 1:
         raise Conflict(STALE)
     scan.refresh_from_db()
-    audit.record(actor=actor, action="stamped_scan.withdraw", obj=scan, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="stamped_scan.withdraw", obj=scan, organisation=commitment.owner_org,
                  detail={"commitment": commitment.pk, "version": scan.version.number, "copy": scan.copy,
                          "reason": reason, "was_displayed": was_displayed, "sha256": scan.sha256})
     if was_displayed != ScanDisplay.NONE:
@@ -207,7 +203,7 @@ def stamped_scan_download(*, actor, scan: StampedScan):
     if not can_view_stamped_scans(actor, commitment):
         raise PermissionDenied
     handle = open(uploads.stamped_path(scan.path), "rb")  # noqa: SIM115 - FileResponse closes it
-    audit.record(actor=actor, action="stamped_scan.download", obj=scan, organisation=_owner_org(commitment),
+    audit.record(actor=actor, action="stamped_scan.download", obj=scan, organisation=commitment.owner_org,
                  detail={"commitment": commitment.pk, "version": scan.version_id, "sha256": scan.sha256})
     return handle
 
