@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from commitments.models import Campaign, Commitment
+from commitments.lifecycle import in_force_q
 from orgs.models import RoleGrant
 
 from . import services
@@ -49,7 +50,7 @@ def seed_evaluations(campaign: Campaign) -> int:
     if branch_grant is None:
         return 0
     branch = branch_grant.organisation
-    published = Commitment.objects.filter(campaign=campaign, public_version__isnull=False)
+    published = Commitment.objects.filter(in_force_q(), campaign=campaign)
     pledge = _related(published.filter(member__branch=branch)).order_by("id").first()
     # The sibling branch's own commitment, which the committee (dw_secretary) reviews.
     sibling = _related(published.filter(organisation__parent_id=branch.parent_id)

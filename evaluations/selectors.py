@@ -7,6 +7,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, 
 from django.utils import timezone
 
 from commitments.anonymity import keyed_hash
+from commitments.lifecycle import is_in_force
 from commitments.lifecycle import in_force_q
 from commitments.models import Campaign, Commitment
 from commitments.selectors import COMMITMENT_RELATED, progress_items_for
@@ -129,7 +130,7 @@ def summary_for(commitment: Commitment, *, today: datetime.date | None = None) -
 def commitment_page_context(commitment: Commitment) -> dict:
     """The 评诺 summary a commitment's page shows once it is public (registered with
     commitments.hooks)."""
-    return {"evaluation": summary_for(commitment) if commitment.public_version_id else None}
+    return {"evaluation": summary_for(commitment) if is_in_force(commitment) else None}
 
 
 def interim_ground(summary: Summary) -> str:

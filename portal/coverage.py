@@ -58,6 +58,7 @@ from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 from django.utils import timezone
 
+from commitments.lifecycle import in_force_q
 from commitments.models import (LIVE_STATUSES, SUBMITTED_STATUSES, Campaign, Commitment, CommitmentStatus,
                                 Exemption, ExemptionStatus, Item, ProgressEntry, StampedScan, submitted_q)
 from core.cache import counted
@@ -442,7 +443,7 @@ def members_with_state(org: Organisation, campaign: Campaign, today: datetime.da
             default=Value("blank"), output_field=CharField()))
 
 
-_PUBLIC = Q(public_version__isnull=False)
+_PUBLIC = in_force_q()
 _HAS_PROGRESS = Exists(ProgressEntry.objects.filter(commitment=OuterRef("pk")))
 # A scan of the signed and stamped form of the version now public, not withdrawn (one index probe:
 # stamped_commitment_version).
@@ -477,8 +478,8 @@ def commitments_under(org: Organisation, campaign: Campaign) -> QuerySet[Commitm
 def overdue_items(org: Organisation, campaign: Campaign, today: datetime.date) -> QuerySet[Item]:
     """Live items of published commitments under org, past their deadline and not completed."""
     return (Item.objects.filter(owners_under(org, campaign, "commitment__"), commitment__campaign=campaign,
-                                commitment__public_version__isnull=False, removed_at__isnull=True,
-                                deadline__lt=today)
+                                removed_at__isnull=True, deadline__lt=today)
+            .filter(in_force_q("commitment__"))
             .exclude(Exists(ProgressEntry.objects.filter(item=OuterRef("pk"), completes_item=True))))
 
 
@@ -654,7 +655,7 @@ def commitment_list(org: Organisation, campaign: Campaign, *, state: str = "", k
     elif kind == "member":
         qs = qs.filter(member__isnull=False)
     items_overdue = Subquery(
-        Item.objects.filter(commitment=OuterRef("pk"), commitment__public_version__isnull=False,
+        Item.objects.filter(in_force_q("commitment__"), commitment=OuterRef("pk"),
                             removed_at__isnull=True, deadline__lt=today)
         .exclude(Exists(ProgressEntry.objects.filter(item=OuterRef("pk"), completes_item=True)))
         .values("commitment").annotate(n=Count("id")).values("n"))

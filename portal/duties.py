@@ -29,6 +29,7 @@ from core.pages import capped_count, count_label
 from orgs.selectors import Todo
 from core.templatetags.cn import cn_date
 from commitments.lifecycle import is_in_force
+from commitments.lifecycle import in_force_q
 
 from evaluations.selectors import assessment_todo_count, rectification_todo_counts
 from reviews.selectors import direct_paths, queue_base
@@ -105,8 +106,8 @@ def member_duties(user, campaign: Campaign, *, today: datetime.date, members: li
         elif pledge.status == CommitmentStatus.RETURNED:
             todos.append(Todo("按审核意见修改我的公开承诺", 1, reverse("commitments:edit", args=[pledge.pk]),
                               "上级党组织已退回，请修改后重新提交"))
-    near = (Item.objects.filter(commitment__campaign=campaign, commitment__member__in=members,
-                                commitment__is_oral=False, commitment__public_version__isnull=False,
+    near = (Item.objects.filter(in_force_q("commitment__"), commitment__campaign=campaign,
+                                commitment__member__in=members, commitment__is_oral=False,
                                 removed_at__isnull=True, deadline__lte=today + datetime.timedelta(ITEM_HORIZON_DAYS))
             .exclude(Exists(ProgressEntry.objects.filter(item=OuterRef("pk"), completes_item=True)))
             .aggregate(n=Count("id"), pledge=Min("commitment_id"), first=Min("deadline")))
