@@ -1,6 +1,7 @@
 """Helpers every app's views share: pagination that does not count a province's rows on every page
 view, and calling a service so that its Chinese errors land on the form."""
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -82,3 +83,17 @@ def run_service(form, call) -> bool:
         attach_errors(form, exc)
         return False
     return True
+
+
+def service_error_text(exc) -> str:
+    """A service's Conflict or ValidationError as one Chinese sentence (messages joined by "；")."""
+    if isinstance(exc, Conflict):
+        return exc.message
+    return "；".join(exc.messages)
+
+
+def message_errors(request, exc) -> None:
+    """Show a service's error above the page a POST redirects to, when it has no form to sit on.
+    With a form, run_service (or attach_errors) puts the errors next to their fields instead:
+    those are the two ways an error reaches the page."""
+    messages.error(request, service_error_text(exc))

@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import Conflict
-from core.pages import paginate, run_service
+from core.pages import message_errors, paginate, run_service
 
 from . import accounts, hooks, selectors, services, services_admin, tree
 from .fields import SUGGEST_SCOPES, picker_label
@@ -374,14 +374,14 @@ def grant_revoke(request, pk):
             services_admin.admin_request_propose(actor=request.user, kind=AdminRequestKind.REVOKE, target=grant.user,
                                                  organisation=grant.organisation, role=grant.role)
         except ValidationError as exc:
-            messages.error(request, "；".join(exc.messages))
+            message_errors(request, exc)
             return redirect("orgs:user_detail", pk=grant.user_id)
         messages.success(request, "已提交撤销管理员角色的申请，须由另一类管理员审批后生效。")
         return redirect("orgs:admin_request_list")
     try:
         services.role_revoke(actor=request.user, grant=grant)
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+        message_errors(request, exc)
     else:
         messages.success(request, f"已撤销 {grant.user.get_username()} 在{grant.organisation.name}的“{grant.get_role_display()}”角色。")
     return redirect("orgs:user_detail", pk=grant.user_id)
@@ -486,7 +486,7 @@ def account_unlock(request, pk):
     try:
         services.account_unlock(actor=request.user, target=target)
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+        message_errors(request, exc)
     else:
         messages.success(request, f"已解除“{target.username}”的登录锁定。")
     return redirect("orgs:account_detail", pk=target.pk)
@@ -566,10 +566,8 @@ def admin_request_decide(request, pk):
         outcome = services_admin.admin_request_decide(
             actor=request.user, request=admin_request, version=_version(request), approve=approve,
             note=request.POST.get("note", ""))
-    except Conflict as exc:
-        messages.error(request, exc.message)
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+    except (Conflict, ValidationError) as exc:
+        message_errors(request, exc)
     else:
         if outcome.token:
             return _reset_link_page(request, target_name=outcome.request.username, token=outcome.token,
@@ -587,7 +585,7 @@ def admin_request_cancel(request, pk):
     try:
         services_admin.admin_request_cancel(actor=request.user, request=admin_request, version=_version(request))
     except Conflict as exc:
-        messages.error(request, exc.message)
+        message_errors(request, exc)
     else:
         messages.success(request, "已撤回申请。")
     return redirect("orgs:admin_request_list")

@@ -15,6 +15,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import Conflict
+from core.pages import message_errors
 from core.importing import ConflictsUnresolved, Importer, PlanGone
 from .fields import OrgPickerField
 from .forms import form_helper
@@ -169,7 +170,7 @@ def import_confirm(request, token, *, importer: Importer):
         messages.error(request, exc.message)
         return redirect(_url(importer))
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+        message_errors(request, exc)
         return redirect(_url(importer))
     request.session.pop(_choices_key(token), None)
     messages.success(request, importer.success_message(counts))

@@ -10,7 +10,7 @@ from core.errors import Conflict
 from orgs.models import Member
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, can_view_org, scope_for
 from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
-from core.pages import paginate, run_service
+from core.pages import message_errors, paginate, run_service
 
 from .. import hooks, selectors, selectors_stamped, services
 from ..diff import version_diff
@@ -43,13 +43,6 @@ def _actions(user, commitment, submit: dict, *, current_publication=None) -> dic
     return {a.key: a for a in available_actions(user, commitment,
                                                 submit_to_member=submit["submit_route"] == ROUTE_CONFIRM,
                                                 current_publication=current_publication)}
-
-
-def _message_errors(request, exc) -> None:
-    if isinstance(exc, Conflict):
-        messages.error(request, exc.message)
-    else:
-        messages.error(request, "；".join(exc.messages))
 
 
 @require_GET
@@ -88,7 +81,7 @@ def org_commitment_start(request, pk):
     try:
         commitment = services.commitment_start(actor=request.user, campaign=campaign, organisation=org)
     except ValidationError as exc:
-        _message_errors(request, exc)
+        message_errors(request, exc)
         return redirect("orgs:detail", pk=org.pk)
     return redirect("commitments:detail" if not commitment.is_editable else "commitments:edit", pk=commitment.pk)
 
@@ -132,7 +125,7 @@ def pledge_start(request, pk):
     try:
         commitment = services.commitment_start(actor=request.user, campaign=campaign, member=member, is_oral=is_oral)
     except ValidationError as exc:
-        _message_errors(request, exc)
+        message_errors(request, exc)
         if member.user_id == request.user.pk:
             return redirect("commitments:my_pledge")
         return redirect("commitments:branch_pledges", pk=member.branch_id)
@@ -242,7 +235,7 @@ def _submit(request, commitment, version, consent=""):
         frozen = services.commitment_submit(actor=request.user, commitment=commitment, version=version,
                                             consent=consent)
     except (ValidationError, Conflict) as exc:
-        _message_errors(request, exc)
+        message_errors(request, exc)
         return redirect("commitments:edit" if commitment.is_editable else "commitments:detail", pk=commitment.pk)
     if frozen is None:
         messages.success(request, f"已提交{commitment.member.name}本人确认：本人登录后在首页“确认我的承诺”中确认，"
@@ -279,7 +272,7 @@ def pledge_confirm(request, pk):
     try:
         frozen = services.commitment_confirm(actor=request.user, commitment=commitment, version=version)
     except (ValidationError, Conflict) as exc:
-        _message_errors(request, exc)
+        message_errors(request, exc)
         return redirect("commitments:detail", pk=commitment.pk)
     messages.success(request, f"您已确认承诺，第{frozen.number}版已提交{commitment.reviewer_org.name}审核。")
     return redirect("commitments:detail", pk=commitment.pk)
@@ -327,7 +320,7 @@ def commitment_add_reference(request, pk):
     try:
         services.commitment_add_item_from_reference(actor=request.user, commitment=commitment, reference=reference)
     except (ValidationError, Conflict) as exc:
-        _message_errors(request, exc)
+        message_errors(request, exc)
     else:
         messages.success(request, "已从参考事项添加一条承诺事项，请根据实际修改措施和完成时限。")
     return redirect("commitments:edit", pk=commitment.pk)
@@ -370,7 +363,7 @@ def commitment_publish(request, pk):
                                     published_on=form.cleaned_data["published_on"],
                                     channels=form.cleaned_data["channels"])
     except (ValidationError, Conflict) as exc:
-        _message_errors(request, exc)
+        message_errors(request, exc)
     else:
         messages.success(request, "已公开亮诺，群众可在公示栏查看。")
     return redirect("commitments:detail", pk=commitment.pk)
@@ -384,7 +377,7 @@ def commitment_discard(request, pk):
         services.commitment_discard(actor=request.user, commitment=commitment,
                                     version=int(request.POST.get("version") or 0))
     except (ValidationError, Conflict) as exc:
-        _message_errors(request, exc)
+        message_errors(request, exc)
         return redirect("commitments:detail", pk=commitment.pk)
     messages.success(request, f"已作废{commitment.owner_name}的{commitment.kind_label}草稿（记录保留备查），可重新填写。")
     if commitment.member_id:
@@ -405,7 +398,7 @@ def commitment_add_channels(request, pk):
             actor=request.user, commitment=commitment, version=form.cleaned_data["version"],
             channels=form.cleaned_data["channels"], published_on=form.cleaned_data["published_on"])
     except (ValidationError, Conflict) as exc:
-        _message_errors(request, exc)
+        message_errors(request, exc)
     else:
         online = "，群众可在公示栏查看" if publication.is_online else ""
         messages.success(request, f"已增加公开方式：{'、'.join(publication.added_channel_labels)}{online}。")
@@ -420,7 +413,7 @@ def commitment_revise(request, pk):
         services.commitment_revise(actor=request.user, commitment=commitment,
                                    version=int(request.POST.get("version") or 0))
     except (ValidationError, Conflict) as exc:
-        _message_errors(request, exc)
+        message_errors(request, exc)
         return redirect("commitments:detail", pk=commitment.pk)
     messages.info(request, "已开始修订。公示栏继续显示已公开的版本，修订稿审定并再次公开后替换。")
     return redirect("commitments:edit", pk=commitment.pk)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import Conflict
 from orgs.permissions import READER_ROLES, scope_for
 from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
-from core.pages import paginate, run_service
+from core.pages import message_errors, paginate, run_service
 
 from .. import selectors, services
 from ..forms import ExemptionDecisionForm, ExemptionForm, OrgExemptionForm
@@ -80,7 +80,7 @@ def exemption_decide(request, pk):
         services.exemption_decide(actor=request.user, exemption=exemption, version=d["version"],
                                   approve=d["decision"] == "approve", note=d["note"])
     except (ValidationError, Conflict) as exc:
-        messages.error(request, "；".join(getattr(exc, "messages", None) or [exc.message]))
+        message_errors(request, exc)
     else:
         verdict = "认同" if d["decision"] == "approve" else "不予认同"
         messages.success(request, f"已{verdict}“{exemption.member.name}”免于承诺的申请。")
@@ -93,7 +93,7 @@ def exemption_made_up(request, pk):
     try:
         services.exemption_make_up(actor=request.user, exemption=exemption)
     except (ValidationError, Conflict) as exc:
-        messages.error(request, "；".join(getattr(exc, "messages", None) or [exc.message]))
+        message_errors(request, exc)
     else:
         messages.success(request, f"已登记“{exemption.member.name}”补课。")
     return redirect("commitments:branch_pledges", pk=exemption.member.branch_id)
@@ -105,7 +105,7 @@ def exemption_revoke(request, pk):
     try:
         services.exemption_revoke(actor=request.user, exemption=exemption)
     except Conflict as exc:
-        messages.error(request, exc.message)
+        message_errors(request, exc)
     else:
         messages.success(request, f"已撤销“{exemption.subject_name}”的{exemption.get_kind_display()}。")
     if exemption.member_id and not request.POST.get("next"):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orgs.selectors import organisation_get_for
-from core.pages import attach_errors, paginate, run_service
+from core.pages import attach_errors, message_errors, paginate, run_service
 
 from .. import selectors, services
 from ..forms_opinions import (AdoptForm, DeclineForm, OpinionRecordForm, PublicSuggestionForm, ReferenceForm,
@@ -166,7 +166,7 @@ def opinion_start_commitment(request, pk):
         try:
             services.commitment_start(actor=request.user, campaign=campaign, organisation=suggestion.organisation)
         except ValidationError as exc:
-            messages.error(request, "；".join(exc.messages))
+            message_errors(request, exc)
         else:
             messages.success(request, f"已建立{suggestion.organisation.name}{campaign.year}年度的公开承诺草稿。")
     return redirect(reverse("commitments:opinion_detail", args=[suggestion.pk]) + "#adopt")
@@ -226,7 +226,7 @@ def reference_set_active(request, pk):
     try:
         services.reference_set_active(actor=request.user, reference=reference, active=active)
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+        message_errors(request, exc)
     else:
         messages.success(request, "参考事项已重新发布。" if active else "参考事项已撤回，下级党组织和党员将不再看到。")
     return redirect("commitments:reference_list", pk=reference.organisation_id)
@@ -239,7 +239,7 @@ def reference_import(request, pk):
     try:
         created = services.references_import_guidance(actor=request.user, organisation=org)
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+        message_errors(request, exc)
     else:
         if created:
             messages.success(request, f"已导入指导意见中的参考事项{len(created)}条。")
