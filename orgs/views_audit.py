@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -94,6 +95,8 @@ def audit_detail(request, pk):
         "roles": roles,
         "detail_text": json.dumps(event.detail, ensure_ascii=False, indent=2, sort_keys=True),
         "hash_ok": audit.row_hash(event.prev_hash, audit.content_of(event)) == event.row_hash,
+        "trail": [("审计日志", reverse("orgs:audit_list"))],
+        "current": f"第{event.pk}号记录",
     })
 
 

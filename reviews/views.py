@@ -83,6 +83,7 @@ def _bulk_page(request, form: BulkApproveForm | None = None, selected=()):
         "form": form or BulkApproveForm(user=user), "selected": set(selected),
         "shown": sign_shown(user, eligible), "action": _with_query(request, "reviews:bulk_approve"),
         "queue_url": _with_query(request, "reviews:queue"),
+        "trail": [("审诺 · 待审核承诺", _with_query(request, "reviews:queue"))],
     })
 
 
@@ -140,4 +141,5 @@ def review(request, pk):
         "c": commitment, "d": data, "form": form,
         "show_form": data.is_pending or form.is_bound,
         "member": commitment.member if commitment.is_member_pledge else None,
+        "trail": [("审诺 · 待审核承诺", reverse("reviews:queue"))],
     })

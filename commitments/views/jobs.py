@@ -3,6 +3,7 @@ static/js/jobs.js) and the download of its result. Every page shows the requesti
 jobs only; anyone else's job is a 404 (commitments/jobs.py: job_get_for)."""
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
@@ -17,7 +18,8 @@ def job_list(request):
 @require_GET
 def job_detail(request, pk):
     job = jobs.job_get_for(request.user, pk)
-    return render(request, "commitments/jobs/job_detail.html", {"job": job})
+    return render(request, "commitments/jobs/job_detail.html", {
+        "job": job, "trail": [("我的导出任务", reverse("commitments:job_list"))]})
 
 
 @require_GET

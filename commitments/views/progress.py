@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -14,6 +15,7 @@ from .. import selectors, services
 from ..forms_progress import ProgressEntryForm
 from ..lifecycle import is_in_force
 from ..permissions import can_record_progress
+from .crumbs import commitment_crumb, public_commitment_trail
 from .files import file_response
 
 
@@ -26,6 +28,7 @@ def progress_page(request, pk):
     return render(request, "commitments/progress/progress_page.html", {
         "c": commitment, **selectors.progress_page_for(commitment),
         "can_record": can_record_progress(request.user, commitment),
+        "trail": [commitment_crumb(commitment)],
     })
 
 
@@ -60,7 +63,10 @@ def progress_record(request, pk):
         item = request.GET.get("item", "")
         form = ProgressEntryForm(items=rows, initial={
             "happened_on": timezone.localdate(), "item": int(item) if item.isdigit() else None})
-    return render(request, "commitments/progress/progress_record.html", {"c": commitment, "form": form})
+    return render(request, "commitments/progress/progress_record.html", {
+        "c": commitment, "form": form,
+        "trail": [commitment_crumb(commitment), ("践诺记录", reverse("commitments:progress", args=[commitment.pk]))],
+    })
 
 
 def _file_response(request, attachment, *, public: bool):
@@ -84,9 +90,11 @@ def attachment_download(request, pk):
 def public_progress(request, pk):
     """The noticeboard's 践诺 timeline: public entries of a published commitment only."""
     commitment = selectors.public_commitment(pk)
+    owner_org = commitment.member.branch if commitment.member_id else commitment.organisation
     return render(request, "commitments/progress/public_progress.html", {
-        "c": commitment, "owner_org": commitment.member.branch if commitment.member_id else commitment.organisation,
+        "c": commitment, "owner_org": owner_org,
         **selectors.progress_page_for(commitment, public_only=True),
+        "trail": public_commitment_trail(commitment, owner_org),
     })
 
 

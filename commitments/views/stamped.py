@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotModified
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import Conflict
@@ -19,6 +20,7 @@ from .. import selectors, selectors_stamped, services
 from ..forms_stamped import StampedScanDisplayForm, StampedScanUploadForm, StampedScanWithdrawForm
 from ..models import ScanDisplay, StampedCopy
 from ..permissions import can_manage_stamped_scans
+from .crumbs import commitment_crumb
 from .files import file_response
 
 
@@ -44,7 +46,8 @@ def stamped_scan_upload(request, pk):
         wanted = request.GET.get("version", "")
         chosen = next((v.pk for v in versions if str(v.pk) == wanted), versions[0].pk)
         form = StampedScanUploadForm(initial={"version": chosen, "public_display": ScanDisplay.NONE}, **kwargs)
-    return render(request, "commitments/stamped/upload.html", {"c": commitment, "form": form})
+    return render(request, "commitments/stamped/upload.html", {
+        "c": commitment, "form": form, "trail": [commitment_crumb(commitment)]})
 
 
 def _scan_page(request, scan, *, display_form=None, withdraw_form=None):
@@ -58,6 +61,9 @@ def _scan_page(request, scan, *, display_form=None, withdraw_form=None):
         "c": commitment, "scan": scan, "can_manage": can_manage,
         "may_display": scan.copy == StampedCopy.PUBLIC and scan.version_id == commitment.public_version_id,
         "display_form": display_form, "withdraw_form": withdraw_form,
+        "trail": [commitment_crumb(commitment), (f"第{scan.version.number}版", reverse(
+            "commitments:version", args=[commitment.pk, scan.version.number]))],
+        "current": f"{scan.copy_label}联盖章件",
     })
 
 

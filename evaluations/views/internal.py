@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from commitments import selectors as commitment_selectors
 from commitments.lifecycle import is_in_force
 from commitments.selectors import campaign_from_request, campaign_list, commitment_get_for
+from commitments.views.crumbs import commitment_crumb
 from orgs.models import Organisation
 from orgs.permissions import READER_ROLES, SECRETARY_ROLES, scope_for
 from orgs.selectors import get_visible_or_404, organisation_list_for
@@ -199,6 +200,7 @@ def _detail_page(request, commitment, bound=None, *, status=200):
         "can_assess": may_assess, "own_comment": own_comment,
         "interim": {"rate": summary.interim_rate, "votes": summary.tally.total,
                     "below": summary.interim_below_threshold} if see_interim else None,
+        "trail": [commitment_crumb(commitment)],
     }
     # Draw each form only when the service could accept it, or to show the errors of a failed POST.
     if ctx["can_comment"] or "comment_form" in bound:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from commitments import selectors as commitment_selectors
 from commitments.forms_opinions import HONEYPOT_FIELD, HONEYPOT_MESSAGE
+from commitments.views.crumbs import public_commitment_trail
 from core.errors import Conflict
 from core.pages import attach_errors
 
@@ -182,9 +183,10 @@ def rate(request, pk):
             return response
     elif notice is None and any(e.code == "honeypot" for e in form.non_field_errors().as_data()):
         status = 400
+    owner_org = commitment.member.branch if commitment.member_id else commitment.organisation
     response = render(request, "evaluations/public/rate.html", {
-        "c": commitment, "form": form, "notice": notice, "level": level,
-        "owner_org": commitment.member.branch if commitment.member_id else commitment.organisation,
+        "c": commitment, "form": form, "notice": notice, "level": level, "owner_org": owner_org,
+        "trail": public_commitment_trail(commitment, owner_org),
         # A refusal for the window, a duplicate or a limit needs no second try; a form error, or a
         # browser that had no cookie yet, does.
         "show_form": notice is None or retry,

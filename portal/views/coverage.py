@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -42,11 +43,18 @@ def _context(request):
     """The organisation, the campaign and what every coverage page shows above its content."""
     org = _org_from_request(request)
     campaign = selectors.campaign_from_request(request)
-    base = {"org": org.pk, **({"campaign": campaign.year} if campaign is not None else {})}
+    year = {"campaign": campaign.year} if campaign is not None else {}
+    base_query = urlencode({"org": org.pk, **year})
+    ancestors = selectors.visible_ancestors(request.user, org)
+    # Breadcrumbs: each ancestor's coverage, then (on the lists) this organisation's dashboard.
+    url = reverse("portal:coverage")
+    trail = [(a.name, f"{url}?{urlencode({'org': a.pk, **year})}") for a in ancestors]
     return org, campaign, {
         "org": org, "campaign": campaign, "campaigns": selectors.campaign_list(),
-        "ancestors": selectors.visible_ancestors(request.user, org),
-        "base_query": urlencode(base),
+        "ancestors": ancestors,
+        "base_query": base_query,
+        "trail": trail, "list_trail": [*trail, (org.name, f"{url}?{base_query}")],
+        "dashboard_title": f"{org.name} · 覆盖情况",
         # ?own=1: the organisation's own rows only (the 本级 line of the dashboard), not its subtree.
         "own": request.GET.get("own") == "1",
     }

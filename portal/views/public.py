@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
@@ -19,6 +20,7 @@ from evaluations.views.public import (PublicEvaluation, RatingForm, attach_publi
 
 from commitments import public_cache, selectors, selectors_stamped
 from commitments.models import ScanDisplay
+from commitments.views.crumbs import public_commitment_label, public_commitment_trail
 
 # The query parameters each page reads; a request with any other (or a non-numeric value) is
 # answered but not stored, so a crafted address can neither add entries nor put its parameters
@@ -111,7 +113,9 @@ def org_page(request, pk):
     page = selectors.public_org_page(org, campaign)
     # Released 评诺 results as badges (`public_result`): a fixed number of queries.
     attach_public_results([page["own"], *page["pledges"]], campaign)
-    html = render_to_string("portal/public/org.html", {"campaign": campaign, "org": org, **page}, request)
+    trail = [(a.name, reverse("portal:public_org", args=[a.pk])) for a in page["ancestors"]]
+    html = render_to_string("portal/public/org.html", {"campaign": campaign, "org": org, **page, "trail": trail},
+                            request)
     entry = _canonical(request, entry, campaign)
     _store(entry, html)
     return public_cache.respond(request, entry, html)
@@ -156,11 +160,13 @@ def _commitment_html(request, pk) -> tuple[str, dict | None]:
         rating = {"pk": c.pk, "state": ev.state, "opens": ev.opens, "deadline": ev.deadline, "notice": ev.notice}
     # The stamped 公示 copy, where the officers chose to show it: only ever of the public version.
     stamped = selectors_stamped.public_stamped_scans(c) if shown.pk == c.public_version_id else []
+    owner_org = c.member.branch if c.member_id else c.organisation
     html = render_to_string("portal/public/commitment.html", {
         "c": c, "shown": shown, "publications": publications,
         "is_latest": shown.pk == c.public_version_id,
         "stamped": stamped, "stamped_instead": any(s.public_display == ScanDisplay.INSTEAD for s in stamped),
-        "owner_org": c.member.branch if c.member_id else c.organisation,
+        "owner_org": owner_org,
+        "trail": public_commitment_trail(c, owner_org)[:1], "current": public_commitment_label(c),
         "progress_entries": selectors.progress_page_for(c, public_only=True)["entries"],
         "ev": ev, "rating_slot": mark_safe(public_cache.SLOT) if rating else "",  # noqa: S308 - a constant
     }, request)
