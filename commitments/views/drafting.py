@@ -24,7 +24,7 @@ from ..services.lifecycle import ROUTE_CONFIRM, ROUTE_RECORD
 
 
 def _owner_crumbs(user, commitment) -> list:
-    owner = commitment.member.branch if commitment.member_id else commitment.organisation
+    owner = commitment.owner_org
     if not can_view_org(user, owner):
         return []
     return ancestors_of(owner) + [owner]

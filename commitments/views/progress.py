@@ -90,7 +90,7 @@ def attachment_download(request, pk):
 def public_progress(request, pk):
     """The noticeboard's 践诺 timeline: public entries of a published commitment only."""
     commitment = selectors.public_commitment(pk)
-    owner_org = commitment.member.branch if commitment.member_id else commitment.organisation
+    owner_org = commitment.owner_org
     return render(request, "commitments/progress/public_progress.html", {
         "c": commitment, "owner_org": owner_org,
         **selectors.progress_page_for(commitment, public_only=True),

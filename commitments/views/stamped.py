@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import Conflict
-from core.pages import attach_errors, run_service
+from core.pages import attach_errors, message_errors, run_service
 
 from .. import selectors, selectors_stamped, services
 from ..forms_stamped import StampedScanDisplayForm, StampedScanUploadForm, StampedScanWithdrawForm
@@ -92,7 +92,7 @@ def _post(request, scan, form, call, done: str, form_key: str):
         try:
             call(form.cleaned_data)
         except Conflict as exc:
-            messages.error(request, exc.message)
+            message_errors(request, exc)
             return redirect("commitments:stamped_scan", pk=scan.pk)
         except ValidationError as exc:
             attach_errors(form, exc)

@@ -183,7 +183,7 @@ def rate(request, pk):
             return response
     elif notice is None and any(e.code == "honeypot" for e in form.non_field_errors().as_data()):
         status = 400
-    owner_org = commitment.member.branch if commitment.member_id else commitment.organisation
+    owner_org = commitment.owner_org
     response = render(request, "evaluations/public/rate.html", {
         "c": commitment, "form": form, "notice": notice, "level": level, "owner_org": owner_org,
         "trail": public_commitment_trail(commitment, owner_org),

@@ -160,7 +160,7 @@ def _commitment_html(request, pk) -> tuple[str, dict | None]:
         rating = {"pk": c.pk, "state": ev.state, "opens": ev.opens, "deadline": ev.deadline, "notice": ev.notice}
     # The stamped 公示 copy, where the officers chose to show it: only ever of the public version.
     stamped = selectors_stamped.public_stamped_scans(c) if shown.pk == c.public_version_id else []
-    owner_org = c.member.branch if c.member_id else c.organisation
+    owner_org = c.owner_org
     html = render_to_string("portal/public/commitment.html", {
         "c": c, "shown": shown, "publications": publications,
         "is_latest": shown.pk == c.public_version_id,
