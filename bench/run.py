@@ -106,9 +106,10 @@ def prepare(tier: str, out=print) -> None:
             out(f"==> tier {tier} already seeded ({root.name}: {have:,} members)")
             analyze(out)
             return
+    from django.utils import timezone
+
     from commitments.models import Campaign
     from portal.scale import seed_scale
-    from django.utils import timezone
 
     year = timezone.localdate().year
     if Campaign.objects.filter(year__gte=year).exists():
@@ -618,8 +619,8 @@ def roster_workbook(d: dict, rows: int) -> bytes:
     学历, 籍贯 and 工作单位及职务, and a notes row at the end."""
     import openpyxl
 
-    from portal.scale import GIVEN, SURNAMES
     from orgs.models import BRANCH_KINDS, Organisation
+    from portal.scale import GIVEN, SURNAMES
 
     codes = list(Organisation.objects.filter(path__startswith=d["root"].path, kind__in=BRANCH_KINDS)
                  .order_by("path").values_list("code", flat=True)[:200])

@@ -5,6 +5,7 @@ import datetime
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+
 def parse_date(value) -> datetime.date | None:
     """A snapshot's ISO date string as a date (None when empty or malformed)."""
     if not value:

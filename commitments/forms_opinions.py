@@ -5,8 +5,8 @@ from django import forms
 from orgs.forms import DATE_INPUT_FORMATS, DateInput, VersionedForm, form_helper
 
 from .models import Commitment, ReferenceItem, Suggestion
-from .services.opinions import (CATEGORIES_BY_AUDIENCE, CONTACT_MAX, CONTENT_MAX, CONTENT_MIN,
-                                DATED_CHANNELS, RECORDED_CHANNELS)
+from .services.opinions import (CATEGORIES_BY_AUDIENCE, CONTACT_MAX, CONTENT_MAX, CONTENT_MIN, DATED_CHANNELS,
+                                RECORDED_CHANNELS)
 
 HONEYPOT_FIELD = "website"
 HONEYPOT_MESSAGE = "提交未被受理。如果您是正常填写，请刷新页面后重新提交。"

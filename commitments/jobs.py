@@ -31,10 +31,9 @@ from django.utils import timezone
 
 from orgs import audit
 from orgs.models import Organisation
+from orgs.permissions import OFFICER_ROLES, can_view_org, scope_for
 
 from .models import Job, JobKind, JobStatus
-from orgs.permissions import OFFICER_ROLES, scope_for
-from orgs.permissions import can_view_org
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from django.db.models import Q
 
 from orgs.models import PATH_MAX_LENGTH, Member, Organisation, OrgKind
 
-
 # --- records that are never deleted (等保二级: no hard deletes) ----------------------------------
 
 class KeptQuerySet(models.QuerySet):

@@ -43,11 +43,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from commitments.models import Decision, ReviewDecision
 from core.templatetags.cn import cn_date, cn_month
 
 from .lifecycle import is_printable, printable_q
 from .models import Commitment, CommitmentStatus, CommitmentVersion
-from commitments.models import Decision, ReviewDecision
 
 # Bump when a template, the stylesheet or a font changes: cached PDFs are then rendered again.
 TEMPLATE_REVISION = "2026.2"
@@ -782,9 +782,7 @@ class PdfConcatenation:
     def close(self) -> int:
         """Write the page tree, the bookmarks, the catalog and the cross-reference table; returns
         the number of pages. The output file is left open."""
-        from pypdf.generic import (
-            ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject,
-        )
+        from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
 
         def dictionary(**entries):
             return DictionaryObject({NameObject(f"/{k}"): v for k, v in entries.items()})

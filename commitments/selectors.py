@@ -8,6 +8,7 @@ from django.db.models import Case, Count, Exists, IntegerField, Min, OuterRef, P
 from django.http import Http404
 from django.utils import timezone as _tz
 
+from commitments.models import ReviewDecision
 from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, can_view_org, scope_for
 from orgs.selectors import ancestors_of, get_visible_or_404, under_any
@@ -16,9 +17,7 @@ from .lifecycle import in_force_q
 from .models import (EDITABLE_STATUSES, LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Attachment, Campaign, Commitment,
                      CommitmentStatus, CommitmentVersion, Exemption, ExemptionStatus, Item, ItemProgress, ProgressEntry,
                      ProgressVisibility, Publication, ReferenceItem, Suggestion)
-from .permissions import (can_download_attachment, can_handle_opinions, can_publish_references,
-                          can_view_commitment)
-from commitments.models import ReviewDecision
+from .permissions import can_download_attachment, can_handle_opinions, can_publish_references, can_view_commitment
 
 
 def current_campaign() -> Campaign | None:

@@ -35,14 +35,14 @@ from functools import cached_property
 from pathlib import Path
 
 import openpyxl
-from openpyxl.utils import get_column_letter
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 
 from core.sheet_reader import Sheet, read_rows
-from openpyxl.styles import Alignment, Font
 
 # --- limits (settings may override; config/settings.py need not name them) -------------------
 

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.http import FileResponse
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
-from django.utils import timezone
 from openpyxl.utils import get_column_letter
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")

@@ -10,10 +10,11 @@ import datetime
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
-from orgs import audit
-from orgs.models import Organisation
+
 from core.templatetags.cn import cn_date
 from core.xlsx import Column, write_xlsx
+from orgs import audit
+from orgs.models import Organisation
 
 from .permissions import can_view_awards
 from .selectors import AwardRow, awards_for

@@ -9,8 +9,8 @@ window is open (the demo campaign is the current year, so in November and Decemb
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from commitments.models import Campaign, Commitment
 from commitments.lifecycle import in_force_q
+from commitments.models import Campaign, Commitment
 from orgs.models import RoleGrant
 
 from . import services

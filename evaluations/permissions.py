@@ -11,7 +11,7 @@
 * Answering a rectification order — the drafters (officers over the owner, the member on a
   written pledge); closing or extending it — secretaries of the issuing organisation or above.
 """
-from commitments.permissions import is_own_pledge, can_record_progress, can_view_commitment
+from commitments.permissions import can_record_progress, can_view_commitment, is_own_pledge
 from orgs.models import Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
 

@@ -13,11 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from core.templatetags.cn import cn_date
+from core.xlsx import Column, write_xlsx
 from orgs import audit
 from orgs.models import Organisation
 from orgs.permissions import READER_ROLES, can_view_org, scope_for
-from core.templatetags.cn import cn_date
-from core.xlsx import Column, write_xlsx
 
 from . import selectors
 from .models import Fulfilment, Grade, Rating

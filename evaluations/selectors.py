@@ -7,17 +7,16 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, 
 from django.utils import timezone
 
 from commitments.anonymity import keyed_hash
-from commitments.lifecycle import is_in_force
-from commitments.lifecycle import in_force_q
+from commitments.lifecycle import in_force_q, is_in_force
 from commitments.models import Campaign, Commitment
 from commitments.selectors import COMMITMENT_RELATED, progress_items_for
+from core.pages import capped_count
 from orgs.models import Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, SECRETARY_ROLES, scope_for
-from core.pages import capped_count
 from orgs.selectors import under_any
 
-from .models import (Assessment, Ballot, Evaluation, Fulfilment, LeaderComment, MeetingTally,
-                     RectificationOrder, RectificationStatus, RectificationStep)
+from .models import (Assessment, Ballot, Evaluation, Fulfilment, LeaderComment, MeetingTally, RectificationOrder,
+                     RectificationStatus, RectificationStep)
 from .scoring import Tally, Verdict, verdict
 
 

@@ -20,15 +20,15 @@ from commitments.lifecycle import is_in_force
 from commitments.models import Campaign, Commitment
 from commitments.permissions import NOT_FOUND_OR_FORBIDDEN, can_manage_campaigns
 from commitments.services.opinions import SUGGESTION_BOX_WINDOW, suggestion_hashes_erase
-from orgs import audit
 from core.errors import Conflict
-from orgs.permissions import SECRETARY_ROLES
 from core.templatetags.cn import cn_date
+from orgs import audit
+from orgs.permissions import SECRETARY_ROLES
 
 from .models import (Assessment, Ballot, Evaluation, Fulfilment, Grade, LeaderComment, MeetingTally, Rating,
                      RectificationOrder, RectificationStatus, RectificationStep)
-from .permissions import (acting_org, can_assess, can_comment_as_leader, can_record_tally,
-                          can_respond_rectification, can_verify_rectification, owner_org)
+from .permissions import (acting_org, can_assess, can_comment_as_leader, can_record_tally, can_respond_rectification,
+                          can_verify_rectification, owner_org)
 from .selectors import interim_ground, rater_hash_of, rectification_grounds, summary_for, tally_member_count
 
 STALE = "该承诺的评诺已被他人处理，请刷新页面查看最新结果。"

@@ -11,15 +11,14 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from . import audit
 from .models import SecurityCounter
-from django.contrib.auth import SESSION_KEY
-from django.contrib.sessions.models import Session
 
 User = get_user_model()
 

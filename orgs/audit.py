@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from django.db import connections, models, transaction
 from django.utils import timezone
 
-from .models import AuditChainHead, AuditEvent
-from orgs.permissions import scope_for
 from orgs.models import Member, Organisation, RoleGrant
+from orgs.permissions import scope_for
+
+from .models import AuditChainHead, AuditEvent
 
 client_ip_var: ContextVar[str | None] = ContextVar("audit_client_ip", default=None)
 

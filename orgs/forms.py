@@ -9,12 +9,13 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from core.dates import DateError, PartialDate, parse_partial_date
+from orgs import accounts
+
 from .fields import OrgPickerField
-from .models import (SEPARATED_ROLES, DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus, Organisation,
-                     OrgKind, Role)
+from .models import (SEPARATED_ROLES, DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus,
+                     Organisation, OrgKind, Role)
 from .selectors import MEMBER_SORTS
 from .validators import PHONE_MESSAGE, is_phone, normalise_phone
-from orgs import accounts
 
 User = get_user_model()
 

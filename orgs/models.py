@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import dates
+
 from .validators import validate_org_code, validate_phone
 
 # Each node's path is its ancestors' ids then its own, fixed width, so that "this node and its

@@ -27,24 +27,24 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-
-
-from .signals import public_data_changed
-from . import audit
-from core.errors import Conflict
-from core.importing import (FULLWIDTH, CellError, Column, Importer, Layout, Roster, RowError, add_notes_sheet,
-                            apply_plan, check_text, check_upload, clean_text, group_errors, header_key, id_ranges,
-                            name_key, read_sheet, save_plan, write_updates)
-from .models import BRANCH_KINDS, Organisation, OrgKind, Role, path_segment
-from .permissions import scope_for
-from .roster_import import parse_phone
-from .selectors import common_ancestor, organisation_list_for
-from .validators import ORG_CODE_RE
-from core.xlsx import workbook_bytes
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+
+from core.errors import Conflict
+from core.importing import (FULLWIDTH, CellError, Column, Importer, Layout, Roster, RowError, add_notes_sheet,
+                            apply_plan, check_text, check_upload, clean_text, group_errors, header_key, id_ranges,
+                            name_key, read_sheet, save_plan, write_updates)
+from core.xlsx import workbook_bytes
+
+from . import audit
+from .models import BRANCH_KINDS, Organisation, OrgKind, Role, path_segment
+from .permissions import scope_for
+from .roster_import import parse_phone
+from .selectors import common_ancestor, organisation_list_for
+from .signals import public_data_changed
+from .validators import ORG_CODE_RE
 
 
 def max_rows() -> int:

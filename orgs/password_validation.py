@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+
 from orgs.models import AccountSecurity, PasswordHistory
 
 CLASS_NAMES = ("大写字母", "小写字母", "数字", "符号")

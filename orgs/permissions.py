@@ -6,8 +6,8 @@ A user's grants are read once per request (one query) and kept on the user objec
 """
 from dataclasses import dataclass
 
-from .models import (BRANCH_KINDS, PATH_SEP, PATH_STEP, SEPARATED_ROLES, Member, Organisation, Role,
-                     RoleGrant, path_segment)
+from .models import (BRANCH_KINDS, PATH_SEP, PATH_STEP, SEPARATED_ROLES, Member, Organisation, Role, RoleGrant,
+                     path_segment)
 
 # 书记, 副书记 and 组织委员/党务工作者 run an organisation's affairs: they read its subtree and
 # keep its members' records.

@@ -29,34 +29,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, from_excel
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, from_excel
+from openpyxl.worksheet.datavalidation import DataValidation
 
-
-from .signals import public_data_changed
-from . import audit
 from core.dates import DateError, PartialDate, cn_partial_date, make_date, parse_partial_date
 from core.errors import Conflict
-from core.importing import (ERROR_CODES, EXAMPLE_MARK, CellError, Column, ConflictsUnresolved, Importer, Layout,
-                            Roster, RowError, add_notes_sheet, apply_plan, base_field, check_text, check_upload,
-                            clean_text, group_errors, header_key, id_ranges, name_key, plan_for, read_sheet,
-                            row_ranges, save_plan, write_updates)
-from core.importing import PLAN_DIR, PlanGone, check_xlsx_bytes  # noqa: F401  (the roster's callers use them)
-from .models import (DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus,
-                     Organisation)
+from core.importing import (ERROR_CODES, EXAMPLE_MARK, PLAN_DIR,  # noqa: F401  (the roster's callers use them)
+                            CellError, Column, ConflictsUnresolved, Importer, Layout, PlanGone, Roster, RowError,
+                            add_notes_sheet, apply_plan, base_field, check_text, check_upload, check_xlsx_bytes,
+                            clean_text, group_errors, header_key, id_ranges, name_key, plan_for, read_sheet, row_ranges,
+                            save_plan, write_updates)
+from core.sheet_reader import MonthDate
+from core.xlsx import workbook_bytes
+
+from . import audit
+from .models import DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus, Organisation
 from .permissions import OFFICER_ROLES, scope_for
 from .selectors import branch_choices_for, common_ancestor, organisation_list_for
-from core.sheet_reader import MonthDate
+from .signals import public_data_changed
 from .validators import PHONE_MESSAGE, is_phone, normalise_phone, split_phones
-from core.xlsx import workbook_bytes
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.worksheet.datavalidation import DataValidation
+
 
 def max_rows() -> int:
     return int(getattr(settings, "ROSTER_IMPORT_MAX_ROWS", 20_000))

@@ -11,6 +11,7 @@ from operator import or_
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 
 from core.pages import capped_count, count_label
 
@@ -19,7 +20,6 @@ from .models import (BRANCH_KINDS, PATH_SEP, SEPARATED_ROLES, AdminRequestStatus
                      MemberStatus, MemberTransfer, Organisation, PasswordResetToken, Role, RoleGrant)
 from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_browse_org, can_decide_admin_request,
                           can_view_member, can_view_org, scope_for)
-from django.urls import reverse
 
 User = get_user_model()
 

@@ -14,14 +14,13 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 
+from core.errors import Conflict
 
 from . import accounts, audit, signals
-from core.errors import Conflict
-from .models import (BRANCH_KINDS, SEPARATED_ROLES, AccountSecurity, Member, MemberStatus,
-                     MemberTransfer, OrgKind, Organisation, Role, RoleGrant, path_segment)
-from .permissions import (can_add_member, can_edit_member, can_manage_accounts, can_manage_org,
-                          can_manage_user, can_move_org, can_secure_user, can_transfer_member,
-                          forget_scope)
+from .models import (BRANCH_KINDS, SEPARATED_ROLES, AccountSecurity, Member, MemberStatus, MemberTransfer, Organisation,
+                     OrgKind, Role, RoleGrant, path_segment)
+from .permissions import (can_add_member, can_edit_member, can_manage_accounts, can_manage_org, can_manage_user,
+                          can_move_org, can_secure_user, can_transfer_member, forget_scope)
 from .validators import normalise_phone
 
 User = get_user_model()

@@ -24,10 +24,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from . import accounts, audit
 from core.errors import Conflict
-from .models import (SEPARATED_ROLES, AccountSecurity, AdminRequestKind, AdminRequestStatus,
-                     AdminRoleRequest, Organisation, PasswordHistory, PasswordResetToken, Role, RoleGrant)
+
+from . import accounts, audit
+from .models import (SEPARATED_ROLES, AccountSecurity, AdminRequestKind, AdminRequestStatus, AdminRoleRequest,
+                     Organisation, PasswordHistory, PasswordResetToken, Role, RoleGrant)
 from .permissions import (administrator_role_of, can_cancel_admin_request, can_decide_admin_request,
                           can_manage_accounts, can_secure_user)
 from .services import _check_separation, _grant, _open_account, _revoke, user_org_paths

@@ -21,16 +21,14 @@ from core.pages import message_errors, paginate, run_service
 
 from . import accounts, hooks, selectors, services, services_admin, tree
 from .fields import SUGGEST_SCOPES, picker_label
+from .forms import (ChangeOwnPasswordForm, MemberForm, MemberSearchForm, MemberTransferForm, OrganisationForm,
+                    OrganisationMoveForm, RoleGrantForm, SetPasswordForm, UserCreateForm)
 from .middleware import password_change_required
-from .forms import (ChangeOwnPasswordForm, MemberForm, MemberSearchForm, MemberTransferForm,
-                    OrganisationForm, OrganisationMoveForm, RoleGrantForm, SetPasswordForm,
-                    UserCreateForm)
 from .models import BRANCH_KINDS, SEPARATED_ROLES, AdminRequestKind, Role, RoleGrant
 from .permissions import (OFFICER_ROLES, READER_ROLES, TREE_ROLES, can_add_member, can_browse_org,
-                          can_cancel_admin_request, can_decide_admin_request, can_edit_member,
-                          can_manage_accounts, can_manage_org, can_manage_security, can_manage_user,
-                          can_move_org, can_secure_user, can_transfer_member, can_view_admin_requests,
-                          can_view_member, can_view_members, scope_for)
+                          can_cancel_admin_request, can_decide_admin_request, can_edit_member, can_manage_accounts,
+                          can_manage_org, can_manage_security, can_manage_user, can_move_org, can_secure_user,
+                          can_transfer_member, can_view_admin_requests, can_view_member, can_view_members, scope_for)
 
 User = get_user_model()
 

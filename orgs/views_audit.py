@@ -15,14 +15,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.pages import paginate
+from core.templatetags.cn import cn_datetime
+from core.xlsx import Column, write_xlsx, xlsx_response
+
 from . import audit
 from .forms_audit import RESULT_LABELS, AuditSearchForm, action_label, object_type_labels
 from .models import PATH_SEP, PATH_STEP, AuditEvent, Organisation, Role, path_segment
 from .permissions import scope_for
 from .selectors import organisation_list_for
-from core.templatetags.cn import cn_datetime
-from core.pages import paginate
-from core.xlsx import Column, write_xlsx, xlsx_response
 
 ROOT_PATH_LENGTH = len(path_segment(0))
 assert ROOT_PATH_LENGTH == PATH_STEP + len(PATH_SEP)

@@ -15,8 +15,9 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import Conflict
-from core.pages import message_errors
 from core.importing import ConflictsUnresolved, Importer, PlanGone
+from core.pages import message_errors
+
 from .fields import OrgPickerField
 from .forms import form_helper
 

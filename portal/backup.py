@@ -47,6 +47,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 from django.utils.duration import duration_string
+
 from orgs import audit
 
 FORMAT = 1

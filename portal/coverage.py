@@ -52,15 +52,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from django.db.models import (Case, CharField, Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet,
-                              Subquery, Sum, Value, When)
+from django.db.models import (Case, CharField, Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum,
+                              Value, When)
 from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 from django.utils import timezone
 
 from commitments.lifecycle import in_force_q
-from commitments.models import (LIVE_STATUSES, SUBMITTED_STATUSES, Campaign, Commitment, CommitmentStatus,
-                                Exemption, ExemptionStatus, Item, ProgressEntry, StampedScan, submitted_q)
+from commitments.models import (LIVE_STATUSES, SUBMITTED_STATUSES, Campaign, Commitment, CommitmentStatus, Exemption,
+                                ExemptionStatus, Item, ProgressEntry, StampedScan, submitted_q)
 from core.cache import counted
 from evaluations.models import Ballot, Fulfilment, MeetingTally, Rating
 from evaluations.scoring import Tally

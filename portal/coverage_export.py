@@ -16,14 +16,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from commitments.models import Campaign
+from core.templatetags.cn import cn_date
+from core.xlsx import Column, add_sheet, new_workbook, save_workbook
 from orgs import audit
 from orgs.models import MemberCategory, MembershipType, Organisation
 from orgs.permissions import can_view_org
-from core.templatetags.cn import cn_date
-from core.xlsx import Column, add_sheet, new_workbook, save_workbook
-
 from portal import coverage
-from commitments.models import Campaign
 
 FIGURE_COLUMNS = [
     Column("党组织", 28, wrap=True),

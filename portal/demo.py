@@ -15,12 +15,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
-from orgs.models import Member, MemberCategory, MemberStatus, Organisation
-
 from commitments import services
 from commitments.models import COPY_LABELS, Commitment, ProgressVisibility, ScanDisplay, StampedCopy, Suggestion
-from reviews.services import review_decide
 from evaluations.demo import seed_evaluations
+from orgs.models import Member, MemberCategory, MemberStatus, Organisation
+from reviews.services import review_decide
 
 User = get_user_model()
 

@@ -23,21 +23,19 @@ from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from commitments.lifecycle import in_force_q, is_in_force
+from commitments.models import (LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Campaign, Commitment, CommitmentStatus,
+                                Exemption, ExemptionStatus, Item, ProgressEntry)
+from commitments.selectors import exemptions_to_approve_here
+from core.pages import capped_count, count_label
+from core.templatetags.cn import cn_date
+from evaluations.selectors import assessment_todo_count, rectification_todo_counts
 from orgs.models import BRANCH_KINDS, Member, MemberStatus, Organisation
 from orgs.permissions import OFFICER_ROLES, SECRETARY_ROLES, scope_for
-from core.pages import capped_count, count_label
 from orgs.selectors import Todo
-from core.templatetags.cn import cn_date
-from commitments.lifecycle import is_in_force
-from commitments.lifecycle import in_force_q
-
-from evaluations.selectors import assessment_todo_count, rectification_todo_counts
 from reviews.selectors import direct_paths, queue_base
 
 from . import coverage
-from commitments.selectors import exemptions_to_approve_here
-from commitments.models import (LIVE_EXEMPTION_STATUSES, LIVE_STATUSES, Campaign, Commitment, CommitmentStatus, Exemption,
-                     ExemptionStatus, Item, ProgressEntry)
 
 # Items whose deadline falls within this many days are shown to whoever records their progress.
 ITEM_HORIZON_DAYS = 30

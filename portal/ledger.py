@@ -12,18 +12,16 @@ from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from commitments.models import (LIVE_STATUSES, Campaign, Commitment, CommitmentVersion, Item, ItemProgress,
+                                ProgressEntry, Publication, ReviewDecision)
+from commitments.selectors import item_progress_status
+from core.templatetags.cn import cn_date
+from core.xlsx import Column, write_xlsx
+from evaluations.selectors import summaries_for
 from orgs import audit
 from orgs.models import Organisation
 from orgs.permissions import can_view_org
 from orgs.selectors import under_any
-from core.templatetags.cn import cn_date
-from core.xlsx import Column, write_xlsx
-
-from commitments.models import LIVE_STATUSES, Campaign, Commitment, CommitmentVersion, ItemProgress, ProgressEntry, Publication
-from commitments.selectors import item_progress_status
-from commitments.models import Item
-from commitments.models import ReviewDecision
-from evaluations.selectors import summaries_for
 
 CHUNK = 500
 

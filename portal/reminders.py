@@ -24,17 +24,16 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from commitments.models import Campaign, Commitment, CommitmentStatus, Exemption, ExemptionStatus, Reminder
+from commitments.selectors import current_campaign
+from core.templatetags.cn import cn_date
+from evaluations.models import RectificationStatus
+from evaluations.selectors import orders_to_answer, orders_to_verify
 from orgs.models import RoleGrant
 from orgs.permissions import OFFICER_ROLES, scope_for
 from orgs.selectors import under_any
-from core.templatetags.cn import cn_date
-
 from portal.duties import when
-from commitments.models import Campaign, Commitment, CommitmentStatus, Exemption, ExemptionStatus, Reminder
-from evaluations.models import RectificationStatus
-from evaluations.selectors import orders_to_answer, orders_to_verify
 from reviews.selectors import queue_base
-from commitments.selectors import current_campaign
 
 log = logging.getLogger(__name__)
 REVIEW_WAIT_DAYS = 7

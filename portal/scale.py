@@ -25,13 +25,11 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from commitments.models import (Campaign, Commitment, CommitmentStatus, CommitmentVersion, Exemption, Item,
+                                ProgressEntry, Publication, ReviewDecision, StampedScan)
 from evaluations.models import Assessment, Ballot, Evaluation, Fulfilment, Grade, MeetingTally, Rating
 from orgs.models import (Gender, Member, MemberCategory, MemberStatus, Organisation, OrgKind, Role, RoleGrant,
                          path_segment)
-from commitments.models import ReviewDecision
-
-from commitments.models import (Campaign, Commitment, CommitmentStatus, CommitmentVersion, Exemption, Item, ProgressEntry,
-                     Publication, StampedScan)
 
 User = get_user_model()
 CHUNK = 20_000

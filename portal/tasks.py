@@ -14,7 +14,6 @@ from core.xlsx import write_xlsx
 
 from . import ledger
 
-
 # --- 承诺台账 ------------------------------------------------------------------------------------
 
 def ledger_title(org, campaign) -> str:

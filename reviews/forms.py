@@ -7,11 +7,12 @@ from django import forms
 from django.core import signing
 
 from commitments.forms import STALE_PAGE, TargetsField
+from commitments.models import CRITERIA, Decision
 from commitments.selectors import campaign_list
 from orgs.fields import OrgPickerField
 
-from commitments.models import CRITERIA, Decision
 from .selectors import KIND_CHOICES
+
 
 class QueueFilterForm(forms.Form):
     # A short select plus a name/code box: a select of every organisation in a city is 1,000+ options.

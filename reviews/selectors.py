@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from commitments.diff import VersionDiff, parse_date, version_diff
 from commitments.models import Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item, ReviewDecision
 from commitments.permissions import can_review
-from commitments.diff import VersionDiff, parse_date, version_diff
 from commitments.selectors import commitment_get_for
 from orgs.models import Member, MemberCategory, Organisation
 from orgs.permissions import SECRETARY_ROLES, scope_for
-from orgs.selectors import under_any, organisation_list_for
+from orgs.selectors import organisation_list_for, under_any
 
 # What a queue row touches: the owner (name, branch, category for the leader badge), the
 # reviewing organisation's path (can_review) and the submitter's name.

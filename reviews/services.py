@@ -6,14 +6,13 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from commitments.models import Commitment, CommitmentStatus, CommitmentVersion
-from commitments.permissions import NOT_FOUND_OR_FORBIDDEN, can_review
 from commitments.lifecycle import InvalidTransition, sources_of
+from commitments.models import CRITERIA, Commitment, CommitmentStatus, CommitmentVersion, Decision, ReviewDecision
+from commitments.permissions import NOT_FOUND_OR_FORBIDDEN, can_review
 from commitments.services.lifecycle import notify, transition, transition_many
-from orgs import audit
 from core.errors import Conflict
+from orgs import audit
 
-from commitments.models import CRITERIA, Decision, ReviewDecision
 from .selectors import bulk_approval_blockers
 
 S = CommitmentStatus

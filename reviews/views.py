@@ -10,14 +10,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from commitments.permissions import can_review
 from commitments import selectors as commitment_selectors
+from commitments.models import Decision
+from commitments.permissions import can_review
 from commitments.selectors import campaign_from_request
 from core.pages import attach_errors, paginate, run_service
 
 from . import selectors, services
 from .forms import BulkApproveForm, QueueFilterForm, ReviewForm, sign_shown
-from commitments.models import Decision
 
 DONE_MESSAGES = {
     Decision.APPROVE: "已审定通过{name}，可进入亮诺。",

@@ -13,9 +13,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orgs import audit
 from core.errors import Conflict
 from core.templatetags.cn import cn_date
+from orgs import audit
 
 from .. import public_cache
 from ..models import Commitment, Publication, PublishChannel

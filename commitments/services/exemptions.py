@@ -13,11 +13,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orgs import audit
 from core.errors import Conflict
+from orgs import audit
 from orgs.models import MemberStatus
 
-from ..models import (LIVE_STATUSES, Campaign, Commitment, Exemption, ExemptionStatus, submitted_q)
+from ..models import LIVE_STATUSES, Campaign, Commitment, Exemption, ExemptionStatus, submitted_q
 from ..permissions import can_decide_exemption, can_defer, can_exempt_org, can_propose_exemption, can_revoke_exemption
 
 E = ExemptionStatus

@@ -15,10 +15,11 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from orgs import audit
+from commitments.tasks import prerender_forms
 from core.errors import Conflict
-from orgs.models import MemberCategory, MemberStatus, Role, RoleGrant
 from core.templatetags.cn import cn_date
+from orgs import audit
+from orgs.models import MemberCategory, MemberStatus, Role, RoleGrant
 
 from .. import public_cache
 from ..lifecycle import ACTION_LABELS, ALLOWED, InvalidTransition, sources_of  # noqa: F401 (re-exported)
@@ -27,7 +28,6 @@ from ..models import (EDITABLE_STATUSES, LIVE_STATUSES, RECORDED_CONSENTS, Campa
                       ReferenceItem, Suggestion)
 from ..permissions import (can_confirm_pledge, can_edit_commitment, can_publish, can_start_org_commitment,
                            can_start_pledge)
-from commitments.tasks import prerender_forms
 
 log = logging.getLogger(__name__)
 S = CommitmentStatus

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orgs import audit
 from core.errors import Conflict
+from orgs import audit
 from orgs.models import Organisation
 
 from ..anonymity import client_hash_of, salt_for

@@ -18,8 +18,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from orgs import audit
 from core.errors import Conflict
+from orgs import audit
 
 from .. import public_cache, uploads
 from ..lifecycle import is_in_force

@@ -20,8 +20,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orgs import audit
 from core.errors import Conflict
+from orgs import audit
 
 from .. import public_cache, uploads
 from ..models import Commitment, CommitmentVersion, ScanDisplay, StampedCopy, StampedScan

@@ -7,19 +7,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import Conflict
+from core.pages import message_errors, paginate, run_service
 from orgs.models import Member
 from orgs.permissions import OFFICER_ROLES, READER_ROLES, can_view_org, scope_for
 from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
-from core.pages import message_errors, paginate, run_service
 
 from .. import hooks, selectors, selectors_stamped, services
 from ..diff import version_diff
 from ..forms import AddChannelsForm, DraftForm, ItemFormSet, PublishForm, SendBackForm, StartPledgeForm
+from ..lifecycle import available_actions, is_in_force
 from ..models import LIVE_EXEMPTION_STATUSES, RECORDED_CONSENTS, CommitmentStatus, Consent, PublishChannel
 from ..permissions import (can_confirm_pledge, can_edit_commitment, can_manage_stamped_scans, can_publish,
-                           can_revoke_exemption, can_start_org_commitment, can_start_pledge,
-                           can_view_stamped_scans)
-from ..lifecycle import available_actions, is_in_force
+                           can_revoke_exemption, can_start_org_commitment, can_start_pledge, can_view_stamped_scans)
 from ..services.lifecycle import ROUTE_CONFIRM, ROUTE_RECORD
 
 

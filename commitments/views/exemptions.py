@@ -8,15 +8,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import Conflict
+from core.pages import message_errors, paginate, run_service
 from orgs.permissions import READER_ROLES, scope_for
 from orgs.selectors import ancestors_of, member_get_for, organisation_get_for
-from core.pages import message_errors, paginate, run_service
 
 from .. import selectors, services
 from ..forms import ExemptionDecisionForm, ExemptionForm, OrgExemptionForm
 from ..models import Exemption, ExemptionStatus
-from ..permissions import (can_decide_exemption, can_defer, can_exempt_org, can_propose_exemption,
-                           can_revoke_exemption)
+from ..permissions import can_decide_exemption, can_defer, can_exempt_org, can_propose_exemption, can_revoke_exemption
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgs.selectors import organisation_get_for
 from core.pages import attach_errors, message_errors, paginate, run_service
+from orgs.selectors import organisation_get_for
 
 from .. import selectors, services
 from ..forms_opinions import (AdoptForm, DeclineForm, OpinionRecordForm, PublicSuggestionForm, ReferenceForm,

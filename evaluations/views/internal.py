@@ -18,17 +18,15 @@ from commitments import selectors as commitment_selectors
 from commitments.lifecycle import is_in_force
 from commitments.selectors import campaign_from_request, campaign_list, commitment_get_for
 from commitments.views.crumbs import commitment_crumb
+from core.pages import attach_errors, paginate, run_service
+from core.templatetags.cn import cn_date
 from orgs.models import Organisation
 from orgs.permissions import READER_ROLES, SECRETARY_ROLES, scope_for
 from orgs.selectors import get_visible_or_404, organisation_list_for
-from core.templatetags.cn import cn_date
-from core.pages import attach_errors, paginate, run_service
-
 
 from .. import selectors, services
-from ..forms import (AssessmentForm, BulkReleaseForm, CloseForm, EvaluationFilterForm, ExtendForm,
-                     LeaderCommentForm, OrderFilterForm, RectificationOrderForm, ReleaseForm, RespondForm,
-                     TallyForm, TallyVoidForm)
+from ..forms import (AssessmentForm, BulkReleaseForm, CloseForm, EvaluationFilterForm, ExtendForm, LeaderCommentForm,
+                     OrderFilterForm, RectificationOrderForm, ReleaseForm, RespondForm, TallyForm, TallyVoidForm)
 from ..models import Fulfilment, Grade, MeetingTally, Rating, RectificationOrder, RectificationStatus
 from ..permissions import (can_assess, can_comment_as_leader, can_record_tally, can_respond_rectification,
                            can_see_interim_satisfaction, can_verify_rectification, can_view_evaluation)

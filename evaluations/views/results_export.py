@@ -4,9 +4,9 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 
 from commitments.selectors import campaign_from_request, campaign_list
+from core.xlsx import xlsx_response
 from orgs.permissions import READER_ROLES, scope_for
 from orgs.selectors import organisation_list_for
-from core.xlsx import xlsx_response
 
 from .. import selectors
 from ..forms import EvaluationFilterForm

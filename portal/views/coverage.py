@@ -11,17 +11,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from commitments import selectors
+from commitments.models import CommitmentStatus
+from commitments.permissions import can_defer, can_exempt_org, can_start_org_commitment, can_start_pledge
+from core.pages import paginate
 from evaluations.models import Fulfilment
 from orgs.models import MemberCategory
 from orgs.permissions import READER_ROLES, scope_for
 from orgs.selectors import organisation_get_for
-from core.pages import paginate
-
 from portal import coverage
-from commitments import selectors
-from commitments.models import CommitmentStatus
-from commitments.permissions import can_defer, can_exempt_org, can_start_org_commitment, can_start_pledge
-
 
 COVERAGE_ROWS_PER_PAGE = 50
 

@@ -3,9 +3,8 @@ of a subtree in one campaign, as .xlsx."""
 from django.http import Http404
 from django.views.decorators.http import require_GET
 
-from core.xlsx import xlsx_response
-
 from commitments import selectors
+from core.xlsx import xlsx_response
 from portal.coverage_export import coverage_export
 from portal.views.coverage import _org_from_request
 

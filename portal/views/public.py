@@ -14,13 +14,12 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from evaluations.selectors import has_rated
-from evaluations.views.public import (PublicEvaluation, RatingForm, attach_public_results, give_rater_token,
-                                      public_evaluation, rater_token_of)
-
 from commitments import public_cache, selectors, selectors_stamped
 from commitments.models import ScanDisplay
 from commitments.views.crumbs import public_commitment_label, public_commitment_trail
+from evaluations.selectors import has_rated
+from evaluations.views.public import (PublicEvaluation, RatingForm, attach_public_results, give_rater_token,
+                                      public_evaluation, rater_token_of)
 
 # The query parameters each page reads; a request with any other (or a non-numeric value) is
 # answered but not stored, so a crafted address can neither add entries nor put its parameters

@@ -14,9 +14,8 @@ import datetime
 from django.utils import timezone
 
 from commitments import jobs
-from commitments.models import Exemption, Job, JobKind, JobStatus, ReferenceItem, Suggestion
+from commitments.models import Decision, Exemption, Job, JobKind, JobStatus, ReferenceItem, ReviewDecision, Suggestion
 from orgs.models import Member, Organisation
-from commitments.models import Decision, ReviewDecision
 from tests.commitments.evidence import pdf_upload, png_upload, published_earlier, record, scan_pdf, upload
 from tests.commitments.publishing import approved, published
 from tests.conftest import make_commitment, make_member, make_org

@@ -4,8 +4,7 @@ import datetime
 from django.utils import timezone
 
 from commitments import services
-from commitments.models import Commitment, CommitmentVersion
-from commitments.models import ReviewDecision
+from commitments.models import Commitment, CommitmentVersion, ReviewDecision
 from reviews.services import review_decide
 from tests.conftest import make_commitment
 

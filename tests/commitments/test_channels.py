@@ -6,18 +6,18 @@ import sys
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 
 from commitments import services
 from commitments.models import Commitment, Publication
-from evaluations.services import ballot_cast
 from core.errors import Conflict
-from orgs.models import AuditEvent
 from core.templatetags.cn import cn_date
+from evaluations.services import ballot_cast
+from orgs.models import AuditEvent
 from reviews.services import review_decide
 from tests.commitments.evidence import png_upload, record, upload
 from tests.commitments.publishing import ALL_TICKED, approved, published

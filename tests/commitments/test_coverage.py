@@ -12,13 +12,13 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from commitments import services
-from portal import coverage
-from portal.coverage_export import coverage_export
 from commitments.models import Campaign, Commitment, Exemption, Item, ProgressEntry, StampedScan
 from evaluations.models import Assessment, Ballot, MeetingTally
-from evaluations.services import commitment_result_refresh
 from evaluations.scoring import Tally
+from evaluations.services import commitment_result_refresh
 from orgs.models import MemberCategory, MemberStatus, OrgKind
+from portal import coverage
+from portal.coverage_export import coverage_export
 from reviews.services import review_decide
 from tests.commitments.evidence import upload
 from tests.commitments.publishing import ALL_TICKED, backdate, published

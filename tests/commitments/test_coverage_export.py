@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from orgs.models import AuditEvent, MemberCategory
 from portal import coverage
 from portal.coverage_export import coverage_export
-from orgs.models import AuditEvent, MemberCategory
 from tests.commitments.publishing import published
 from tests.conftest import make_member
 

@@ -12,14 +12,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from commitments import selectors, services
-from portal import coverage
 from commitments.models import Commitment, Exemption
 from commitments.permissions import can_decide_exemption
-from tests.commitments.test_consent import sent_to_member
 from commitments.services.lifecycle import InvalidTransition
 from core.errors import Conflict
 from orgs.models import AuditEvent, OrgKind, Role
+from portal import coverage
 from tests.commitments.publishing import published
+from tests.commitments.test_consent import sent_to_member
 from tests.conftest import make_commitment, make_member, make_org, make_user
 
 pytestmark = pytest.mark.django_db

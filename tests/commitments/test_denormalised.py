@@ -6,13 +6,13 @@ import pytest
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.coverage import commitments_under
 from commitments.models import Commitment, owner_path_of
-from portal.scale import seed_scale
 from commitments.selectors import commitment_list_for
 from evaluations.models import Assessment, Fulfilment, Grade
 from evaluations.services import commitment_result_refresh
 from orgs import services
+from portal.coverage import commitments_under
+from portal.scale import seed_scale
 from tests.conftest import make_commitment
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ from django.test import Client
 from django.urls import reverse
 
 from commitments import services
-from portal.duties import duties_for
 from commitments.models import Commitment, Exemption, ProgressEntry
 from orgs.models import Role
+from portal.duties import duties_for
 from tests.commitments.publishing import approved, published
 from tests.commitments.test_consent import sent_to_member
 from tests.conftest import make_commitment, make_member, make_user

@@ -19,8 +19,8 @@ from openpyxl import load_workbook
 from commitments import jobs, pdf
 from commitments.models import Job, JobStatus
 from commitments.tasks import enqueue_batch_pdf
-from portal.tasks import enqueue_ledger
 from orgs.models import AuditEvent
+from portal.tasks import enqueue_ledger
 from tests.conftest import make_commitment, make_member
 
 NAMES = ["后台甲", "后台乙", "后台丙"]

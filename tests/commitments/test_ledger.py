@@ -9,10 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from portal.ledger import ledger_export
 from commitments.models import Item
-from orgs.models import AuditEvent
 from core.xlsx import Column, write_xlsx
+from orgs.models import AuditEvent
+from portal.ledger import ledger_export
 from tests.commitments.publishing import published
 from tests.conftest import make_commitment, make_member
 

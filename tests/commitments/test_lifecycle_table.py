@@ -3,7 +3,7 @@ import datetime
 
 import pytest
 
-from commitments.lifecycle import (ALLOWED, IN_FORCE, Stage, available_actions, is_in_force, stage_of, stage_q)
+from commitments.lifecycle import ALLOWED, IN_FORCE, Stage, available_actions, is_in_force, stage_of, stage_q
 from commitments.models import Commitment, CommitmentStatus
 from tests.conftest import make_commitment, make_member
 

@@ -20,8 +20,8 @@ from pypdf import PdfReader, PdfWriter
 
 from commitments import pdf
 from commitments.models import Commitment, Item
-from orgs.models import AuditEvent
 from core.templatetags.cn import cn_date
+from orgs.models import AuditEvent
 from reviews.services import review_decide
 from tests.conftest import make_commitment, make_member
 

@@ -11,9 +11,8 @@ from pypdf import PdfReader
 
 from commitments import jobs, pdf, tasks
 from commitments.models import Job, JobStatus
-from tests.commitments.test_pdf import (
-    VENDORED_FONTS, approved_org_commitment, approved_pledge, embedded_fonts, flat, long_pledge, pages,
-)
+from tests.commitments.test_pdf import (VENDORED_FONTS, approved_org_commitment, approved_pledge, embedded_fonts, flat,
+                                        long_pledge, pages)
 from tests.conftest import make_commitment, make_member
 
 

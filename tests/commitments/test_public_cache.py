@@ -13,10 +13,10 @@ from commitments import services as commitment_services
 from commitments.models import Suggestion
 from commitments.services.campaigns import campaign_update
 from commitments.services.progress import progress_record
+from core.templatetags.cn import cn_date
 from evaluations.models import Ballot
 from orgs import services as org_services
 from orgs.models import Member, Organisation
-from core.templatetags.cn import cn_date
 from tests.commitments.publishing import approved, published
 from tests.conftest import PASSWORD
 from tests.evaluations.builders import closed_window, open_window, pledge, release

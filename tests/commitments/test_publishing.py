@@ -10,8 +10,8 @@ from django.urls import reverse
 from commitments import services
 from commitments.models import CommitmentStatus, Publication
 from commitments.services.lifecycle import InvalidTransition
-from orgs.models import AuditEvent, Member
 from core.templatetags.cn import cn_date
+from orgs.models import AuditEvent, Member
 from tests.commitments.publishing import approved, published
 from tests.conftest import make_commitment
 

@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from commitments.models import Commitment, Exemption, Reminder
-from portal.reminders import dues_for, remind, remind_all
 from evaluations import services as ev
+from portal.reminders import dues_for, remind, remind_all
 from tests.commitments.publishing import published
 from tests.commitments.test_consent import sent_to_member
 from tests.conftest import make_commitment, make_member

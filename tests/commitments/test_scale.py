@@ -6,10 +6,9 @@ from django.core.management import call_command
 from django.db.models import Count, F
 
 from commitments.models import (LIVE_STATUSES, Campaign, Commitment, CommitmentStatus, CommitmentVersion, Item,
-                                Publication, StampedScan)
-from portal.scale import seed_scale, tier_members
+                                Publication, ReviewDecision, StampedScan)
 from orgs.models import BRANCH_KINDS, Member, Organisation, RoleGrant
-from commitments.models import ReviewDecision
+from portal.scale import seed_scale, tier_members
 
 
 @pytest.mark.django_db

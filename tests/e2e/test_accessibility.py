@@ -8,12 +8,12 @@ found through the ORM or the pages' own links, never assumed.
 import io
 
 import pytest
-from playwright.sync_api import expect
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from commitments.models import Commitment, CommitmentStatus, StampedScan
-from portal.management.commands.seed_demo import DEMO_PASSWORD, ROOT_CODE
 from orgs.models import Organisation
+from portal.management.commands.seed_demo import DEMO_PASSWORD, ROOT_CODE
 from tests.e2e.a11y import describe, violations
 from tests.e2e.conftest import log_in, page_width, shot
 

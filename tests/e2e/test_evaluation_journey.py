@@ -4,8 +4,8 @@ rectification, the member responds, the secretary verifies and closes the order.
 import datetime
 
 import pytest
-from playwright.sync_api import expect
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from commitments.models import ProgressEntry
 from evaluations.models import Assessment, Ballot, RectificationOrder, RectificationStatus

@@ -3,8 +3,7 @@ revises, the secretary approves; the history shows both versions."""
 import pytest
 from playwright.sync_api import expect
 
-from commitments.models import Commitment, CommitmentStatus
-from commitments.models import ReviewDecision
+from commitments.models import Commitment, CommitmentStatus, ReviewDecision
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import log_in, shot
 

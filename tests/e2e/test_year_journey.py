@@ -19,9 +19,9 @@ import re
 
 import openpyxl
 import pytest
-from playwright.sync_api import expect
 from django.core.management import call_command
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from commitments.models import Commitment, CommitmentStatus
 from evaluations.models import RectificationOrder, RectificationStatus

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.templatetags.cn import cn_date
 from evaluations import services
 from evaluations.awards_export import awards_filename, awards_title
 from orgs.models import AuditEvent
-from core.templatetags.cn import cn_date
 from tests.commitments.publishing import published
 from tests.evaluations.builders import assess, closed_window, in_window, pledge, release
 

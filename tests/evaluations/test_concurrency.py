@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import connection
 
 from commitments.models import Commitment
+from core.errors import Conflict
 from evaluations import services
 from evaluations.models import Assessment, Ballot, Evaluation, Fulfilment, Grade
-from core.errors import Conflict
 from orgs.models import AuditEvent
 
 from .builders import OPEN, published_pledge

@@ -13,7 +13,7 @@ from evaluations.selectors import summary_for
 from orgs.models import AuditEvent
 from tests.evaluations.builders import closed_window, open_window
 
-from .builders import CLOSED, OPEN, DAY, complete_items, ordered, published_org, published_pledge, tally
+from .builders import CLOSED, DAY, OPEN, complete_items, ordered, published_org, published_pledge, tally
 
 pytestmark = pytest.mark.django_db
 GROUND = "评议期间的阶段性群众满意率低于70%"

@@ -6,12 +6,12 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from commitments.anonymity import salt_of
+from core.templatetags.cn import cn_date
 from evaluations import services
 from evaluations.models import Ballot
 from evaluations.views.public import RATER_COOKIE, rater_token_of
 from orgs.models import AuditEvent, Member
 from tests.commitments.publishing import approved, published
-from core.templatetags.cn import cn_date
 from tests.evaluations.builders import assess, closed_window, in_window, open_window, pledge, release, window
 
 TALLY = re.compile(r"\d+\s*票")

@@ -14,20 +14,20 @@ from django.utils import timezone
 from commitments.anonymity import client_hash_of, salt_for
 from commitments.models import Campaign, Commitment, Suggestion
 from commitments.services.opinions import suggestion_submit_public
+from core.errors import Conflict
 from evaluations import services
 from evaluations.demo import seed_evaluations
-from evaluations.models import (Assessment, Ballot, Evaluation, Fulfilment, Grade, LeaderComment, MeetingTally,
-                                Rating, RectificationOrder, RectificationStatus, RectificationStep)
+from evaluations.models import (Assessment, Ballot, Evaluation, Fulfilment, Grade, LeaderComment, MeetingTally, Rating,
+                                RectificationOrder, RectificationStatus, RectificationStep)
 from evaluations.scoring import Tally
 from evaluations.selectors import rectification_todo_counts, summaries_for, summary_for
 from orgs import audit
-from core.errors import Conflict
 from orgs.models import AuditEvent
 from tests.commitments.publishing import approved
 from tests.conftest import make_member
 
-from .builders import (CLOSED, DAY, OPEN, assessed, cast, closed, complete_items, fresh_address, fresh_token,
-                       ordered, published_org, published_pledge, released, responded, tally, version_of)
+from .builders import (CLOSED, DAY, OPEN, assessed, cast, closed, complete_items, fresh_address, fresh_token, ordered,
+                       published_org, published_pledge, released, responded, tally, version_of)
 
 pytestmark = pytest.mark.django_db
 S, B, U = Rating.SATISFIED, Rating.BASIC, Rating.UNSATISFIED

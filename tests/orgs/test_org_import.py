@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from orgs import org_import, services
 from core.errors import Conflict
+from orgs import org_import, services
 from orgs.models import AuditEvent, Organisation, OrgKind, Role
 from tests.conftest import make_user
 from tests.orgs.test_roster_import import billion_laughs, excel_xlsx, openpyxl_xlsx, upload

@@ -1,9 +1,8 @@
 """Predicates: roles reach the subtree of the organisation they are granted on, and no further."""
 import pytest
 
-from orgs.permissions import (can_add_member, can_edit_member, can_manage_accounts, can_manage_org,
-                              can_move_org, can_transfer_member, can_view_member, can_view_members,
-                              can_view_org, scope_for)
+from orgs.permissions import (can_add_member, can_edit_member, can_manage_accounts, can_manage_org, can_move_org,
+                              can_transfer_member, can_view_member, can_view_members, can_view_org, scope_for)
 
 
 def test_branch_secretary_reads_own_branch_not_sibling(world):

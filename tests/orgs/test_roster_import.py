@@ -16,14 +16,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl.utils import get_column_letter
 
-from orgs import roster_import
 from core import importing
-from core.errors import Conflict
 from core.dates import PartialDate
-from orgs.models import AuditEvent, DatePrecision, Member, MemberCategory, OrgKind
+from core.errors import Conflict
 from core.importing import CellError
-from orgs.roster_import import parse_date
 from core.sheet_reader import MonthDate
+from orgs import roster_import
+from orgs.models import AuditEvent, DatePrecision, Member, MemberCategory, OrgKind
+from orgs.roster_import import parse_date
 from orgs.views_import import XLSX
 from tests.conftest import make_member, make_org
 

@@ -18,11 +18,11 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.importing import CellError, RowError, group_errors, row_ranges
+from core.sheet_reader import month_only_format
 from orgs import roster_import
 from orgs.models import AuditEvent, DatePrecision, Member, MemberCategory, MembershipType
-from core.importing import CellError, group_errors, RowError, row_ranges
 from orgs.roster_import import parse_member_type, parse_phones
-from core.sheet_reader import month_only_format
 from orgs.views_import import XLSX
 from tests.conftest import make_member, make_org
 

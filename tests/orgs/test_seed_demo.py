@@ -11,10 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from commitments.models import Campaign, StampedScan
-from portal.management.commands.seed_demo import (ACCOUNTS, DEMO_PASSWORD, ROOT_CODE, Planner,
-                                                demo_tree, seed)
-from orgs.models import (BRANCH_KINDS, Member, MemberCategory, MemberStatus, Organisation, OrgKind,
-                         Role, RoleGrant)
+from orgs.models import BRANCH_KINDS, Member, MemberCategory, MemberStatus, Organisation, OrgKind, Role, RoleGrant
+from portal.management.commands.seed_demo import ACCOUNTS, DEMO_PASSWORD, ROOT_CODE, Planner, demo_tree, seed
 
 User = get_user_model()
 

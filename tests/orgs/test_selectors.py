@@ -1,7 +1,7 @@
 """Selectors: scoped reads, subtree counts in constant queries, 404 for missing and forbidden."""
 import pytest
-from django.http import Http404
 from django.contrib.auth import get_user_model
+from django.http import Http404
 
 from orgs import selectors
 from orgs.models import Member, MemberStatus, OrgKind

@@ -4,8 +4,8 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from orgs import services, services_admin
 from core.errors import Conflict
+from orgs import services, services_admin
 from orgs.models import AuditEvent, Member, MemberStatus, MemberTransfer, Organisation, OrgKind, Role, RoleGrant
 
 

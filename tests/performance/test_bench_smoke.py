@@ -6,8 +6,8 @@ import pytest
 
 from bench import run
 from commitments.models import Commitment, CommitmentStatus
-from portal.scale import seed_scale
 from orgs.models import Member
+from portal.scale import seed_scale
 
 
 def _check(rows, *, group=None):

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from commitments.models import Commitment, CommitmentStatus
-from portal.scale import seed_scale
 from orgs.models import BRANCH_KINDS, Organisation, Role, RoleGrant
+from portal.scale import seed_scale
 
 User = get_user_model()
 BUDGET = 20

@@ -4,8 +4,8 @@ import datetime
 
 from django.utils import timezone
 
-from commitments.services.lifecycle import commitment_save_draft, commitment_submit
 from commitments.models import CRITERIA, Decision
+from commitments.services.lifecycle import commitment_save_draft, commitment_submit
 from reviews.services import review_decide
 from tests.conftest import make_commitment, make_member
 

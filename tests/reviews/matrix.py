@@ -9,8 +9,8 @@ import datetime
 
 from django.utils import timezone
 
-from orgs.models import MemberCategory
 from commitments.models import Decision, ReviewDecision
+from orgs.models import MemberCategory
 from tests.conftest import make_commitment, make_member, make_org
 from tests.matrix_common import NO_ARGS, Spec, allow, attr
 

@@ -9,11 +9,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from commitments.models import Commitment, CommitmentStatus
-from orgs import audit
+from commitments.models import Commitment, CommitmentStatus, Decision, ReviewDecision
 from core.errors import Conflict
+from orgs import audit
 from orgs.models import AuditEvent
-from commitments.models import Decision, ReviewDecision
 from reviews.services import STALE, review_bulk_approve, review_decide
 from tests.conftest import make_member
 

@@ -10,10 +10,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from commitments.models import Commitment, CommitmentStatus
+from commitments.models import Commitment, CommitmentStatus, Decision, ReviewDecision
 from core.errors import Conflict
 from orgs.models import AuditEvent
-from commitments.models import Decision, ReviewDecision
 from reviews.services import review_decide
 
 from .builders import ALL_MET, submitted

@@ -8,9 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from commitments import services as commitment_services
-from commitments.models import CommitmentStatus, CommitmentVersion
+from commitments.models import CommitmentStatus, CommitmentVersion, Decision, ReviewDecision
 from orgs.models import MemberCategory, Role, RoleGrant
-from commitments.models import Decision, ReviewDecision
 from reviews.selectors import bulk_approval_blockers, review_queue_for
 from reviews.services import review_bulk_approve, review_decide
 from tests.conftest import make_member

@@ -1,8 +1,8 @@
 """The review queue: whose, in what order, with what filters; and the home page's count."""
 from commitments.models import CommitmentStatus
+from commitments.selectors import owner_labels_for
 from orgs.models import Role, RoleGrant
 from orgs.permissions import forget_scope
-from commitments.selectors import owner_labels_for
 from reviews.selectors import queue_count_for, review_queue_for
 from tests.conftest import make_campaign, make_commitment, make_member
 

@@ -2,11 +2,10 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from commitments.models import CommitmentStatus
+from commitments.models import CRITERIA, CommitmentStatus, Decision, ReviewDecision
 from commitments.services.lifecycle import InvalidTransition
 from core.errors import Conflict
 from orgs.models import AuditEvent
-from commitments.models import CRITERIA, Decision, ReviewDecision
 from reviews.services import review_bulk_approve, review_decide
 from tests.conftest import make_commitment, make_member
 

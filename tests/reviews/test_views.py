@@ -6,10 +6,9 @@ from django.contrib.messages import get_messages
 from django.template import Context, Template
 from django.urls import reverse
 
-from commitments.models import CommitmentStatus
-from orgs.models import AuditEvent, MemberCategory
-from commitments.models import ReviewDecision
 from commitments.diff import version_diff
+from commitments.models import CommitmentStatus, ReviewDecision
+from orgs.models import AuditEvent, MemberCategory
 from tests.conftest import make_campaign, make_member
 
 from .builders import ALL_MET, approve, resubmit, submitted

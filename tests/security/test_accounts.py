@@ -13,8 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orgs import accounts, services, services_admin
-from orgs.models import (AccountSecurity, AuditEvent, Organisation, PasswordHistory, Role, RoleGrant,
-                         SecurityCounter)
+from orgs.models import AccountSecurity, AuditEvent, Organisation, PasswordHistory, Role, RoleGrant, SecurityCounter
 from tests.conftest import PASSWORD
 
 User = get_user_model()

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orgs import accounts, services, services_admin
-from orgs.models import (AdminRequestKind, AdminRequestStatus, AdminRoleRequest, AuditEvent,
-                         PasswordResetToken, Role, RoleGrant)
+from orgs.models import (AdminRequestKind, AdminRequestStatus, AdminRoleRequest, AuditEvent, PasswordResetToken, Role,
+                         RoleGrant)
 from tests.conftest import PASSWORD, make_user
 
 User = get_user_model()

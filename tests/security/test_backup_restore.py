@@ -23,8 +23,8 @@ from django.db import connection
 
 from commitments.models import Attachment
 from orgs import audit
-from portal.backup import MEDIA_SKIP_DIRS, backed_up_models, checksum_path
 from orgs.models import AuditEvent, Member
+from portal.backup import MEDIA_SKIP_DIRS, backed_up_models, checksum_path
 from tests.commitments.evidence import pdf_upload, png_upload, record
 from tests.commitments.publishing import published
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from commitments import services as commitment_services
-from commitments.models import (Attachment, Commitment, CommitmentVersion, Exemption, Item, ProgressEntry,
-                                Publication, StampedScan)
+from commitments.models import (Attachment, Commitment, CommitmentVersion, Exemption, Item, ProgressEntry, Publication,
+                                StampedScan)
 from evaluations import services as evaluation_services
 from evaluations.models import (Assessment, Ballot, Evaluation, Fulfilment, LeaderComment, MeetingTally,
                                 RectificationOrder, RectificationStep)

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from orgs import services
-from orgs.models import SEPARATED_ROLES, OrgKind, Organisation, Role, RoleGrant
+from orgs.models import SEPARATED_ROLES, Organisation, OrgKind, Role, RoleGrant
 from orgs.password_validation import character_classes
 
 User = get_user_model()

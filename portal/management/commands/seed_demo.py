@@ -21,12 +21,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from portal.demo import seed_commitments
 from commitments.models import Campaign
-from orgs import audit, services
-from orgs.models import (BRANCH_KINDS, DatePrecision, Gender, Member, MemberCategory, MembershipType,
-                         MemberStatus, OrgKind, Organisation, Role, RoleGrant)
 from core.templatetags.cn import cn_date
+from orgs import audit, services
+from orgs.models import (BRANCH_KINDS, DatePrecision, Gender, Member, MemberCategory, MembershipType, MemberStatus,
+                         Organisation, OrgKind, Role, RoleGrant)
+from portal.demo import seed_commitments
 
 DEMO_PASSWORD = "Demo@2010"
 ROOT_CODE = "SZJG"

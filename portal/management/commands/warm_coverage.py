@@ -11,9 +11,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from portal import coverage
 from commitments.selectors import current_campaign
 from orgs.models import Organisation
+from portal import coverage
 
 
 class Command(BaseCommand):
