@@ -67,9 +67,13 @@ def batch_pdf(request, pk):
         job = batch_pdf_job_for(request.user, org, campaign, own_only)
         if job is not None and not job.finished:
             return redirect("commitments:job_detail", job.pk)
-        return render(request, "commitments/pdf/batch_job.html", {
-            "org": org, "campaign": campaign, "own_only": own_only, "count": len(forms), "job": job,
-            "threshold": settings.BACKGROUND_PDF_THRESHOLD})
+        scope = f"{org.name}本级及其党员" if own_only else f"{org.name}及其下级党组织"
+        return render(request, "commitments/jobs/job_confirm.html", {
+            "title": "批量打印公开承诺书", "org": org, "job": job, "threshold": settings.BACKGROUND_PDF_THRESHOLD,
+            "summary": f"{campaign.name}中，{scope}共有{len(forms)}份可打印的公开承诺书，",
+            "action": reverse("commitments:batch_pdf_job", args=[org.pk]),
+            "hidden": [("scope", "own")] if own_only else [],
+            "back_url": reverse("orgs:detail", args=[org.pk]), "back_label": f"返回{org.name}"})
     title = f"公开承诺书-{org.name}{'（本级）' if own_only else ''}-{campaign.year}"
     data = pdf.forms_pdf(forms, title=title)
     batch_printed(actor=request.user, org=org, campaign=campaign, own_only=own_only, forms=forms)

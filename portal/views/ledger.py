@@ -43,9 +43,12 @@ def ledger_xlsx(request):
         job = ledger_job_for(request.user, org, campaign)
         if job is not None and not job.finished:
             return redirect("commitments:job_detail", job.pk)
-        return render(request, "portal/ledger_job.html", {
-            "org": org, "campaign": campaign, "count": count, "job": job,
-            "threshold": settings.LEDGER_BACKGROUND_THRESHOLD})
+        query = f"?org={org.pk}&campaign={campaign.year}"
+        return render(request, "commitments/jobs/job_confirm.html", {
+            "title": "导出承诺台账", "org": org, "job": job, "threshold": settings.LEDGER_BACKGROUND_THRESHOLD,
+            "summary": f"{campaign.name}中，{org.name}及其下级党组织共有{count}份承诺，台账",
+            "action": reverse("portal:ledger_job") + query, "hidden": [],
+            "back_url": reverse("portal:coverage") + query, "back_label": "返回覆盖情况"})
     handle = ledger_export(actor=request.user, org=org, campaign=campaign)
     return xlsx_response(handle, f"{org.name}{campaign.year}年承诺台账.xlsx")
 
