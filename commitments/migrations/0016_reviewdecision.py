@@ -1,8 +1,9 @@
 """ReviewDecision moves from the reviews app into the commitment's record. The table stays where it is
 (reviews_reviewdecision, created by reviews 0001): only Django's idea of which app owns the model
 changes, so no row moves. No dependency on reviews (commitments' migrations do not reach up): this
-step touches no table, and reviews 0002 runs after it. A later migration that changes this model's
-table must depend on ("reviews", "0002_delete_reviewdecision"), which guarantees the table exists."""
+step touches no table, and reviews 0002 runs after it. A later commitments migration that changes
+this model's table needs the table to exist: add it to `run_before` of a reviews migration (declared
+in reviews, so commitments still does not depend upward), as reviews 0001 creates the table."""
 
 import django.db.models.deletion
 from django.conf import settings
