@@ -104,6 +104,8 @@ def my_pledges(user, campaign: Campaign | None, *, members: list[Member] | None 
 def branch_pledges_for(user, branch: Organisation, campaign: Campaign) -> list[dict]:
     """Each member on a branch's roll with their pledge and exemption: three queries in all."""
     members = list(Member.objects.filter(branch=branch, status=MemberStatus.ACTIVE).order_by("name", "id"))
+    for member in members:
+        member.branch = branch  # the branch already read: the page's predicates need its path
     ids = [m.pk for m in members]
     pledges = {c.member_id: c for c in Commitment.objects.filter(campaign=campaign, member_id__in=ids,
                                                                  status__in=LIVE_STATUSES)}

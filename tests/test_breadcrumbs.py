@@ -1,8 +1,9 @@
 """components/breadcrumbs.html is the one breadcrumb trail: no other template draws its own."""
 from pathlib import Path
-from types import SimpleNamespace
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.test import RequestFactory
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -10,14 +11,20 @@ from django.urls import reverse
 SKIPPED = {"components/breadcrumbs.html", "orgs/import_crumbs.html", "orgs/org_import_crumbs.html"}
 
 
-def test_ancestors_trail_then_current_in_order():
-    html = render_to_string("components/breadcrumbs.html", {
-        "ancestors": [SimpleNamespace(pk=7, name="某某党委")],
+def _render(context, user=None):
+    request = RequestFactory().get("/")
+    request.user = user if user is not None else AnonymousUser()
+    return render_to_string("components/breadcrumbs.html", context, request=request)
+
+
+def test_ancestors_trail_then_current_in_order(world):
+    html = _render({
+        "ancestors": [world.committee],
         "trail": [("审计日志", "/audit/"), ("第二项", "/second/?a=1&b=2")],
         "current": "第3号记录",
-    })
+    }, world.committee_secretary)
     home = f'<a href="{reverse("home")}">首页</a>'
-    org = f'<a href="{reverse("orgs:detail", args=[7])}">某某党委</a>'
+    org = f'<a href="{reverse("orgs:detail", args=[world.committee.pk])}">{world.committee.name}</a>'
     first, second = '<a href="/audit/">审计日志</a>', '<a href="/second/?a=1&amp;b=2">第二项</a>'
     current = '<li class="breadcrumb-item active" aria-current="page">第3号记录</li>'
     positions = [html.index(part) for part in (home, org, first, second, current)]
@@ -25,6 +32,16 @@ def test_ancestors_trail_then_current_in_order():
     assert html.count('aria-current="page"') == 1
     assert '<nav aria-label="当前位置" class="mb-3">' in html
     assert '<ol class="breadcrumb">' in html
+
+
+def test_an_ancestor_the_viewer_cannot_open_is_plain_text(world):
+    """A branch secretary sees the parent committee's name, not a link that answers 404."""
+    html = _render({"ancestors": [world.root, world.committee, world.branch_a], "current": "x"},
+                   world.secretary_a)
+    assert world.committee.name in html and world.root.name in html
+    assert reverse("orgs:detail", args=[world.committee.pk]) not in html
+    assert reverse("orgs:detail", args=[world.root.pk]) not in html
+    assert f'<a href="{reverse("orgs:detail", args=[world.branch_a.pk])}">' in html
 
 
 def test_labels_are_escaped():

@@ -17,7 +17,7 @@ from ..diff import version_diff
 from ..forms import AddChannelsForm, DraftForm, ItemFormSet, PublishForm, SendBackForm, StartPledgeForm
 from ..lifecycle import available_actions, is_in_force
 from ..models import LIVE_EXEMPTION_STATUSES, RECORDED_CONSENTS, CommitmentStatus, Consent, PublishChannel
-from ..permissions import (can_confirm_pledge, can_edit_commitment, can_manage_stamped_scans, can_publish,
+from ..permissions import (can_confirm_pledge, can_defer, can_edit_commitment, can_manage_stamped_scans, can_publish,
                            can_revoke_exemption, can_start_org_commitment, can_start_pledge, can_view_stamped_scans)
 from ..services.lifecycle import ROUTE_CONFIRM, ROUTE_RECORD
 
@@ -104,6 +104,8 @@ def branch_pledges(request, pk):
     counts["blank"] = counts["total"] - counts["pledged"] - counts["exempt"]
     for r in rows:
         r["can_revoke"] = r["exemption"] is not None and can_revoke_exemption(request.user, r["exemption"])
+        # Never for oneself: the officer's own row shows no 免于/延期 link that would answer 404.
+        r["can_defer"] = can_defer(request.user, r["member"])
     return render(request, "commitments/branch_pledges.html", {
         "branch": branch, "campaign": campaign, "rows": rows, "counts": counts,
         "org_commitment": selectors.org_commitment_of(branch, campaign) if campaign else None,

@@ -54,6 +54,8 @@ def suggest(request, pk):
             status = 400
     return render(request, T + "suggest.html", {
         "org": org, "form": form, "sent": request.method == "GET" and request.GET.get("sent") == "1",
+        # Back to the organisation's noticeboard page (the public's own way back, not the staff home).
+        "trail": [(org.name, reverse("portal:public_org", args=[org.pk]))],
     }, status=status)
 
 
