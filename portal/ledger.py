@@ -141,12 +141,18 @@ def ledger_rows(org: Organisation, campaign: Campaign, *, today: datetime.date |
 
 
 @transaction.atomic
+def ledger_heading(org: Organisation, campaign: Campaign) -> str:
+    """The workbook's title row: 某党支部2010年创先争优公开承诺台账 (not "…公开承诺承诺台账" when the
+    campaign's name already ends in 承诺)."""
+    return f"{org.name}{campaign.name}{'台账' if campaign.name.endswith('承诺') else '承诺台账'}"
+
+
 def ledger_export(*, actor, org: Organisation, campaign: Campaign, today: datetime.date | None = None):
     """Readers of the organisation download its subtree's ledger; the download is audited."""
     if not can_view_org(actor, org):
         raise PermissionDenied
     today = today or timezone.localdate()
-    handle = write_xlsx(title=f"{org.name}{campaign.name}承诺台账", subtitle=f"导出日期：{cn_date(today)}",
+    handle = write_xlsx(title=ledger_heading(org, campaign), subtitle=f"导出日期：{cn_date(today)}",
                         columns=COLUMNS, rows=ledger_rows(org, campaign, today=today), sheet_name="承诺台账")
     audit.record(actor=actor, action="ledger.export", obj=org, organisation=org,
                  detail={"campaign": campaign.year, "kind": "commitments"})

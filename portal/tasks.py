@@ -43,7 +43,7 @@ def _ledger(job: Job, progress: jobs.Progress) -> jobs.Result:
                 progress(done, total, f"已导出{done}/{total}份承诺")
         progress(done, max(total, done), "正在保存文件")
 
-    handle = write_xlsx(title=f"{org.name}{campaign.name}承诺台账", subtitle=f"导出日期：{cn_date(today)}",
+    handle = write_xlsx(title=ledger.ledger_heading(org, campaign), subtitle=f"导出日期：{cn_date(today)}",
                         columns=ledger.COLUMNS, rows=rows(), sheet_name="承诺台账")
     return jobs.Result(f"{ledger_title(org, campaign)}.xlsx", lambda f: shutil.copyfileobj(handle, f),
                        {"campaign": campaign.year, "kind": "commitments", "rows": total})

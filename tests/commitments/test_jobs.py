@@ -262,7 +262,7 @@ def test_big_ledger_becomes_a_job_with_a_real_workbook(world, client, settings, 
     response, data = _download(client, job)
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
-    assert rows[0][0] == f"{world.committee.name}{world.campaign.name}承诺台账"
+    assert rows[0][0] == f"{world.committee.name}{world.campaign.name}台账"
     assert sorted(row[2] for row in rows[3:]) == sorted(NAMES)
     event = AuditEvent.objects.filter(action="ledger.export").latest("id")
     assert event.actor == world.committee_secretary and event.detail["job"] == job.pk

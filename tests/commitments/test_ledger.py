@@ -45,7 +45,7 @@ def test_ledger_lists_every_commitment_of_the_subtree(world):
     make_commitment(world.campaign, member=world.member_d, status="draft", actor=world.staff_a)  # other tree
     rows = _rows(ledger_export(actor=world.committee_secretary, org=world.committee, campaign=world.campaign,
                                today=datetime.date(2010, 11, 15)))
-    assert rows[0][0] == "市某局机关党委2010年创先争优公开承诺承诺台账"
+    assert rows[0][0] == "市某局机关党委2010年创先争优公开承诺台账"
     assert rows[1][0] == "导出日期：2010年11月15日"
     header, body = rows[2], rows[3:]
     assert header[:4] == ("序号", "所属党组织", "承诺主体", "类型")
@@ -94,3 +94,13 @@ def test_ledger_of_an_organisation_out_of_reach_is_404(world, as_user, who):
     response = as_user(getattr(world, who)).get(reverse("portal:ledger_xlsx"), {"org": world.branch_b.pk})
     assert response.status_code == 404
     assert Item.objects.count() == 0
+
+
+def test_ledger_heading_does_not_repeat_chengnuo(world):
+    """"…公开承诺" + "承诺台账" would read 公开承诺承诺台账: the heading says 台账 after a name ending in 承诺."""
+    from portal.ledger import ledger_heading
+
+    assert ledger_heading(world.branch_a, world.campaign) == f"{world.branch_a.name}{world.campaign.name}台账"
+    world.campaign.name = "2010年度创先争优活动"
+    assert ledger_heading(world.branch_a, world.campaign) == f"{world.branch_a.name}2010年度创先争优活动承诺台账"
+

@@ -73,5 +73,5 @@ def test_import_roster_find_blank_spots_and_download_ledger(world, live_server, 
     assert response.ok
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     wb = openpyxl.load_workbook(io.BytesIO(response.body()))
-    assert wb.active["A1"].value == "第一党支部2010年创先争优公开承诺承诺台账"
+    assert wb.active["A1"].value == "第一党支部2010年创先争优公开承诺台账"
     shot(page, "coverage-07-dashboard-ledger")
