@@ -281,8 +281,11 @@ class UserCreateForm(forms.Form):
                                          "本人首次登录时须修改。开通系统管理员、安全管理员、审计管理员账号"
                                          "不填：须经另一类管理员审批，由审批人交付一次性设置密码链接")
     organisation = OrgChoiceField(label="所在党组织", queryset=Organisation.objects.none())
-    role = forms.ChoiceField(label="角色", choices=Role.choices)
+    # No role by default: opening an account as 系统管理员 must be a choice, not what was left.
+    role = forms.ChoiceField(label="角色", choices=[("", "请选择角色")] + Role.choices,
+                             error_messages={"required": "请选择角色。"})
     member = forms.ModelChoiceField(label="关联党员档案", queryset=Member.objects.none(), required=False,
+                                    empty_label="不关联党员档案",
                                     help_text="党员本人登录填写承诺时需要关联")
 
     def __init__(self, *args, organisations=None, members=None, **kwargs):
@@ -311,7 +314,8 @@ class UserCreateForm(forms.Form):
 
 class RoleGrantForm(forms.Form):
     organisation = OrgChoiceField(label="党组织", queryset=Organisation.objects.none())
-    role = forms.ChoiceField(label="角色", choices=Role.choices)
+    role = forms.ChoiceField(label="角色", choices=[("", "请选择角色")] + Role.choices,
+                             error_messages={"required": "请选择角色。"})
 
     def __init__(self, *args, organisations=None, **kwargs):
         super().__init__(*args, **kwargs)
