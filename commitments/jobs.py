@@ -105,6 +105,13 @@ def job_pending_for(user, *, kind: str, params: dict) -> Job | None:
     return job if job is not None and (not job.finished or job.downloadable) else None
 
 
+def job_running_or_new(user, *, kind: str, params: dict, create) -> Job:
+    """The user's job of this very request still queued or running (asking twice makes one job),
+    else the new one create() queues."""
+    pending = job_pending_for(user, kind=kind, params=params)
+    return pending if pending is not None and not pending.finished else create()
+
+
 def job_get_for(user, pk) -> Job:
     """The user's own job; anybody else's (or none) is a 404."""
     job = Job.objects.filter(user_id=user.pk, pk=pk).first()

@@ -85,15 +85,8 @@ def run_service(form, call) -> bool:
     return True
 
 
-def service_error_text(exc) -> str:
-    """A service's Conflict or ValidationError as one Chinese sentence (messages joined by "；")."""
-    if isinstance(exc, Conflict):
-        return exc.message
-    return "；".join(exc.messages)
-
-
 def message_errors(request, exc) -> None:
     """Show a service's error above the page a POST redirects to, when it has no form to sit on.
     With a form, run_service (or attach_errors) puts the errors next to their fields instead:
     those are the two ways an error reaches the page."""
-    messages.error(request, service_error_text(exc))
+    messages.error(request, exc.message if isinstance(exc, Conflict) else "；".join(exc.messages))

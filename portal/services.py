@@ -1,7 +1,7 @@
 """Writes of the portal layer: queueing a ledger too large for a request as a background job."""
 from django.core.exceptions import PermissionDenied
 
-from commitments.jobs import job_pending_for
+from commitments.jobs import job_pending_for, job_running_or_new
 from commitments.models import Campaign, Job, JobKind
 from orgs.models import Organisation
 from orgs.permissions import can_view_org
@@ -19,7 +19,5 @@ def ledger_job_create(*, actor, org: Organisation, campaign: Campaign) -> Job:
     permission again); a job of the same ledger still queued or running is reused."""
     if not can_view_org(actor, org):
         raise PermissionDenied
-    pending = ledger_job_for(actor, org, campaign)
-    if pending is not None and not pending.finished:
-        return pending
-    return enqueue_ledger(user=actor, org=org, campaign=campaign)
+    return job_running_or_new(actor, kind=JobKind.LEDGER_XLSX, params={"org": org.pk, "campaign": campaign.pk},
+                              create=lambda: enqueue_ledger(user=actor, org=org, campaign=campaign))

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from orgs import audit
 from orgs.permissions import OFFICER_ROLES, scope_for
 
-from ..jobs import job_pending_for
+from ..jobs import job_pending_for, job_running_or_new
 from ..models import Campaign, Commitment, Job, JobKind
 from ..permissions import can_view_commitment
 from ..tasks import enqueue_batch_pdf
@@ -44,10 +44,13 @@ def blank_form_printed(*, actor, kind: str, cached: bool) -> None:
     audit.record(actor=actor, action="commitment.print", detail={"form": kind, "blank": True, "cached": cached})
 
 
+def _batch_params(org, campaign: Campaign, own_only: bool) -> dict:
+    return {"org": org.pk, "campaign": campaign.pk, "own_only": own_only}
+
+
 def batch_pdf_job_for(user, org, campaign: Campaign, own_only: bool) -> Job | None:
     """The user's job of this very batch still queued, running or downloadable, if any."""
-    return job_pending_for(user, kind=JobKind.BATCH_PDF,
-                           params={"org": org.pk, "campaign": campaign.pk, "own_only": own_only})
+    return job_pending_for(user, kind=JobKind.BATCH_PDF, params=_batch_params(org, campaign, own_only))
 
 
 def batch_pdf_job_create(*, actor, org, campaign: Campaign, own_only: bool) -> Job:
@@ -55,7 +58,6 @@ def batch_pdf_job_create(*, actor, org, campaign: Campaign, own_only: bool) -> J
     checks the permission again); a job of the same batch still queued or running is reused."""
     if not can_print_batch(actor, org):
         raise PermissionDenied
-    pending = batch_pdf_job_for(actor, org, campaign, own_only)
-    if pending is not None and not pending.finished:
-        return pending
-    return enqueue_batch_pdf(user=actor, org=org, campaign=campaign, own_only=own_only)
+    return job_running_or_new(
+        actor, kind=JobKind.BATCH_PDF, params=_batch_params(org, campaign, own_only),
+        create=lambda: enqueue_batch_pdf(user=actor, org=org, campaign=campaign, own_only=own_only))
